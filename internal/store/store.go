@@ -1,0 +1,170 @@
+// Package store is the persistence seam of vulnsync: one interface, two real
+// implementations (SQLite, the embedded default, and PostgreSQL for several
+// replicas on one database), and one conformance suite (storetest) that runs
+// the same tests against both.
+//
+// Everything that must commit together goes through Store.InTx: an item
+// change, its history rows and the sync jobs it causes are written in one
+// transaction (a transactional outbox), so a crash can never leave a change
+// without the work that propagates it, nor work for a change that was lost.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/vulnsync/vulnsync/internal/tracker"
+)
+
+// Store opens transactions on one database.
+type Store interface {
+	// InTx runs fn in a read-write transaction and commits it when fn
+	// returns nil; any error rolls everything back. fn may be retried when
+	// the database reports a serialization conflict, so it must not have
+	// side effects outside tx.
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+	// View runs fn in a read-only transaction: one consistent snapshot.
+	View(ctx context.Context, fn func(tx Tx) error) error
+	// Ping reports whether the database answers (readiness).
+	Ping(ctx context.Context) error
+	// Backend names the implementation: "sqlite" or "postgres".
+	Backend() string
+	Close() error
+}
+
+// Tx is everything that can be read and written inside one transaction.
+// Methods return a *tracker.Error of kind ENotFound for missing rows and
+// EConflict for uniqueness violations; anything else is wrapped with what
+// was being done.
+type Tx interface {
+	// Targets. Names are unique.
+	CreateTarget(ctx context.Context, t tracker.Target) error
+	GetTarget(ctx context.Context, id string) (tracker.Target, error)
+	ListTargets(ctx context.Context) ([]tracker.Target, error)
+
+	// Catalog: custom kinds and fields. Names are unique.
+	CreateKind(ctx context.Context, k tracker.KindDef) error
+	ListKinds(ctx context.Context) ([]tracker.KindDef, error)
+	CreateField(ctx context.Context, f tracker.FieldDef) error
+	ListFields(ctx context.Context) ([]tracker.FieldDef, error)
+
+	// Items. CreateItem and UpdateItem store the history rows given with
+	// them. UpdateItem succeeds only if the stored version is prevVersion,
+	// else it returns EConflict (optimistic concurrency). Deleted items are
+	// kept (the sync needs them to close their Jira issue) but are not
+	// found by GetItem or ListItems.
+	CreateItem(ctx context.Context, it tracker.Item, hist []tracker.HistoryEntry) error
+	GetItem(ctx context.Context, id string) (tracker.Item, error)
+	ListItems(ctx context.Context, f ItemFilter) (ItemPage, error)
+	UpdateItem(ctx context.Context, it tracker.Item, prevVersion int64, hist []tracker.HistoryEntry) error
+	DeleteItem(ctx context.Context, id string, h tracker.HistoryEntry) error
+	ListHistory(ctx context.Context, itemID string) ([]tracker.HistoryEntry, error)
+
+	// Comments.
+	CreateComment(ctx context.Context, c tracker.Comment) error
+	GetComment(ctx context.Context, id string) (tracker.Comment, error)
+	ListComments(ctx context.Context, itemID string) ([]tracker.Comment, error)
+	UpdateComment(ctx context.Context, c tracker.Comment) error
+	DeleteComment(ctx context.Context, id string) error
+
+	// Attachments: metadata and content stored together, read apart.
+	CreateAttachment(ctx context.Context, a tracker.Attachment, content []byte) error
+	GetAttachment(ctx context.Context, id string) (tracker.Attachment, error)
+	ListAttachments(ctx context.Context, itemID string) ([]tracker.Attachment, error)
+	AttachmentContent(ctx context.Context, id string) ([]byte, error)
+
+	// API tokens, stored as SHA-256 hashes of the secret.
+	CreateToken(ctx context.Context, t Token) error
+	TokenByHash(ctx context.Context, hash string) (Token, error)
+	CountTokens(ctx context.Context) (int, error)
+
+	// Jobs: the outbox of sync work. See Job.
+	Enqueue(ctx context.Context, j Job) error
+	ClaimJobs(ctx context.Context, c Claim) ([]Job, error)
+	CompleteJob(ctx context.Context, id int64, leaseToken string) error
+	RetryJob(ctx context.Context, id int64, leaseToken string, runAt time.Time, lastErr string) error
+	FailJob(ctx context.Context, id int64, leaseToken string, lastErr string) error
+	ListJobs(ctx context.Context, f JobFilter) ([]Job, error)
+}
+
+// ItemFilter selects items of a target, oldest first. Cursor is the
+// NextCursor of the previous page; Limit defaults to 50 and is capped at 500.
+type ItemFilter struct {
+	TargetID string
+	Kind     string
+	Status   tracker.Status
+	Severity tracker.Severity
+	ParentID string
+	Cursor   string
+	Limit    int
+}
+
+// ItemPage is one page of items; NextCursor is empty on the last page.
+type ItemPage struct {
+	Items      []tracker.Item
+	NextCursor string
+}
+
+// Token is an API token. Only the hash of the secret is stored.
+type Token struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Role      string    `json:"role"`
+	Hash      string    `json:"-"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// JobState is where a job stands in the outbox.
+type JobState string
+
+// Job states. A job moves pending → running → done, or back to pending with a
+// later RunAt after a retryable failure, or to failed for good.
+const (
+	JobPending JobState = "pending"
+	JobRunning JobState = "running"
+	JobDone    JobState = "done"
+	JobFailed  JobState = "failed"
+)
+
+// Job is a unit of sync work.
+//
+// Key makes jobs coalesce and serialise: at most one pending job exists per
+// (Kind, Key) — enqueuing another while one is pending keeps the earlier
+// RunAt and replaces the payload, so a burst of edits to one item becomes one
+// sync of its latest state — and ClaimJobs never hands out a job whose
+// (Kind, Key) is running elsewhere, so two workers never sync one item at
+// once. A job enqueued while its key is running stays pending until then.
+type Job struct {
+	ID         int64           `json:"id"`
+	Kind       string          `json:"kind"`
+	Key        string          `json:"key"`
+	Payload    json.RawMessage `json:"payload"`
+	State      JobState        `json:"state"`
+	Attempts   int             `json:"attempts"`
+	RunAt      time.Time       `json:"run_at"`
+	LastError  string          `json:"last_error,omitempty"`
+	LeaseToken string          `json:"-"`
+	LeasedTill time.Time       `json:"leased_till"`
+	CreatedAt  time.Time       `json:"created_at"`
+	UpdatedAt  time.Time       `json:"updated_at"`
+}
+
+// Claim asks for up to Limit pending jobs whose RunAt is not after Now (and
+// running jobs whose lease expired before Now, which are taken over), of the
+// given kinds (all when empty). Each claimed job gets state running, a fresh
+// LeaseToken, LeasedTill = Now + Lease and one more attempt.
+type Claim struct {
+	Kinds []string
+	Now   time.Time
+	Lease time.Duration
+	Limit int
+}
+
+// JobFilter lists jobs, newest first.
+type JobFilter struct {
+	Kind  string
+	Key   string
+	State JobState
+	Limit int
+}
