@@ -1,0 +1,563 @@
+// Package mapping owns the mapping document of an integration (PRODUCT.md
+// §2): which Jira issue type each kind becomes, how statuses and severities
+// translate in each direction, which fields sync and which way, defaults
+// for required Jira fields, and the comment, attachment and deletion
+// policies. It validates a document against the Jira project's metadata so
+// that every problem is reported, field by field, before any sync starts.
+//
+// It knows Jira only through Meta, a plain description of the project that
+// the integration layer fills from createmeta, statuses and priorities.
+package mapping
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/vulnsync/vulnsync/internal/tracker"
+)
+
+// Direction says which way a field flows.
+type Direction string
+
+// The directions of PRODUCT.md §2.
+const (
+	ToJira   Direction = "to_jira"
+	FromJira Direction = "from_jira"
+	Both     Direction = "both"
+)
+
+// Sides a locked field may take.
+const (
+	LockVulnsync = "vulnsync"
+	LockJira     = "jira"
+)
+
+// Field maps one vulnsync attribute or typed field to one Jira field.
+type Field struct {
+	Vulnsync  string    `json:"vulnsync"`
+	Jira      string    `json:"jira"`
+	Direction Direction `json:"direction"`
+	Locked    string    `json:"locked,omitempty"`
+}
+
+// ToJira reports whether vulnsync's value is written to Jira.
+func (f Field) ToJira() bool { return f.Direction == ToJira || f.Direction == Both }
+
+// FromJira reports whether Jira's value is written to vulnsync.
+func (f Field) FromJira() bool { return f.Direction == FromJira || f.Direction == Both }
+
+// Attachments is the attachment policy.
+type Attachments struct {
+	ToJira   bool  `json:"to_jira"`
+	FromJira bool  `json:"from_jira"`
+	MaxBytes int64 `json:"max_bytes"`
+}
+
+// Comment policies.
+const (
+	CommentsBoth     = "both"
+	CommentsToJira   = "to_jira"
+	CommentsFromJira = "from_jira"
+	CommentsNone     = "none"
+)
+
+// Deletion policies (G11).
+const (
+	OnItemDeletedClose     = "close"
+	OnItemDeletedDelete    = "delete"
+	OnItemDeletedLeave     = "leave"
+	OnIssueDeletedUnlink   = "unlink"
+	OnIssueDeletedRecreate = "recreate"
+)
+
+// MaxAttachmentBytes is the largest max_bytes a mapping may set.
+const MaxAttachmentBytes = 64 << 20
+
+// Document is the mapping of one integration.
+type Document struct {
+	IssueTypes      map[string]string           `json:"issue_types"`
+	StatusToJira    map[tracker.Status]string   `json:"status_to_jira"`
+	StatusFromJira  map[string]tracker.Status   `json:"status_from_jira"`
+	Priority        map[tracker.Severity]string `json:"priority"`
+	DefaultPriority string                      `json:"default_priority"`
+	Fields          []Field                     `json:"fields"`
+	Defaults        map[string]json.RawMessage  `json:"defaults"`
+	Comments        string                      `json:"comments"`
+	Attachments     Attachments                 `json:"attachments"`
+	OnItemDeleted   string                      `json:"on_item_deleted,omitempty"`
+	OnIssueDeleted  string                      `json:"on_issue_deleted,omitempty"`
+}
+
+// Normalize fills the defaults the spec gives: summary and description flow
+// to Jira, comments both ways, attachments both ways up to 10 MiB, deleted
+// items close their issue and deleted issues unlink their item.
+func (d *Document) Normalize() {
+	if d.Comments == "" {
+		d.Comments = CommentsBoth
+	}
+	if d.Attachments.MaxBytes == 0 {
+		d.Attachments.MaxBytes = 10 << 20
+	}
+	if d.OnItemDeleted == "" {
+		d.OnItemDeleted = OnItemDeletedClose
+	}
+	if d.OnIssueDeleted == "" {
+		d.OnIssueDeleted = OnIssueDeletedUnlink
+	}
+	for i := range d.Fields {
+		if d.Fields[i].Direction == "" && (d.Fields[i].Vulnsync == "title" || d.Fields[i].Vulnsync == "description") {
+			d.Fields[i].Direction = ToJira
+		}
+	}
+}
+
+// FieldFor returns the mapping of a vulnsync attribute, if any.
+func (d *Document) FieldFor(vulnsync string) (Field, bool) {
+	for _, f := range d.Fields {
+		if f.Vulnsync == vulnsync {
+			return f, true
+		}
+	}
+	return Field{}, false
+}
+
+// PriorityFor is the Jira priority of a severity, falling back to
+// default_priority.
+func (d *Document) PriorityFor(s tracker.Severity) string {
+	if p, ok := d.Priority[s]; ok && p != "" {
+		return p
+	}
+	return d.DefaultPriority
+}
+
+// Meta describes the Jira project a mapping is validated against.
+type Meta struct {
+	ProjectKey string
+	IssueTypes []IssueType
+	// Statuses lists, per issue type name, the statuses of its workflow.
+	Statuses   map[string][]Status
+	Priorities []string
+}
+
+// IssueType is one issue type of the project with its create-screen fields.
+type IssueType struct {
+	ID      string
+	Name    string
+	Subtask bool
+	Fields  []JiraField
+}
+
+// JiraField is a field as createmeta (or the field list) describes it.
+type JiraField struct {
+	ID            string
+	Name          string
+	Required      bool
+	HasDefault    bool
+	Schema        Schema
+	AllowedValues []string // option values (or names) for option fields
+}
+
+// Schema is a Jira field's schema.
+type Schema struct {
+	Type   string // string, number, option, array, date, datetime, user, priority, ...
+	Items  string // element type of arrays
+	System string
+	Custom string
+}
+
+// Status is a Jira status with its category key (new, indeterminate, done).
+type Status struct {
+	ID       string
+	Name     string
+	Category string
+}
+
+func (m Meta) issueType(name string) (IssueType, bool) {
+	for _, t := range m.IssueTypes {
+		if strings.EqualFold(t.Name, name) {
+			return t, true
+		}
+	}
+	return IssueType{}, false
+}
+
+func (m Meta) allStatuses() map[string]Status {
+	out := map[string]Status{}
+	for _, ss := range m.Statuses {
+		for _, s := range ss {
+			out[strings.ToLower(s.Name)] = s
+		}
+	}
+	return out
+}
+
+func names[T any](list []T, name func(T) string) string {
+	out := make([]string, len(list))
+	for i, v := range list {
+		out[i] = name(v)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}
+
+// filledBySync are fields the sync always sets itself (or Jira does).
+var filledBySync = map[string]bool{"project": true, "issuetype": true, "summary": true, "parent": true, "reporter": true}
+
+// Validate checks d against the Jira project and vulnsync's catalog and
+// returns an EUnprocessable error naming every problem by field (keys like
+// "issue_types.finding", "status_to_jira.resolved", "fields[2].jira",
+// "defaults.customfield_10052").
+func (d *Document) Validate(m Meta, cat tracker.Catalog) error {
+	p := tracker.Problems{}
+	used := d.validateIssueTypes(p, m, cat)
+	d.validateStatuses(p, m, used)
+	d.validatePriorities(p, m)
+	d.validateFields(p, m, cat, used)
+	d.validatePolicies(p)
+	return p.Err(tracker.EUnprocessable, "the mapping does not fit the Jira project "+m.ProjectKey)
+}
+
+func (d *Document) validateIssueTypes(p tracker.Problems, m Meta, cat tracker.Catalog) []IssueType {
+	var used []IssueType
+	if len(d.IssueTypes) == 0 {
+		p.Add("issue_types", "map at least one kind to a Jira issue type")
+	}
+	for _, kind := range sortedKeys(d.IssueTypes) {
+		name := d.IssueTypes[kind]
+		key := "issue_types." + kind
+		if _, ok := cat.Kinds[kind]; !ok {
+			p.Add(key, "unknown kind %q", kind)
+			continue
+		}
+		it, ok := m.issueType(name)
+		if !ok {
+			p.Add(key, "issue type %q does not exist in project %s (it has: %s)", name, m.ProjectKey, names(m.IssueTypes, func(t IssueType) string { return t.Name }))
+			continue
+		}
+		switch {
+		case kind == tracker.KindFinding && !it.Subtask:
+			p.Add(key, "findings become sub-tasks of their vulnerability's issue: %q is not a sub-task type", name)
+		case kind != tracker.KindFinding && it.Subtask:
+			p.Add(key, "%q is a sub-task type; only findings can be sub-tasks", name)
+		default:
+			used = append(used, it)
+		}
+	}
+	if _, ok := d.IssueTypes[tracker.KindFinding]; ok {
+		if _, ok := d.IssueTypes[tracker.KindVulnerability]; !ok {
+			p.Add("issue_types.vulnerability", "findings are mapped, so vulnerabilities (their parents) must be mapped too")
+		}
+	}
+	return used
+}
+
+func (d *Document) validateStatuses(p tracker.Problems, m Meta, used []IssueType) {
+	for _, st := range sortedKeys(d.StatusToJira) {
+		name := d.StatusToJira[st]
+		key := "status_to_jira." + string(st)
+		if !st.Valid() {
+			p.Add(key, "unknown vulnsync status %q", st)
+			continue
+		}
+		for _, it := range used {
+			if !hasStatus(m.Statuses[it.Name], name) {
+				p.Add(key, "status %q is not reachable in the workflow of %s (its statuses: %s)", name, it.Name, names(m.Statuses[it.Name], func(s Status) string { return s.Name }))
+				break
+			}
+		}
+	}
+	for _, st := range tracker.Statuses {
+		if _, ok := d.StatusToJira[st]; !ok && len(used) > 0 {
+			p.Add("status_to_jira."+string(st), "map vulnsync status %q to a Jira status", st)
+		}
+	}
+	all := m.allStatuses()
+	for _, name := range sortedKeys(d.StatusFromJira) {
+		key := "status_from_jira." + name
+		if _, ok := all[strings.ToLower(name)]; !ok {
+			p.Add(key, "Jira status %q does not exist in project %s", name, m.ProjectKey)
+		}
+		if st := d.StatusFromJira[name]; !st.Valid() {
+			p.Add(key, "unknown vulnsync status %q", st)
+		}
+	}
+}
+
+func hasStatus(list []Status, name string) bool {
+	for _, s := range list {
+		if strings.EqualFold(s.Name, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *Document) validatePriorities(p tracker.Problems, m Meta) {
+	exists := func(name string) bool {
+		for _, pr := range m.Priorities {
+			if strings.EqualFold(pr, name) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, sev := range sortedKeys(d.Priority) {
+		key := "priority." + string(sev)
+		if !sev.Valid() {
+			p.Add(key, "unknown severity %q", sev)
+		} else if !exists(d.Priority[sev]) {
+			p.Add(key, "priority %q does not exist (Jira has: %s)", d.Priority[sev], strings.Join(m.Priorities, ", "))
+		}
+	}
+	if d.DefaultPriority != "" && !exists(d.DefaultPriority) {
+		p.Add("default_priority", "priority %q does not exist (Jira has: %s)", d.DefaultPriority, strings.Join(m.Priorities, ", "))
+	}
+	if d.DefaultPriority == "" {
+		for _, sev := range tracker.Severities {
+			if _, ok := d.Priority[sev]; !ok {
+				p.Add("default_priority", "severity %q has no priority: set default_priority", sev)
+				break
+			}
+		}
+	}
+}
+
+// jiraField finds a field on the create screen of any used issue type.
+func jiraField(used []IssueType, id string) (JiraField, bool) {
+	for _, it := range used {
+		for _, f := range it.Fields {
+			if f.ID == id {
+				return f, true
+			}
+		}
+	}
+	return JiraField{}, false
+}
+
+// vulnsyncType is the value type of a mappable vulnsync attribute.
+func vulnsyncType(cat tracker.Catalog, name string) (tracker.FieldDef, bool) {
+	switch name {
+	case "title":
+		return tracker.FieldDef{Name: name, Type: tracker.TypeText}, true
+	case "description":
+		return tracker.FieldDef{Name: name, Type: tracker.TypeText}, true
+	}
+	f, ok := cat.Fields[name]
+	return f, ok
+}
+
+// Compatible reports whether a vulnsync field of type t can hold a Jira
+// field with schema s (and back).
+func Compatible(t tracker.FieldType, s Schema) bool {
+	switch t {
+	case tracker.TypeText, tracker.TypeURL, tracker.TypeLocation, tracker.TypeEmail:
+		return s.Type == "string"
+	case tracker.TypeNumber:
+		return s.Type == "number"
+	case tracker.TypeDate:
+		return s.Type == "date"
+	case tracker.TypeSelect:
+		return s.Type == "option"
+	case tracker.TypeMultiSelect:
+		return s.Type == "array" && s.Items == "option"
+	case tracker.TypeLabels, tracker.TypeURLList:
+		return s.Type == "array" && s.Items == "string"
+	}
+	return false
+}
+
+func (d *Document) validateFields(p tracker.Problems, m Meta, cat tracker.Catalog, used []IssueType) {
+	seenV, seenJ := map[string]int{}, map[string]int{}
+	covered := map[string]bool{}
+	for i, f := range d.Fields {
+		key := fmt.Sprintf("fields[%d]", i)
+		switch f.Direction {
+		case ToJira, FromJira, Both:
+		default:
+			p.Add(key+".direction", "must be to_jira, from_jira or both")
+		}
+		switch {
+		case f.Locked == "":
+		case f.Direction != Both:
+			p.Add(key+".locked", "only fields synced both ways can be locked")
+		case f.Locked != LockVulnsync && f.Locked != LockJira:
+			p.Add(key+".locked", "must be vulnsync or jira")
+		}
+		def, ok := vulnsyncType(cat, f.Vulnsync)
+		if !ok {
+			if f.Vulnsync == "severity" || f.Vulnsync == "status" {
+				p.Add(key+".vulnsync", "%s maps through %s, not as a field", f.Vulnsync, map[string]string{"severity": "priority", "status": "status_to_jira and status_from_jira"}[f.Vulnsync])
+			} else {
+				p.Add(key+".vulnsync", "unknown vulnsync field %q", f.Vulnsync)
+			}
+		}
+		if j, dup := seenV[f.Vulnsync]; dup {
+			p.Add(key+".vulnsync", "%q is already mapped by fields[%d]", f.Vulnsync, j)
+		}
+		if j, dup := seenJ[f.Jira]; dup {
+			p.Add(key+".jira", "%q is already mapped by fields[%d]", f.Jira, j)
+		}
+		seenV[f.Vulnsync], seenJ[f.Jira] = i, i
+		jf, found := jiraField(used, f.Jira)
+		if !found {
+			p.Add(key+".jira", "Jira field %q is not on the create screen of the mapped issue types", f.Jira)
+			continue
+		}
+		if f.ToJira() {
+			covered[f.Jira] = true
+		}
+		if !ok {
+			continue
+		}
+		if !Compatible(def.Type, jf.Schema) {
+			p.Add(key+".jira", "%s (%s) cannot hold vulnsync's %s (%s)", jf.Name, schemaName(jf.Schema), f.Vulnsync, def.Type)
+			continue
+		}
+		if (def.Type == tracker.TypeSelect || def.Type == tracker.TypeMultiSelect) && len(jf.AllowedValues) > 0 {
+			for _, o := range def.Options {
+				if f.ToJira() && !containsFold(jf.AllowedValues, o) {
+					p.Add(key+".jira", "option %q of %s is not allowed by %s (allowed: %s)", o, f.Vulnsync, jf.Name, strings.Join(jf.AllowedValues, ", "))
+					break
+				}
+			}
+		}
+	}
+	covered["summary"] = true
+	covered["priority"] = len(d.Priority) > 0 || d.DefaultPriority != ""
+	for _, id := range sortedKeys(d.Defaults) {
+		key := "defaults." + id
+		jf, ok := jiraField(used, id)
+		if !ok {
+			p.Add(key, "Jira field %q is not on the create screen of the mapped issue types", id)
+			continue
+		}
+		if msg := checkDefault(jf, d.Defaults[id]); msg != "" {
+			p.Add(key, "%s", msg)
+			continue
+		}
+		covered[id] = true
+	}
+	for _, it := range used {
+		for _, f := range it.Fields {
+			if f.Required && !f.HasDefault && !filledBySync[f.ID] && !covered[f.ID] {
+				p.Add("defaults."+f.ID, "%s (%s) is required on %s: map a field to it or give a default", f.Name, f.ID, it.Name)
+			}
+		}
+	}
+}
+
+func schemaName(s Schema) string {
+	if s.Items != "" {
+		return s.Type + " of " + s.Items
+	}
+	return s.Type
+}
+
+// checkDefault validates a default value against the field's schema and
+// allowed values, returning a problem or "".
+func checkDefault(f JiraField, raw json.RawMessage) string {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "not valid JSON"
+	}
+	optionValue := func(x any) (string, bool) {
+		switch o := x.(type) {
+		case map[string]any:
+			for _, k := range []string{"value", "name", "id"} {
+				if s, ok := o[k].(string); ok {
+					return s, true
+				}
+			}
+		case string:
+			return o, true
+		}
+		return "", false
+	}
+	allowed := func(s string) string {
+		if len(f.AllowedValues) > 0 && !containsFold(f.AllowedValues, s) {
+			return fmt.Sprintf("%q is not an allowed value of %s (allowed: %s)", s, f.Name, strings.Join(f.AllowedValues, ", "))
+		}
+		return ""
+	}
+	switch f.Schema.Type {
+	case "option":
+		s, ok := optionValue(v)
+		if !ok {
+			return fmt.Sprintf(`%s takes an option, like {"value": "%s"}`, f.Name, first(f.AllowedValues))
+		}
+		return allowed(s)
+	case "array":
+		list, ok := v.([]any)
+		if !ok {
+			return fmt.Sprintf("%s takes a list", f.Name)
+		}
+		for _, e := range list {
+			s, ok := optionValue(e)
+			if !ok {
+				return fmt.Sprintf("%s takes a list of %s", f.Name, f.Schema.Items)
+			}
+			if f.Schema.Items == "option" {
+				if msg := allowed(s); msg != "" {
+					return msg
+				}
+			}
+		}
+	case "number":
+		if _, ok := v.(float64); !ok {
+			return fmt.Sprintf("%s takes a number", f.Name)
+		}
+	case "string", "date", "datetime":
+		if _, ok := v.(string); !ok {
+			return fmt.Sprintf("%s takes a string", f.Name)
+		}
+	}
+	return ""
+}
+
+func first(list []string) string {
+	if len(list) == 0 {
+		return "…"
+	}
+	return list[0]
+}
+
+func containsFold(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *Document) validatePolicies(p tracker.Problems) {
+	switch d.Comments {
+	case CommentsBoth, CommentsToJira, CommentsFromJira, CommentsNone:
+	default:
+		p.Add("comments", "must be both, to_jira, from_jira or none")
+	}
+	if d.Attachments.MaxBytes < 0 || d.Attachments.MaxBytes > MaxAttachmentBytes {
+		p.Add("attachments.max_bytes", "must be between 0 and %d", MaxAttachmentBytes)
+	}
+	switch d.OnItemDeleted {
+	case OnItemDeletedClose, OnItemDeletedDelete, OnItemDeletedLeave:
+	default:
+		p.Add("on_item_deleted", "must be close, delete or leave")
+	}
+	switch d.OnIssueDeleted {
+	case OnIssueDeletedUnlink, OnIssueDeletedRecreate:
+	default:
+		p.Add("on_issue_deleted", "must be unlink or recreate")
+	}
+}
+
+func sortedKeys[K ~string, V any](m map[K]V) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	return keys
+}
