@@ -1,0 +1,69 @@
+package richtext
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// The fuzz targets check the invariants every input must keep: no panic,
+// output that Jira would accept (ToADF and WikiToADF always produce a
+// document that survives JSON and ParseADF), and canonical Markdown that
+// is a fixed point of the Markdown → ADF → Markdown round trip.
+
+const fuzzMaxInput = 2048
+
+func FuzzToADF(f *testing.F) {
+	for _, s := range []string{
+		"# Title\n\nSome **bold**, *italic*, `code` and [a link](https://example.com).",
+		"- a\n  - b\n    1. c\n\n| h | i |\n| --- | --- |\n| 1 | 2 |",
+		"```go\nfunc main() {}\n```\n\n> quote\\\nline",
+		"***x** y* ~~z~~ <https://x.example> a_b_c \\* &amp;",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, md string) {
+		if len(md) > fuzzMaxInput {
+			t.Skip("input longer than the fuzz bound")
+		}
+		doc := ToADF(md)
+		raw, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatalf("marshal ToADF(%q): %v", md, err)
+		}
+		if _, err := ParseADF(raw); err != nil {
+			t.Fatalf("ParseADF(ToADF(%q)): %v\nADF: %s", md, err, raw)
+		}
+		canonical := FromADF(doc)
+		if again := FromADF(ToADF(canonical)); again != canonical {
+			t.Fatalf("canonical Markdown is not a fixed point\ninput: %q\nfirst:  %q\nsecond: %q", md, canonical, again)
+		}
+		_ = ToWiki(md)
+	})
+}
+
+func FuzzWiki(f *testing.F) {
+	for _, s := range []string{
+		"h1. Title\nSome *bold* and _it_ {{mono}} [link|https://example.com] [~jsmith]",
+		"* a\n** b\n*# c\n\n||h||i||\n|1|2\\\\3|",
+		"{code:java}\nclass X {}\n{code}\n{quote}\nq\n{quote}\nbq. short",
+		"{*}x{*}y -s- +u+ ^p^ ~b~ ??c?? !img.png! http://x.example/a_b \\* &#92;",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, wiki string) {
+		if len(wiki) > fuzzMaxInput {
+			t.Skip("input longer than the fuzz bound")
+		}
+		doc := WikiToADF(wiki)
+		raw, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatalf("marshal WikiToADF(%q): %v", wiki, err)
+		}
+		if _, err := ParseADF(raw); err != nil {
+			t.Fatalf("ParseADF(WikiToADF(%q)): %v\nADF: %s", wiki, err, raw)
+		}
+		md := FromADF(doc)
+		_ = ToWiki(md)
+		_ = ADFToWiki(doc)
+	})
+}
