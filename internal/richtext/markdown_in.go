@@ -26,6 +26,8 @@ func markdownToADF(md string) *Node {
 	// on \n only.
 	md = strings.ReplaceAll(md, "\r\n", "\n")
 	md = strings.ReplaceAll(md, "\r", "\n")
+	// CommonMark replaces NUL with U+FFFD; do it before raw HTML sees it.
+	md = strings.ReplaceAll(md, "\x00", "\uFFFD")
 	src := []byte(md)
 	root := mdParser.Parse(text.NewReader(src))
 	c := &mdConv{src: src}

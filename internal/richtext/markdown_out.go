@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/yuin/goldmark/text"
 )
 
 func adfToMarkdown(doc *Node) string {
@@ -387,14 +389,45 @@ var mdOrder = []markSet{mStrike, mStrong, mEm}
 
 func renderMDInline(rs []run, mode int) string {
 	rs = normalizeRuns(rs)
-	if mode == mdHeading {
-		for i := range rs {
-			if rs[i].brk {
-				rs[i] = run{text: " "}
-			}
+	for i := range rs {
+		r := &rs[i]
+		switch {
+		case r.atom != nil:
+			text, href := atomText(r.atom)
+			*r = run{text: text, href: href}
+		case r.brk && mode == mdHeading:
+			*r = run{text: " "}
 		}
-		rs = normalizeRuns(rs)
+		r.marks &= mdEmphasis | mCode
 	}
+	rs = normalizeRuns(rs)
+	hasEmphasis := false
+	for _, r := range rs {
+		hasEmphasis = hasEmphasis || r.marks&mdEmphasis != 0
+	}
+	out := writeMDInline(rs, mode)
+	// CommonMark's emphasis rules have corners (a delimiter between a
+	// letter and punctuation, runs of three) where what is written does not
+	// read back the same. Read it back, and where it differs, drop the
+	// formatting around the first difference and write it again, so that
+	// canonical Markdown is always a fixed point of Markdown → ADF →
+	// Markdown (the sync relies on that to recognise its own writes).
+	for attempt := 0; hasEmphasis && attempt < 8; attempt++ {
+		k := firstDifference(rs, readMDInline(out, mode))
+		if k < 0 {
+			break
+		}
+		if attempt == 6 {
+			k = -1 // give up on this paragraph's formatting
+		}
+		dropEmphasisAround(rs, k)
+		rs = normalizeRuns(rs)
+		out = writeMDInline(rs, mode)
+	}
+	return out
+}
+
+func writeMDInline(rs []run, mode int) string {
 	w := &mdInline{mode: mode, lineStart: mode == mdPara}
 	w.runs(rs, 0)
 	out := string(w.b)
@@ -402,6 +435,85 @@ func renderMDInline(rs []run, mode int) string {
 		out = escapeClosingHashes(out)
 	}
 	return out
+}
+
+// readMDInline parses inline Markdown written by writeMDInline back into
+// runs, in the context it was written for.
+func readMDInline(md string, mode int) []run {
+	src := md
+	switch mode {
+	case mdHeading:
+		src = "# " + md
+	case mdCell:
+		src = "| " + md + " |\n| --- |"
+	}
+	b := []byte(src)
+	root := mdParser.Parse(text.NewReader(b))
+	c := &mdConv{src: b}
+	block := root.FirstChild()
+	if block == nil || block.NextSibling() != nil {
+		return nil
+	}
+	if mode == mdCell {
+		// table → header row → first cell
+		if block.FirstChild() == nil || block.FirstChild().FirstChild() == nil {
+			return nil
+		}
+		block = block.FirstChild().FirstChild()
+	}
+	rs := c.inline(nil, block, 0, "")
+	for i := range rs {
+		rs[i].marks &= mdEmphasis | mCode
+	}
+	return normalizeRuns(rs)
+}
+
+// firstDifference is the index of the first run in want that got does not
+// match, or -1 when they are equal.
+func firstDifference(want, got []run) int {
+	for i, w := range want {
+		if i >= len(got) {
+			return i
+		}
+		g := got[i]
+		if w.brk != g.brk || w.text != g.text || w.marks != g.marks || w.href != g.href {
+			return i
+		}
+	}
+	if len(got) > len(want) {
+		return max(len(want)-1, 0)
+	}
+	return -1
+}
+
+// dropEmphasisAround removes the emphasis of run k and of the runs next to
+// it that share it (all runs when k < 0).
+func dropEmphasisAround(rs []run, k int) {
+	if k < 0 || k >= len(rs) {
+		for i := range rs {
+			rs[i].marks &^= mdEmphasis
+		}
+		return
+	}
+	m := rs[k].marks & mdEmphasis
+	if k > 0 {
+		m |= rs[k-1].marks & mdEmphasis
+	}
+	if m == 0 {
+		m = mdEmphasis
+	}
+	for i := k; i < len(rs) && (rs[i].marks&m != 0 || !rs[i].isText() || strings.TrimSpace(rs[i].text) == ""); i++ {
+		if rs[i].brk {
+			break
+		}
+		rs[i].marks &^= m
+	}
+	for i := k - 1; i >= 0 && (rs[i].marks&m != 0 || !rs[i].isText() || strings.TrimSpace(rs[i].text) == ""); i-- {
+		if rs[i].brk {
+			break
+		}
+		rs[i].marks &^= m
+	}
 }
 
 func (w *mdInline) raw(s string) {

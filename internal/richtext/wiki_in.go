@@ -25,6 +25,7 @@ const (
 func wikiToADF(wiki string) *Node {
 	s := strings.ReplaceAll(wiki, "\r\n", "\n")
 	s = strings.ReplaceAll(s, "\r", "\n")
+	s = strings.ReplaceAll(s, "\x00", "\uFFFD")
 	doc := &Node{Type: "doc", Version: 1, Content: wikiBlocks(s, 0)}
 	return sanitizeDoc(doc)
 }

@@ -21,6 +21,18 @@ const (
 	// DefaultPageSize and MaxPageSize apply to ListItems and ListJobs.
 	DefaultPageSize = 50
 	MaxPageSize     = 500
+	// MaxDeliveryBytes caps a recorded webhook delivery's body: Jira's
+	// issue events are tens of kilobytes, and a delivery is refused before
+	// it is parsed when larger.
+	MaxDeliveryBytes = 1 << 20
+	// MaxSyncDocBytes caps the JSON documents the sync keeps: an
+	// integration's mapping and a link's synced state.
+	MaxSyncDocBytes = 1 << 20
+	// MaxLookupIDs caps the ids of one LinksForItems call.
+	MaxLookupIDs = 10000
+	// DefaultEventPageSize and MaxEventPageSize apply to ListSyncEvents.
+	DefaultEventPageSize = 100
+	MaxEventPageSize     = 1000
 	// MaxClaim caps the number of jobs one ClaimJobs call may take.
 	MaxClaim = 1000
 )

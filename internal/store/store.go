@@ -38,6 +38,10 @@ type Store interface {
 // EConflict for uniqueness violations; anything else is wrapped with what
 // was being done.
 type Tx interface {
+	// Jira connections, integrations, links, the sync log, webhook
+	// deliveries, object links and leases: see IntegrationTx.
+	IntegrationTx
+
 	// Targets. Names are unique.
 	CreateTarget(ctx context.Context, t tracker.Target) error
 	GetTarget(ctx context.Context, id string) (tracker.Target, error)
@@ -86,6 +90,15 @@ type Tx interface {
 	RetryJob(ctx context.Context, id int64, leaseToken string, runAt time.Time, lastErr string) error
 	FailJob(ctx context.Context, id int64, leaseToken string, lastErr string) error
 	ListJobs(ctx context.Context, f JobFilter) ([]Job, error)
+	// GetJob returns one job (ENotFound when there is none).
+	GetJob(ctx context.Context, id int64) (Job, error)
+	// RequeueJob is the manual retry of failed work (G12): a failed job
+	// becomes pending again with RunAt = now and no attempts, its last
+	// error kept. When a pending job of the same (Kind, Key) exists the
+	// failed one is merged into it instead (that job keeps the earlier run
+	// time, the failed row goes away), keeping one pending job per key. It
+	// returns the pending job. Any state but failed is EConflict.
+	RequeueJob(ctx context.Context, id int64, now time.Time) (Job, error)
 }
 
 // ItemFilter selects items of a target, oldest first. Cursor is the

@@ -327,3 +327,70 @@ func (t *tx) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, erro
 	}
 	return t.scanJobs(rows, "list jobs")
 }
+
+// GetJob returns one job.
+func (t *tx) GetJob(ctx context.Context, id int64) (store.Job, error) {
+	j, err := scanJob(t.queryRow(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Job{}, notFound("job %d not found", id)
+	}
+	if err != nil {
+		return store.Job{}, wrap("get job", err)
+	}
+	return j, nil
+}
+
+// RequeueJob retries a failed job by hand: it becomes pending at now with
+// no attempts, its last error kept. If a pending job of the same (kind, key)
+// exists, the failed job is merged into that one instead, as Enqueue
+// coalesces: the pending job keeps its id and payload (it is the newer
+// work), takes the earlier of its run time and now, starts again from no
+// attempts, and keeps its own last error or else takes the failed one's;
+// the failed row is removed. The job that will run is returned.
+func (t *tx) RequeueJob(ctx context.Context, id int64, now time.Time) (store.Job, error) {
+	if now.IsZero() {
+		return store.Job{}, invalid("requeue job %d: the current time is required", id)
+	}
+	const op = "requeue job"
+	var kind, key, state, lastErr string
+	err := t.queryRow(ctx, `SELECT kind, job_key, state, last_error FROM jobs WHERE id = ?`+t.d.lockRows, id).Scan(&kind, &key, &state, &lastErr)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Job{}, notFound("job %d not found", id)
+	}
+	if err != nil {
+		return store.Job{}, wrap(op, err)
+	}
+	if state != string(store.JobFailed) {
+		return store.Job{}, conflict("job %d is %s, only failed jobs can be retried", id, state)
+	}
+	at := t.d.ts(now)
+	stamp := t.d.ts(t.now())
+	var pendingID int64
+	err = t.queryRow(ctx, `SELECT id FROM jobs WHERE kind = ? AND job_key = ? AND state = 'pending'`+t.d.lockRows, kind, key).Scan(&pendingID)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		j, err := scanJob(t.queryRow(ctx, `UPDATE jobs SET state = 'pending', run_at = ?, attempts = 0, lease_token = '', leased_till = NULL, updated_at = ?
+			WHERE id = ? RETURNING `+jobCols, at, stamp, id))
+		if err != nil {
+			if constraint(err) == "unique" {
+				// A job of this key was enqueued by a transaction that
+				// committed after our look-up: run again to merge.
+				return store.Job{}, &retryError{err: wrap(op, err)}
+			}
+			return store.Job{}, wrap(op, err)
+		}
+		return j, nil
+	case err != nil:
+		return store.Job{}, wrap(op+": find pending job", err)
+	}
+	if _, err := t.exec(ctx, `DELETE FROM jobs WHERE id = ?`, id); err != nil {
+		return store.Job{}, wrap(op+": merge", err)
+	}
+	j, err := scanJob(t.queryRow(ctx, `UPDATE jobs SET run_at = CASE WHEN run_at < ? THEN run_at ELSE ? END, attempts = 0,
+			last_error = CASE WHEN last_error = '' THEN ? ELSE last_error END, updated_at = ?
+		WHERE id = ? RETURNING `+jobCols, at, at, lastErr, stamp, pendingID))
+	if err != nil {
+		return store.Job{}, wrap(op+": merge", err)
+	}
+	return j, nil
+}

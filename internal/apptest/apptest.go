@@ -1,0 +1,317 @@
+// Package apptest assembles a whole vulnsync (store, services, sync engine,
+// REST API) against an in-process Jira simulator for end-to-end tests, with
+// every request the Jira client sends validated against Atlassian's OpenAPI
+// document. Sync work runs only when a test calls Sync, so tests decide
+// exactly when it happens and need no timing.
+package apptest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vulnsync/vulnsync/internal/httpapi"
+	"github.com/vulnsync/vulnsync/internal/integration"
+	"github.com/vulnsync/vulnsync/internal/jira"
+	"github.com/vulnsync/vulnsync/internal/jirasim"
+	"github.com/vulnsync/vulnsync/internal/jirasync"
+	"github.com/vulnsync/vulnsync/internal/jiraspec"
+	"github.com/vulnsync/vulnsync/internal/jobs"
+	"github.com/vulnsync/vulnsync/internal/service"
+	"github.com/vulnsync/vulnsync/internal/store"
+	"github.com/vulnsync/vulnsync/internal/store/sqldb"
+	"github.com/vulnsync/vulnsync/internal/vault"
+)
+
+// Token is the admin API token of every test environment.
+const Token = "apptest-admin-token-000000000000"
+
+// Options tune an environment.
+type Options struct {
+	// Deployment of the simulator: "cloud" (default) or "datacenter".
+	Deployment jirasim.Deployment
+	// DataDir for the SQLite store; a temp dir when empty.
+	DataDir string
+	// DB is a PostgreSQL DSN to use instead of SQLite.
+	DB string
+	// Sim reuses an existing simulator (a restart of vulnsync against the
+	// same Jira); SimURL is its base URL.
+	Sim    *jirasim.Simulator
+	SimURL string
+	// AfterCreate is passed to the sync engine (crash simulation).
+	AfterCreate func(itemID string) error
+	// Clock drives vulnsync's service, jobs and Jira client waits.
+	Clock *Clock
+}
+
+// Clock is a settable clock shared by the parts of an environment.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock starts a clock at t.
+func NewClock(t time.Time) *Clock { return &Clock{now: t} }
+
+// Now returns the current time.
+func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+// Sleep advances the clock instead of waiting (the Jira client's waits).
+func (c *Clock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.Advance(d)
+	return nil
+}
+
+// Env is one running environment.
+type Env struct {
+	T        testing.TB
+	Sim      *jirasim.Simulator
+	SimURL   string
+	API      *httptest.Server
+	Store    store.Store
+	Tracker  *service.Service
+	Integ    *integration.Service
+	Engine   *jirasync.Engine
+	Runner   *jobs.Runner
+	Spec     *jiraspec.Spec
+	Clock    *Clock
+	DataDir  string
+	Deploy   jirasim.Deployment
+	closeAll func()
+}
+
+// New builds an environment; everything is closed when the test ends.
+func New(t testing.TB, o Options) *Env {
+	t.Helper()
+	if o.Deployment == "" {
+		o.Deployment = "cloud"
+	}
+	if o.DataDir == "" {
+		o.DataDir = t.TempDir()
+	}
+	spec := jiraspec.Load(t)
+	e := &Env{T: t, Spec: spec, DataDir: o.DataDir, Deploy: o.Deployment, Clock: o.Clock}
+	if o.Sim != nil {
+		e.Sim, e.SimURL = o.Sim, o.SimURL
+	} else {
+		e.Sim, e.SimURL = jirasim.StartTest(t, jirasim.Config{Deployment: o.Deployment, ManualWebhooks: true})
+	}
+	ctx := context.Background()
+	st, err := sqldb.Open(ctx, o.DB, o.DataDir, nil)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	e.Store = st
+	v, err := vault.Load("", o.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clock func() time.Time
+	if o.Clock != nil {
+		clock = o.Clock.Now
+	}
+	e.Tracker = service.New(service.Config{Store: st, Clock: clock})
+	httpClient := &http.Client{Transport: spec.Transport(t, http.DefaultTransport)}
+	e.API = httptest.NewUnstartedServer(nil)
+	e.Integ = integration.New(integration.Config{Tracker: e.Tracker, Vault: v, PublicURL: "http://" + e.API.Listener.Addr().String(),
+		HTTPClient: httpClient, JiraConfig: func(c *jira.Config) {
+			if o.Clock != nil {
+				c.Clock, c.Sleep = o.Clock.Now, o.Clock.Sleep
+			}
+		}})
+	e.Runner = jobs.NewRunner(jobs.Config{Store: st, Clock: clock, BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
+	e.Engine = jirasync.New(jirasync.Config{Tracker: e.Tracker, Integrations: e.Integ, Runner: e.Runner, AfterCreate: o.AfterCreate})
+	e.API.Config.Handler = httpapi.NewServer(httpapi.Config{Service: e.Tracker, Integrations: e.Integ, Sync: e.Engine,
+		Links: func(ctx context.Context, ids []string) (map[string]httpapi.JiraRef, error) {
+			refs, err := e.Engine.Links(ctx, ids)
+			out := map[string]httpapi.JiraRef{}
+			for k, r := range refs {
+				out[k] = httpapi.JiraRef{Key: r.Key, URL: r.URL}
+			}
+			return out, err
+		}})
+	e.API.Start()
+	if _, err := e.Tracker.BootstrapAdminToken(ctx, Token); err != nil {
+		t.Fatal(err)
+	}
+	e.closeAll = func() { e.API.Close(); st.Close() }
+	t.Cleanup(e.Close)
+	return e
+}
+
+// Close stops the API and closes the store (a "crash" when called early).
+func (e *Env) Close() {
+	if e.closeAll != nil {
+		e.closeAll()
+		e.closeAll = nil
+	}
+}
+
+// Do sends a JSON request to the vulnsync API and decodes the answer into
+// out (when not nil); it returns the status.
+func (e *Env) Do(method, path string, body, out any) int {
+	e.T.Helper()
+	var rd io.Reader
+	if body != nil {
+		if s, ok := body.(string); ok {
+			rd = strings.NewReader(s)
+		} else {
+			b, err := json.Marshal(body)
+			if err != nil {
+				e.T.Fatal(err)
+			}
+			rd = bytes.NewReader(b)
+		}
+	}
+	req, _ := http.NewRequest(method, e.API.URL+path, rd)
+	req.Header.Set("Authorization", "Bearer "+Token)
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.T.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			e.T.Fatalf("%s %s: decode %s: %v", method, path, raw, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// Must is Do that fails the test unless the status is want.
+func (e *Env) Must(want int, method, path string, body, out any) {
+	e.T.Helper()
+	var raw json.RawMessage
+	if got := e.Do(method, path, body, &raw); got != want {
+		e.T.Fatalf("%s %s: status %d, want %d: %s", method, path, got, want, raw)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			e.T.Fatal(err)
+		}
+	}
+}
+
+// Sync runs every sync job that is due, until none is left.
+func (e *Env) Sync() int {
+	e.T.Helper()
+	n, err := e.Runner.RunPending(context.Background())
+	if err != nil {
+		e.T.Fatalf("run sync jobs: %v", err)
+	}
+	return n
+}
+
+// SpecMapping is the mapping document of PRODUCT.md §2, which fits the
+// simulator's seed project.
+const SpecMapping = `{
+  "issue_types": {"vulnerability": "Bug", "finding": "Sub-task", "risk": "Task"},
+  "status_to_jira": {"open": "To Do", "in_progress": "In Progress", "resolved": "Done",
+                     "accepted_risk": "Won't Do", "false_positive": "Won't Do"},
+  "status_from_jira": {"To Do": "open", "In Progress": "in_progress", "Done": "resolved",
+                       "Won't Do": "accepted_risk"},
+  "priority": {"critical": "Highest", "high": "High", "medium": "Medium", "low": "Low", "info": "Lowest"},
+  "default_priority": "Medium",
+  "fields": [
+    {"vulnsync": "title",       "jira": "summary",           "direction": "to_jira"},
+    {"vulnsync": "description", "jira": "description",       "direction": "to_jira"},
+    {"vulnsync": "cvss_score",  "jira": "customfield_10050", "direction": "both"},
+    {"vulnsync": "asset_id",    "jira": "customfield_10051", "direction": "both", "locked": "vulnsync"},
+    {"vulnsync": "labels",      "jira": "labels",            "direction": "both"}
+  ],
+  "defaults": {"customfield_10052": {"value": "Web"}},
+  "comments": "both",
+  "attachments": {"to_jira": true, "from_jira": true, "max_bytes": 10485760}
+}`
+
+// AdminAuth is the connection auth of the simulator's admin for the
+// environment's deployment.
+func (e *Env) AdminAuth() map[string]any {
+	if e.Deploy == "datacenter" {
+		return map[string]any{"type": "bearer", "token": "admin-pat"}
+	}
+	return map[string]any{"type": "basic", "email": "admin@example.test", "api_token": "admin-token"}
+}
+
+// Integrated is the result of Setup.
+type Integrated struct {
+	ConnectionID  string
+	TargetID      string
+	IntegrationID string
+	WebhookSecret string
+}
+
+// Setup connects the simulator, creates a target, integrates it with SEC
+// and accepts the spec's mapping.
+func (e *Env) Setup(targetName string) Integrated {
+	e.T.Helper()
+	var conn struct {
+		ID            string `json:"id"`
+		WebhookSecret string `json:"webhook_secret"`
+	}
+	e.Must(201, "POST", "/api/v1/jira/connections", map[string]any{"name": "sim", "base_url": e.SimURL, "auth": e.AdminAuth()}, &conn)
+	var target, in struct {
+		ID string `json:"id"`
+	}
+	e.Must(201, "POST", "/api/v1/targets", map[string]any{"name": targetName}, &target)
+	e.Must(201, "POST", "/api/v1/integrations", map[string]any{"connection_id": conn.ID, "target_id": target.ID, "project_key": "SEC"}, &in)
+	e.Must(200, "PUT", "/api/v1/integrations/"+in.ID+"/mapping", SpecMapping, nil)
+	return Integrated{ConnectionID: conn.ID, TargetID: target.ID, IntegrationID: in.ID, WebhookSecret: conn.WebhookSecret}
+}
+
+// Jira sends a request to the simulator as a person (dev or admin) and
+// decodes the answer into out; it returns the status.
+func (e *Env) Jira(user, method, path string, body, out any) int {
+	e.T.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, e.SimURL+path, rd)
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if e.Deploy == "datacenter" {
+		req.Header.Set("Authorization", "Bearer "+user+"-pat")
+	} else {
+		req.SetBasicAuth(user+"@example.test", user+"-token")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.T.Fatalf("jira %s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			e.T.Fatalf("jira %s %s: decode %s: %v", method, path, raw, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// APIVersion is the REST version people use on the environment's Jira.
+func (e *Env) APIVersion() string {
+	if e.Deploy == "datacenter" {
+		return "2"
+	}
+	return "3"
+}

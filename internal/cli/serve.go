@@ -1,0 +1,190 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vulnsync/vulnsync/internal/httpapi"
+	"github.com/vulnsync/vulnsync/internal/integration"
+	"github.com/vulnsync/vulnsync/internal/jirasync"
+	"github.com/vulnsync/vulnsync/internal/jobs"
+	"github.com/vulnsync/vulnsync/internal/service"
+	"github.com/vulnsync/vulnsync/internal/store"
+	"github.com/vulnsync/vulnsync/internal/store/sqldb"
+	"github.com/vulnsync/vulnsync/internal/vault"
+)
+
+// serveConfig is everything `serve` reads from flags and the environment.
+type serveConfig struct {
+	addr, data, db, publicURL string
+	maxAttachment             int64
+	logLevel, logFormat       string
+	adminToken                string
+	shutdownTimeout           time.Duration
+}
+
+func parseServe(name string, args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
+	var c serveConfig
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", envOr(getenv, "VULNSYNC_ADDR", "127.0.0.1:8080"), "listen address (env VULNSYNC_ADDR)")
+	fs.StringVar(&c.data, "data", envOr(getenv, "VULNSYNC_DATA", "./vulnsync-data"), "data directory for the embedded SQLite store and key files (env VULNSYNC_DATA)")
+	fs.StringVar(&c.db, "db", getenv("VULNSYNC_DB"), "PostgreSQL URL postgres://… instead of embedded SQLite (env VULNSYNC_DB)")
+	fs.StringVar(&c.publicURL, "public-url", getenv("VULNSYNC_PUBLIC_URL"), "public base URL Jira calls webhooks on (env VULNSYNC_PUBLIC_URL; default http://<addr>)")
+	maxAtt := envOr(getenv, "VULNSYNC_MAX_ATTACHMENT_BYTES", strconv.Itoa(service.DefaultMaxAttachmentBytes))
+	fs.StringVar(&maxAtt, "max-attachment-bytes", maxAtt, "largest attachment accepted, in bytes (env VULNSYNC_MAX_ATTACHMENT_BYTES)")
+	fs.StringVar(&c.logLevel, "log-level", envOr(getenv, "VULNSYNC_LOG_LEVEL", "info"), "debug, info, warn or error (env VULNSYNC_LOG_LEVEL)")
+	fs.StringVar(&c.logFormat, "log-format", envOr(getenv, "VULNSYNC_LOG_FORMAT", "text"), "text or json (env VULNSYNC_LOG_FORMAT)")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to wait for requests in flight on shutdown")
+	if err := parseFlags(fs, args); err != nil {
+		return c, err
+	}
+	n, err := strconv.ParseInt(maxAtt, 10, 64)
+	if err != nil || n < 1 {
+		return c, fmt.Errorf("%w: --max-attachment-bytes %q must be a positive number of bytes", ErrUsage, maxAtt)
+	}
+	c.maxAttachment = n
+	if c.db != "" && !strings.HasPrefix(c.db, "postgres://") && !strings.HasPrefix(c.db, "postgresql://") {
+		return c, fmt.Errorf("%w: --db must be a postgres:// URL", ErrUsage)
+	}
+	c.adminToken = getenv("VULNSYNC_ADMIN_TOKEN")
+	return c, nil
+}
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseServe("serve", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, cfg.logLevel, cfg.logFormat)
+	if err != nil {
+		return err
+	}
+	a, err := assemble(ctx, cfg, getenv, log)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	return a.serve(ctx, stdout)
+}
+
+// app is the assembled process: store, services, sync engine and the
+// listener, ready to serve.
+type app struct {
+	cfg     serveConfig
+	log     *slog.Logger
+	st      store.Store
+	svc     *service.Service
+	integ   *integration.Service
+	runner  *jobs.Runner
+	engine  *jirasync.Engine
+	ln      net.Listener
+	baseURL string
+	handler http.Handler
+}
+
+// assemble opens the store, listens (so the webhook URL knows the real
+// port when --addr ends in :0) and wires every part together.
+func assemble(ctx context.Context, cfg serveConfig, getenv func(string) string, log *slog.Logger) (*app, error) {
+	st, err := sqldb.Open(ctx, cfg.db, cfg.data, log)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	a := &app{cfg: cfg, log: log, st: st}
+	v, err := vault.Load(getenv("VULNSYNC_SECRET_KEY"), cfg.data)
+	if err != nil {
+		a.close()
+		return nil, fmt.Errorf("load secret key: %w", err)
+	}
+	a.ln, err = net.Listen("tcp", cfg.addr)
+	if err != nil {
+		a.close()
+		return nil, fmt.Errorf("listen on %s: %w", cfg.addr, err)
+	}
+	a.baseURL = "http://" + a.ln.Addr().String()
+	public := cfg.publicURL
+	if public == "" {
+		public = a.baseURL
+	}
+	a.svc = service.New(service.Config{Store: st, Logger: log, MaxAttachmentBytes: cfg.maxAttachment})
+	a.integ = integration.New(integration.Config{Tracker: a.svc, Vault: v, PublicURL: public, Logger: log})
+	a.runner = jobs.NewRunner(jobs.Config{Store: st, Logger: log})
+	a.engine = jirasync.New(jirasync.Config{Tracker: a.svc, Integrations: a.integ, Runner: a.runner, Logger: log})
+	a.handler = httpapi.NewServer(httpapi.Config{
+		Service: a.svc, Integrations: a.integ, Sync: a.engine, Logger: log,
+		Links: func(ctx context.Context, ids []string) (map[string]httpapi.JiraRef, error) {
+			refs, err := a.engine.Links(ctx, ids)
+			out := make(map[string]httpapi.JiraRef, len(refs))
+			for k, r := range refs {
+				out[k] = httpapi.JiraRef{Key: r.Key, URL: r.URL}
+			}
+			return out, err
+		},
+	})
+	return a, nil
+}
+
+func (a *app) close() {
+	if a.ln != nil {
+		a.ln.Close()
+	}
+	a.st.Close()
+}
+
+// serve bootstraps the admin token, runs the sync workers and serves HTTP
+// until ctx is done, then shuts down gracefully.
+func (a *app) serve(ctx context.Context, stdout io.Writer) error {
+	token, err := a.svc.BootstrapAdminToken(ctx, a.cfg.adminToken)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	// The "listening" line comes last: tools (and tests) wait for it and
+	// then have everything printed before it.
+	if token != "" {
+		fmt.Fprintf(stdout, "admin token (shown once, store it now): %s\n", token)
+	}
+	fmt.Fprintf(stdout, "API: %s/api/v1\n", a.baseURL)
+	fmt.Fprintf(stdout, "vulnsync listening on %s (store: %s)\n", a.baseURL, a.st.Backend())
+	a.log.Info("serving", "addr", a.baseURL, "store", a.st.Backend())
+
+	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	workersDone := make(chan error, 1)
+	go func() { workersDone <- a.runner.Run(workers) }()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(a.ln) }()
+	var serveErr error
+	select {
+	case serveErr = <-errc:
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		serveErr = errors.Join(serveErr, fmt.Errorf("shutdown: %w", err))
+	}
+	stopWorkers()
+	if err := <-workersDone; err != nil {
+		serveErr = errors.Join(serveErr, err)
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", serveErr)
+	}
+	return nil
+}

@@ -1,0 +1,200 @@
+// Package httpapi is vulnsync's REST API (PRODUCT.md §4): JSON over HTTP
+// under /api/v1, bearer-token auth, field-by-field JSON errors, and the
+// health endpoints. Handlers only translate between HTTP and the service;
+// every rule lives in the service and the domain.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/vulnsync/vulnsync/internal/integration"
+	"github.com/vulnsync/vulnsync/internal/service"
+	"github.com/vulnsync/vulnsync/internal/tracker"
+)
+
+// JiraRef is how an item's linked Jira issue appears in API answers.
+type JiraRef struct {
+	Key string `json:"key"`
+	URL string `json:"url"`
+}
+
+// LinkLookup finds the Jira issues linked to items; the sync provides it.
+// Items without a link are absent from the answer.
+type LinkLookup func(ctx context.Context, itemIDs []string) (map[string]JiraRef, error)
+
+// Config wires the API to the rest of the process.
+type Config struct {
+	Service *service.Service
+	Logger  *slog.Logger
+	// Integrations serves the Jira setup endpoints; nil leaves them out.
+	Integrations *integration.Service
+	// Sync serves the sync log, backfill and retry endpoints; nil leaves
+	// them out.
+	Sync Sync
+	// Links resolves Jira links for item answers; nil answers "jira": null.
+	Links LinkLookup
+	// MaxJSONBytes bounds JSON request bodies; default 1 MiB.
+	MaxJSONBytes int64
+	// Extra registers more routes on the same mux (the sync's endpoints,
+	// the webhook receiver, the UI). Called once by NewServer.
+	Extra func(mux *http.ServeMux, auth func(http.Handler) http.Handler)
+}
+
+type server struct {
+	svc     *service.Service
+	log     *slog.Logger
+	integ   *integration.Service
+	sync    Sync
+	links   LinkLookup
+	maxJSON int64
+	mux     *http.ServeMux
+}
+
+// NewServer returns the HTTP handler serving the API.
+func NewServer(cfg Config) http.Handler {
+	s := &server{svc: cfg.Service, integ: cfg.Integrations, sync: cfg.Sync, log: cfg.Logger, links: cfg.Links, maxJSON: cfg.MaxJSONBytes, mux: http.NewServeMux()}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.maxJSON <= 0 {
+		s.maxJSON = 1 << 20
+	}
+	s.routes()
+	if cfg.Extra != nil {
+		cfg.Extra(s.mux, s.requireAuth)
+	}
+	return s.logRequests(s.recoverPanics(s.mux))
+}
+
+type actorKey struct{}
+
+// ActorFrom returns the authenticated actor of the request.
+func ActorFrom(ctx context.Context) (service.Actor, bool) {
+	a, ok := ctx.Value(actorKey{}).(service.Actor)
+	return a, ok
+}
+
+func (s *server) requireAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		scheme, token, _ := strings.Cut(h, " ")
+		if h == "" || !strings.EqualFold(scheme, "Bearer") {
+			writeError(w, r, s.log, tracker.Errorf(tracker.EUnauthorized, "missing bearer token: send Authorization: Bearer <token>"))
+			return
+		}
+		actor, err := s.svc.Authenticate(r.Context(), strings.TrimSpace(token))
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, actor)))
+	})
+}
+
+func (s *server) actor(r *http.Request) service.Actor {
+	a, _ := ActorFrom(r.Context())
+	return a
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (sr *statusRecorder) WriteHeader(code int) {
+	if sr.status == 0 {
+		sr.status = code
+	}
+	sr.ResponseWriter.WriteHeader(code)
+}
+
+func (sr *statusRecorder) Write(b []byte) (int, error) {
+	if sr.status == 0 {
+		sr.status = http.StatusOK
+	}
+	return sr.ResponseWriter.Write(b)
+}
+
+func (sr *statusRecorder) Unwrap() http.ResponseWriter { return sr.ResponseWriter }
+
+func (s *server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		s.log.LogAttrs(r.Context(), slog.LevelDebug, "http request",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status), slog.Duration("duration", time.Since(start)))
+	})
+}
+
+func (s *server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				writeError(w, r, s.log, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// decode reads one JSON object into v, refusing unknown fields, trailing
+// data and bodies over the limit, with a message that says what is wrong.
+func (s *server) decode(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return tracker.Errorf(tracker.EInvalid, "Content-Type must be application/json, not %q", ct)
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.maxJSON))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &mbe):
+			return tracker.Errorf(tracker.ETooLarge, "request body is larger than the limit of %d bytes", mbe.Limit)
+		case errors.Is(err, io.EOF):
+			return tracker.Errorf(tracker.EInvalid, "request body is empty: a JSON object is required")
+		case errors.As(err, &syn):
+			return tracker.Errorf(tracker.EInvalid, "malformed JSON body at byte %d: %v", syn.Offset, err)
+		case errors.As(err, &typ):
+			e := &tracker.Error{Kind: tracker.EInvalid, Message: "invalid JSON body"}
+			if typ.Field != "" {
+				e.Fields = map[string]string{typ.Field: fmt.Sprintf("must be %s, not %s", typ.Type, typ.Value)}
+			} else {
+				e.Message = fmt.Sprintf("JSON body must be %s, not %s", typ.Type, typ.Value)
+			}
+			return e
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return &tracker.Error{Kind: tracker.EInvalid, Message: "invalid JSON body", Fields: map[string]string{name: "unknown field"}}
+		default:
+			return tracker.Errorf(tracker.EInvalid, "malformed JSON body: %v", err)
+		}
+	}
+	if dec.More() {
+		return tracker.Errorf(tracker.EInvalid, "malformed JSON body: unexpected data after the JSON object")
+	}
+	return nil
+}

@@ -1,0 +1,120 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/vulnsync/vulnsync/internal/integration"
+	"github.com/vulnsync/vulnsync/internal/store"
+	"github.com/vulnsync/vulnsync/internal/tracker"
+)
+
+// Sync is what the API needs from the sync engine: the sync log (G12),
+// backfill, its progress, and the manual retry of failed work.
+type Sync interface {
+	Events(ctx context.Context, integrationID, itemID string, limit int) ([]store.SyncEvent, error)
+	ItemEvents(ctx context.Context, itemID string, limit int) ([]store.SyncEvent, error)
+	Backfill(ctx context.Context, integrationID string) (int, error)
+	Progress(ctx context.Context, integrationID string) (total, done, failed int, err error)
+	FailedJobs(ctx context.Context, limit int) ([]store.Job, error)
+	RetryJob(ctx context.Context, id int64) (store.Job, error)
+}
+
+func (s *server) syncRoutes(a func(http.HandlerFunc) http.Handler) {
+	s.mux.Handle("GET /api/v1/integrations/{id}/events", a(s.handleIntegrationEvents))
+	s.mux.Handle("POST /api/v1/integrations/{id}/backfill", a(s.handleBackfill))
+	s.mux.Handle("GET /api/v1/items/{id}/events", a(s.handleItemEvents))
+	s.mux.Handle("GET /api/v1/jobs/failed", a(s.handleFailedJobs))
+	s.mux.Handle("POST /api/v1/jobs/{id}/retry", a(s.handleRetryJob))
+}
+
+func limitParam(r *http.Request, def int) (int, error) {
+	l := r.URL.Query().Get("limit")
+	if l == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(l)
+	if err != nil || n < 1 || n > 1000 {
+		return 0, &tracker.Error{Kind: tracker.EInvalid, Message: "invalid query", Fields: map[string]string{"limit": "must be a number from 1 to 1000"}}
+	}
+	return n, nil
+}
+
+func (s *server) handleIntegrationEvents(w http.ResponseWriter, r *http.Request) {
+	limit, err := limitParam(r, 100)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	evs, err := s.sync.Events(r.Context(), r.PathValue("id"), r.URL.Query().Get("item_id"), limit)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": nonNil(evs)})
+}
+
+func (s *server) handleItemEvents(w http.ResponseWriter, r *http.Request) {
+	limit, err := limitParam(r, 100)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	evs, err := s.sync.ItemEvents(r.Context(), r.PathValue("id"), limit)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": nonNil(evs)})
+}
+
+func (s *server) handleBackfill(w http.ResponseWriter, r *http.Request) {
+	n, err := s.sync.Backfill(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"queued": n})
+}
+
+func (s *server) handleFailedJobs(w http.ResponseWriter, r *http.Request) {
+	limit, err := limitParam(r, 100)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	js, err := s.sync.FailedJobs(r.Context(), limit)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"jobs": nonNil(js)})
+}
+
+func (s *server) handleRetryJob(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		writeError(w, r, s.log, tracker.Errorf(tracker.ENotFound, "no job %q", r.PathValue("id")))
+		return
+	}
+	j, err := s.sync.RetryJob(r.Context(), id)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
+// withProgress fills an integration's backfill progress from the engine.
+func (s *server) withProgress(ctx context.Context, v *integration.View) error {
+	if s.sync == nil {
+		return nil
+	}
+	total, done, failed, err := s.sync.Progress(ctx, v.ID)
+	if err != nil {
+		return err
+	}
+	v.Backfill = integration.Progress{Total: total, Done: done, Failed: failed}
+	return nil
+}

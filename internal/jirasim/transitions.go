@@ -1,0 +1,161 @@
+package jirasim
+
+import (
+	"net/http"
+)
+
+// This file serves workflow transitions.
+
+// resolutionField is the field the transitions into a done status show on
+// their screen.
+func (s *Simulator) resolutionField(v view, t *transition) map[string]any {
+	vals := make([]any, 0, len(allResolutions))
+	for _, r := range allResolutions {
+		vals = append(vals, v.resolution(r))
+	}
+	return map[string]any{
+		"required":        false,
+		"schema":          map[string]any{"type": "resolution", "system": "resolution"},
+		"name":            "Resolution",
+		"key":             "resolution",
+		"hasDefaultValue": true,
+		"defaultValue":    v.resolution(t.Resolution),
+		"operations":      []string{"set"},
+		"allowedValues":   vals,
+	}
+}
+
+func (s *Simulator) transitionJSON(v view, t *transition, withFields bool) map[string]any {
+	m := map[string]any{
+		"id":            t.ID,
+		"name":          t.Name,
+		"to":            v.status(t.To),
+		"hasScreen":     t.Resolution != nil,
+		"isGlobal":      false,
+		"isInitial":     false,
+		"isAvailable":   true,
+		"isConditional": false,
+	}
+	if !s.dc {
+		m["isLooped"] = false
+	}
+	if withFields {
+		fields := map[string]any{}
+		if t.Resolution != nil {
+			fields["resolution"] = s.resolutionField(v, t)
+		}
+		m["fields"] = fields
+	}
+	return m
+}
+
+func (s *Simulator) getTransitions(rq *request) {
+	withFields := hasExpand(rq.r.URL.Query()["expand"], "transitions.fields")
+	only := rq.r.URL.Query().Get("transitionId")
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	is := s.lookupIssue(rq.params["issueIdOrKey"])
+	if is == nil {
+		rq.fail(http.StatusNotFound, msgNoIssue)
+		return
+	}
+	out := []any{}
+	for _, t := range allTransitions {
+		if !t.availableFrom(is.Status) || (only != "" && only != t.ID) {
+			continue
+		}
+		out = append(out, s.transitionJSON(rq.view, t, withFields))
+	}
+	rq.json(http.StatusOK, map[string]any{"expand": "transitions", "transitions": out})
+}
+
+func (s *Simulator) doTransition(rq *request) {
+	var in issueInput
+	if !rq.decode(&in) {
+		return
+	}
+	if in.Transition == nil || in.Transition.idString() == "" {
+		rq.fail(http.StatusBadRequest, "Missing 'transition' identifier")
+		return
+	}
+	id := in.Transition.idString()
+	s.lockWrite()
+	defer s.mu.Unlock()
+	is := s.lookupIssue(rq.params["issueIdOrKey"])
+	if is == nil {
+		rq.fail(http.StatusNotFound, msgNoIssue)
+		return
+	}
+	var t *transition
+	for _, c := range allTransitions {
+		if c.ID == id && c.availableFrom(is.Status) {
+			t = c
+		}
+	}
+	if t == nil {
+		rq.fail(http.StatusBadRequest, "Transition id '"+id+"' is not valid for this issue.")
+		return
+	}
+	errs := map[string]string{}
+	res := t.Resolution
+	if raw, ok := in.Fields["resolution"]; ok {
+		delete(in.Fields, "resolution")
+		r, ok := decodeRef(raw)
+		switch {
+		case t.Resolution == nil:
+			errs["resolution"] = msgCannotSet("resolution")
+		case !ok || resolutionByIDOrName(r.idString(), r.Name) == nil:
+			errs["resolution"] = "Specify a valid 'id' or 'name' for Resolution"
+		default:
+			res = resolutionByIDOrName(r.idString(), r.Name)
+		}
+	}
+	// Other fields are not on the transition screens of this workflow.
+	_, comments := s.collectUpdates(rq.view, is, &in, func(*fieldDef) bool { return false }, errs)
+	if len(errs) > 0 {
+		rq.failFields(http.StatusBadRequest, errs)
+		return
+	}
+	now := rq.now
+	statusItem := changeItem{Field: "status", FieldType: "jira", FieldID: "status",
+		From: strp(is.Status.ID), FromString: strp(is.Status.Name), To: strp(t.To.ID), ToString: strp(t.To.Name)}
+	var resItem *changeItem
+	if is.Resolution != res {
+		resItem = &changeItem{Field: "resolution", FieldType: "jira", FieldID: "resolution"}
+		if is.Resolution != nil {
+			resItem.From, resItem.FromString = strp(is.Resolution.ID), strp(is.Resolution.Name)
+		}
+		if res != nil {
+			resItem.To, resItem.ToString = strp(res.ID), strp(res.Name)
+		}
+	}
+	if is.Status.Cat != t.To.Cat {
+		is.StatusChanged = now
+	}
+	is.Status = t.To
+	is.Resolution = res
+	if res != nil {
+		is.ResolutionDate = now
+	}
+	// Cloud lists the resolution first, Data Center the status (as the
+	// recorded deliveries do).
+	var items []changeItem
+	switch {
+	case resItem == nil:
+		items = []changeItem{statusItem}
+	case s.dc:
+		items = []changeItem{statusItem, *resItem}
+	default:
+		items = []changeItem{*resItem, statusItem}
+	}
+	hid := s.recordChange(is, rq.user, now, items)
+	typeName := "issue_generic"
+	if s.dc {
+		typeName = t.Event
+	}
+	s.emit(rq.view.base, event{name: "jira:issue_updated", typeName: typeName, is: is, user: rq.user, items: items, historyID: hid, hasLog: true})
+	for _, body := range comments {
+		s.addCommentLocked(rq.view.base, is, rq.user, now, body, nil)
+	}
+	rq.noContent()
+}

@@ -1,0 +1,199 @@
+package jirasync
+
+import (
+	"context"
+	"strings"
+
+	"github.com/vulnsync/vulnsync/internal/jobs"
+	"github.com/vulnsync/vulnsync/internal/store"
+	"github.com/vulnsync/vulnsync/internal/tracker"
+)
+
+// JiraRef is an item's linked issue as the API and UI show it.
+type JiraRef struct {
+	Key string `json:"key"`
+	URL string `json:"url"`
+}
+
+// Links returns the linked issues of the given items.
+func (e *Engine) Links(ctx context.Context, itemIDs []string) (map[string]JiraRef, error) {
+	out := map[string]JiraRef{}
+	err := e.st.View(ctx, func(tx store.Tx) error {
+		links, err := tx.LinksForItems(ctx, itemIDs)
+		if err != nil {
+			return err
+		}
+		bases := map[string]string{}
+		for _, l := range links {
+			if l.State != linkLinked || l.IssueKey == "" {
+				continue
+			}
+			base, ok := bases[l.IntegrationID]
+			if !ok {
+				in, err := tx.GetIntegration(ctx, l.IntegrationID)
+				if err != nil {
+					return err
+				}
+				c, err := tx.GetConnection(ctx, in.ConnectionID)
+				if err != nil {
+					return err
+				}
+				base = strings.TrimRight(c.BaseURL, "/")
+				bases[l.IntegrationID] = base
+			}
+			out[l.ItemID] = JiraRef{Key: l.IssueKey, URL: base + "/browse/" + l.IssueKey}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Events lists an integration's sync log, failures first.
+func (e *Engine) Events(ctx context.Context, integrationID, itemID string, limit int) (evs []store.SyncEvent, err error) {
+	err = e.st.View(ctx, func(tx store.Tx) error {
+		if _, err := tx.GetIntegration(ctx, integrationID); err != nil {
+			return err
+		}
+		evs, err = tx.ListSyncEvents(ctx, store.SyncEventFilter{IntegrationID: integrationID, ItemID: itemID, FailuresFirst: true, Limit: limit})
+		return err
+	})
+	return evs, err
+}
+
+// ItemEvents lists the sync log of one item.
+func (e *Engine) ItemEvents(ctx context.Context, itemID string, limit int) (evs []store.SyncEvent, err error) {
+	err = e.st.View(ctx, func(tx store.Tx) error {
+		it, err := tx.GetItem(ctx, itemID)
+		if err != nil {
+			return err
+		}
+		in, err := tx.IntegrationByTarget(ctx, it.TargetID)
+		if tracker.KindOf(err) == tracker.ENotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		evs, err = tx.ListSyncEvents(ctx, store.SyncEventFilter{IntegrationID: in.ID, ItemID: itemID, Limit: limit})
+		return err
+	})
+	return evs, err
+}
+
+// FailedJobs lists the work that failed for good (for the retry button).
+func (e *Engine) FailedJobs(ctx context.Context, limit int) (js []store.Job, err error) {
+	err = e.st.View(ctx, func(tx store.Tx) error {
+		js, err = tx.ListJobs(ctx, store.JobFilter{State: store.JobFailed, Limit: limit})
+		return err
+	})
+	return js, err
+}
+
+// RetryJob is the manual retry of failed work (G12).
+func (e *Engine) RetryJob(ctx context.Context, id int64) (store.Job, error) {
+	var j store.Job
+	err := e.st.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		j, err = tx.RequeueJob(ctx, id, e.now())
+		return err
+	})
+	if err == nil {
+		e.Notify()
+	}
+	return j, err
+}
+
+// Backfill queues a sync of every item of the integration's target whose
+// kind is mapped: items without an issue get one, linked ones are brought
+// up to date. Running it again creates nothing new (G1). It returns the
+// number of items queued.
+func (e *Engine) Backfill(ctx context.Context, integrationID string) (int, error) {
+	var in store.Integration
+	err := e.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		in, err = tx.GetIntegration(ctx, integrationID)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	if in.State != "active" {
+		return 0, tracker.Errorf(tracker.EUnprocessable, "the integration has no accepted mapping yet: set one before backfilling")
+	}
+	cursor, n := "", 0
+	for {
+		var page store.ItemPage
+		err := e.st.InTx(ctx, func(tx store.Tx) error {
+			var err error
+			page, err = tx.ListItems(ctx, store.ItemFilter{TargetID: in.TargetID, Cursor: cursor, Limit: store.MaxPageSize})
+			if err != nil {
+				return err
+			}
+			for _, it := range page.Items {
+				if err := jobs.Enqueue(ctx, tx, itemKey(it.ID), syncItem{ItemID: it.ID}, e.now()); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return n, err
+		}
+		n += len(page.Items)
+		e.Notify()
+		if page.NextCursor == "" {
+			return n, nil
+		}
+		cursor = page.NextCursor
+	}
+}
+
+// Progress counts, for an integration, the items of its target, those
+// linked to an issue, and those whose sync failed for good.
+func (e *Engine) Progress(ctx context.Context, integrationID string) (total, done, failed int, err error) {
+	err = e.st.View(ctx, func(tx store.Tx) error {
+		in, err := tx.GetIntegration(ctx, integrationID)
+		if err != nil {
+			return err
+		}
+		js, err := tx.ListJobs(ctx, store.JobFilter{Kind: syncItem{}.Kind(), State: store.JobFailed, Limit: store.MaxPageSize})
+		if err != nil {
+			return err
+		}
+		failedKeys := map[string]bool{}
+		for _, j := range js {
+			failedKeys[j.Key] = true
+		}
+		cursor := ""
+		for {
+			page, err := tx.ListItems(ctx, store.ItemFilter{TargetID: in.TargetID, Cursor: cursor, Limit: store.MaxPageSize})
+			if err != nil {
+				return err
+			}
+			ids := make([]string, len(page.Items))
+			for i, it := range page.Items {
+				ids[i] = it.ID
+			}
+			total += len(ids)
+			links, err := tx.LinksForItems(ctx, ids)
+			if err != nil {
+				return err
+			}
+			for _, l := range links {
+				if l.State == linkLinked && l.IntegrationID == in.ID {
+					done++
+				}
+			}
+			for _, id := range ids {
+				if failedKeys[itemKey(id)] {
+					failed++
+				}
+			}
+			if page.NextCursor == "" {
+				return nil
+			}
+			cursor = page.NextCursor
+		}
+	})
+	return total, done, failed, err
+}

@@ -1,0 +1,206 @@
+// Package jirasync is the two-way sync between vulnsync items and Jira
+// issues (PRODUCT.md §3). Every change to an item of an integrated target
+// enqueues, in the same transaction, one "sync item" job keyed by the item:
+// bursts coalesce into one run of the latest state and two runs for one
+// item never overlap. The job creates the issue once and only once (G1),
+// sends only what differs from the last state both sides agreed on (G2),
+// walks the workflow to the mapped status (G5), mirrors comments, key
+// events and attachments (G6, G7), and records every Jira call (G12).
+package jirasync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/vulnsync/vulnsync/internal/integration"
+	"github.com/vulnsync/vulnsync/internal/jira"
+	"github.com/vulnsync/vulnsync/internal/jobs"
+	"github.com/vulnsync/vulnsync/internal/mapping"
+	"github.com/vulnsync/vulnsync/internal/service"
+	"github.com/vulnsync/vulnsync/internal/store"
+	"github.com/vulnsync/vulnsync/internal/tracker"
+)
+
+// syncItem is the job that brings one item and its issue in line.
+type syncItem struct {
+	ItemID string `json:"item_id"`
+}
+
+// Kind names the job.
+func (syncItem) Kind() string { return "sync_item" }
+
+func itemKey(itemID string) string { return "item:" + itemID }
+
+// Config wires the engine.
+type Config struct {
+	Tracker      *service.Service
+	Integrations *integration.Service
+	Runner       *jobs.Runner
+	Logger       *slog.Logger
+	// CreateGrace is how long a create whose outcome is unknown is given
+	// to show up in Jira's search before it is tried again (Jira's index is
+	// eventually consistent); default 1 min.
+	CreateGrace time.Duration
+	// AfterCreate, when set, runs right after Jira answered a create call
+	// and before the link is stored; tests use it to simulate a crash.
+	AfterCreate func(itemID string) error
+}
+
+// Engine runs the sync.
+type Engine struct {
+	cfg    Config
+	st     store.Store
+	log    *slog.Logger
+	graphs *graphCache
+}
+
+// New returns the engine; it registers its hook on the tracker service and
+// its workers on the runner.
+func New(cfg Config) *Engine {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.CreateGrace <= 0 {
+		cfg.CreateGrace = time.Minute
+	}
+	e := &Engine{cfg: cfg, st: cfg.Tracker.Store(), log: cfg.Logger, graphs: newGraphCache()}
+	cfg.Tracker.AddHook(e.onChange)
+	cfg.Tracker.AddCommitHook(e.Notify)
+	jobs.Register(cfg.Runner, e.workItem)
+	return e
+}
+
+func (e *Engine) now() time.Time { return e.cfg.Tracker.Now() }
+
+// onChange enqueues the item's sync in the transaction of the change. Jira's
+// own changes (origin jira) are not pushed back: they are already there.
+func (e *Engine) onChange(ctx context.Context, tx store.Tx, ev service.Event) error {
+	if ev.Origin == tracker.OriginJira {
+		return nil
+	}
+	in, err := tx.IntegrationByTarget(ctx, ev.Item.TargetID)
+	if tracker.KindOf(err) == tracker.ENotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if in.State != integration.StateActive {
+		return nil
+	}
+	if err := jobs.Enqueue(ctx, tx, itemKey(ev.Item.ID), syncItem{ItemID: ev.Item.ID}, e.now()); err != nil {
+		return err
+	}
+	// A new finding is a key event on its vulnerability's issue.
+	if ev.Type == service.ItemCreated && ev.Item.ParentID != "" {
+		return jobs.Enqueue(ctx, tx, itemKey(ev.Item.ParentID), syncItem{ItemID: ev.Item.ParentID}, e.now())
+	}
+	return nil
+}
+
+// Notify wakes the runner after a commit that enqueued work.
+func (e *Engine) Notify() { e.cfg.Runner.Notify() }
+
+// run is the context of one job: the integration, its mapping and client,
+// and the sync log entries to write.
+type run struct {
+	e      *Engine
+	in     store.Integration
+	doc    *mapping.Document
+	meta   integration.ProjectMeta
+	client *jira.Client
+	dep    jira.Deployment
+	itemID string
+	jobID  int64
+}
+
+// record writes one sync log entry.
+func (r *run) record(ctx context.Context, action, call, issueKey string, start time.Time, err error) {
+	ev := store.SyncEvent{IntegrationID: r.in.ID, ItemID: r.itemID, IssueKey: issueKey, Direction: "to_jira", Action: action,
+		JiraCall: call, Result: "ok", Duration: time.Since(start), JobID: r.jobID, At: r.e.now()}
+	if err != nil {
+		ev.Result, ev.Error = "error", err.Error()
+	}
+	if werr := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.AddSyncEvent(ctx, ev) }); werr != nil {
+		r.e.log.Error("record sync event", "err", werr)
+	}
+}
+
+// call runs one Jira call and records it.
+func (r *run) call(ctx context.Context, action, call, issueKey string, fn func() error) error {
+	start := time.Now()
+	err := fn()
+	r.record(ctx, action, call, issueKey, start, err)
+	return err
+}
+
+// prepare loads what a job for an item of the integration needs.
+func (e *Engine) prepare(ctx context.Context, in store.Integration, itemID string, jobID int64) (*run, error) {
+	if len(in.Mapping) == 0 {
+		return nil, jobs.Permanent(errors.New("the integration has no mapping"))
+	}
+	v, err := e.cfg.Integrations.Integration(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	client, err := e.cfg.Integrations.Client(ctx, in.ConnectionID)
+	if err != nil {
+		return nil, err
+	}
+	dep, err := client.Deployment(ctx)
+	if err != nil {
+		return nil, err
+	}
+	meta, err := e.cfg.Integrations.ProjectMeta(ctx, in.ConnectionID, in.ProjectKey, false)
+	if err != nil {
+		return nil, err
+	}
+	return &run{e: e, in: in, doc: v.Mapping, meta: meta, client: client, dep: dep, itemID: itemID, jobID: jobID}, nil
+}
+
+// jiraField returns the createmeta description of a Jira field on the
+// issue type of a kind (or of any mapped type).
+func (r *run) jiraField(kind, id string) mapping.JiraField {
+	typeName := r.doc.IssueTypes[kind]
+	for _, it := range r.meta.IssueTypes {
+		if it.Name == typeName {
+			for _, f := range it.Fields {
+				if f.ID == id {
+					return f
+				}
+			}
+		}
+	}
+	for _, it := range r.meta.IssueTypes {
+		for _, f := range it.Fields {
+			if f.ID == id {
+				return f
+			}
+		}
+	}
+	return mapping.JiraField{ID: id, Schema: mapping.Schema{Type: "string"}}
+}
+
+// classify turns a Jira failure into the job outcome: rate limits wait for
+// Retry-After, client errors other than 404/409/429 cannot heal by retrying.
+func classify(err error) error {
+	var rl *jira.RateLimitError
+	if errors.As(err, &rl) {
+		return jobs.RetryAfter(err, rl.RetryAfter)
+	}
+	var er *jira.ErrorResponse
+	if errors.As(err, &er) && er.StatusCode >= 400 && er.StatusCode < 500 && er.StatusCode != 404 && er.StatusCode != 409 && er.StatusCode != 408 {
+		return jobs.Permanent(err)
+	}
+	return err
+}
+
+func wrapf(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}

@@ -1,0 +1,648 @@
+package jirasync
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/vulnsync/vulnsync/internal/jira"
+	"github.com/vulnsync/vulnsync/internal/jobs"
+	"github.com/vulnsync/vulnsync/internal/mapping"
+	"github.com/vulnsync/vulnsync/internal/store"
+	"github.com/vulnsync/vulnsync/internal/tracker"
+)
+
+// Link states.
+const (
+	linkCreating = "creating"
+	linkLinked   = "linked"
+	linkUnlinked = "unlinked"
+	// linkRefused: Jira refused the last create, so no issue exists.
+	linkRefused = "refused"
+)
+
+// Marker is the label every issue vulnsync creates carries, so that JQL can
+// find it again after a create whose outcome is unknown (G1). The entity
+// property of the same name holds the item id.
+func Marker(itemID string) string { return "vulnsync-" + itemID }
+
+// PropertyKey is the entity property vulnsync sets on its issues and comments.
+const PropertyKey = "vulnsync"
+
+// snapshot is what a job reads in one transaction before talking to Jira.
+type snapshot struct {
+	item      tracker.Item
+	deleted   bool
+	link      store.Link
+	hasLink   bool
+	parent    store.Link
+	comments  []tracker.Comment
+	atts      []tracker.Attachment
+	commLinks map[string]store.ObjectLink
+	attLinks  map[string]store.ObjectLink
+	findings  []tracker.Item // children created since the parent's last sync
+	in        store.Integration
+	hasInteg  bool
+}
+
+func (e *Engine) load(ctx context.Context, itemID string) (snapshot, error) {
+	var s snapshot
+	err := e.st.View(ctx, func(tx store.Tx) error {
+		it, err := tx.GetItem(ctx, itemID)
+		switch {
+		case tracker.KindOf(err) == tracker.ENotFound:
+			s.deleted = true
+		case err != nil:
+			return err
+		}
+		s.item = it
+		s.link, err = tx.GetLink(ctx, itemID)
+		switch {
+		case err == nil:
+			s.hasLink = true
+		case tracker.KindOf(err) != tracker.ENotFound:
+			return err
+		}
+		if s.deleted {
+			if s.hasLink {
+				s.in, err = tx.GetIntegration(ctx, s.link.IntegrationID)
+				s.hasInteg = err == nil
+			}
+			return nil
+		}
+		s.in, err = tx.IntegrationByTarget(ctx, it.TargetID)
+		if tracker.KindOf(err) == tracker.ENotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		s.hasInteg = true
+		if it.ParentID != "" {
+			if s.parent, err = tx.GetLink(ctx, it.ParentID); err != nil && tracker.KindOf(err) != tracker.ENotFound {
+				return err
+			}
+		}
+		if s.comments, err = tx.ListComments(ctx, itemID); err != nil {
+			return err
+		}
+		if s.atts, err = tx.ListAttachments(ctx, itemID); err != nil {
+			return err
+		}
+		s.commLinks, s.attLinks = map[string]store.ObjectLink{}, map[string]store.ObjectLink{}
+		cl, err := tx.ListObjectLinks(ctx, "comment", itemID)
+		if err != nil {
+			return err
+		}
+		for _, l := range cl {
+			s.commLinks[l.LocalID] = l
+		}
+		al, err := tx.ListObjectLinks(ctx, "attachment", itemID)
+		if err != nil {
+			return err
+		}
+		for _, l := range al {
+			s.attLinks[l.LocalID] = l
+		}
+		if it.Kind == tracker.KindVulnerability {
+			page, err := tx.ListItems(ctx, store.ItemFilter{TargetID: it.TargetID, ParentID: it.ID, Limit: store.MaxPageSize})
+			if err != nil {
+				return err
+			}
+			for _, ch := range page.Items {
+				if _, err := tx.ObjectLinkByLocal(ctx, "finding_event", ch.ID); tracker.KindOf(err) == tracker.ENotFound {
+					s.findings = append(s.findings, ch)
+				}
+			}
+		}
+		return nil
+	})
+	return s, err
+}
+
+// workItem is the sync_item job.
+func (e *Engine) workItem(ctx context.Context, job store.Job, args syncItem) error {
+	s, err := e.load(ctx, args.ItemID)
+	if err != nil {
+		return err
+	}
+	if !s.hasInteg || s.in.State != "active" {
+		return nil // not integrated (any more): nothing to do
+	}
+	r, err := e.prepare(ctx, s.in, args.ItemID, job.ID)
+	if err != nil {
+		return err
+	}
+	if s.deleted {
+		return r.deleteIssue(ctx, s)
+	}
+	if _, mapped := r.doc.IssueTypes[s.item.Kind]; !mapped {
+		return nil // this kind is not synced
+	}
+	if s.hasLink && s.link.State == linkUnlinked {
+		return nil // the issue was deleted in Jira and the policy is unlink
+	}
+	if !s.hasLink || s.link.State == linkCreating || s.link.State == linkRefused {
+		created, err := r.ensureIssue(ctx, s)
+		if err != nil || !created {
+			return err
+		}
+		if s, err = e.load(ctx, args.ItemID); err != nil {
+			return err
+		}
+	}
+	if err := r.pushFields(ctx, &s); err != nil {
+		return err
+	}
+	if err := r.pushStatus(ctx, &s); err != nil {
+		return err
+	}
+	if err := r.pushComments(ctx, s); err != nil {
+		return err
+	}
+	if err := r.pushAttachments(ctx, s); err != nil {
+		return err
+	}
+	return r.pushFindingEvents(ctx, s)
+}
+
+// ensureIssue creates the item's issue exactly once. It returns false (and
+// no error) when the job should simply end, e.g. when it waits for the
+// parent to be created first.
+func (r *run) ensureIssue(ctx context.Context, s snapshot) (bool, error) {
+	it := s.item
+	if it.Kind == tracker.KindFinding && (s.parent.IssueKey == "" || s.parent.State != linkLinked) {
+		// The parent issue must exist first: make sure its job is queued
+		// and come back shortly.
+		err := r.e.st.InTx(ctx, func(tx store.Tx) error {
+			return jobs.Enqueue(ctx, tx, itemKey(it.ParentID), syncItem{ItemID: it.ParentID}, r.e.now())
+		})
+		r.e.Notify()
+		if err != nil {
+			return false, err
+		}
+		return false, jobs.RetryAfter(errors.New("waiting for the parent vulnerability's issue"), 500*time.Millisecond)
+	}
+	// A create may have happened before a crash or a timeout: look for the
+	// marker before creating again.
+	if s.hasLink && s.link.State == linkCreating {
+		found, err := r.findByMarker(ctx, it.ID)
+		if err != nil {
+			return false, err
+		}
+		if found != nil {
+			return true, r.adopt(ctx, s, found.ID, found.Key, "adopted after an interrupted create")
+		}
+		if r.e.now().Sub(s.link.UpdatedAt) < r.e.cfg.CreateGrace {
+			return false, jobs.RetryAfter(errors.New("a create of unknown outcome may not be searchable yet"), r.e.cfg.CreateGrace-r.e.now().Sub(s.link.UpdatedAt))
+		}
+	}
+	link := store.Link{ItemID: it.ID, IntegrationID: r.in.ID, State: linkCreating, UpdatedAt: r.e.now()}
+	if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertLink(ctx, link) }); err != nil {
+		return false, err
+	}
+	want := desired(it, r.doc)
+	req := jira.IssueCreate{
+		ProjectKey: r.in.ProjectKey, IssueTypeName: r.doc.IssueTypes[it.Kind], Summary: it.Title,
+		Priority: want.Priority, Labels: []string{Marker(it.ID)}, Fields: map[string]any{},
+		Properties: map[string]any{PropertyKey: map[string]any{"item_id": it.ID, "integration_id": r.in.ID}},
+	}
+	if it.Kind == tracker.KindFinding {
+		req.ParentKey = s.parent.IssueKey
+	}
+	for _, f := range r.doc.Fields {
+		if !f.ToJira() {
+			continue
+		}
+		v := want.Fields[f.Jira]
+		switch f.Jira {
+		case "summary":
+			if s, ok := v.(string); ok && s != "" {
+				req.Summary = s
+			}
+		case "description":
+			if s, ok := v.(string); ok {
+				req.Description = s
+			}
+		case "labels":
+			if l, ok := v.([]string); ok {
+				req.Labels = append(append([]string{}, l...), Marker(it.ID))
+			}
+		default:
+			if v != nil {
+				req.Fields[f.Jira] = toJira(r.jiraField(it.Kind, f.Jira), v)
+			}
+		}
+	}
+	for id, raw := range r.doc.Defaults {
+		if _, set := req.Fields[id]; !set && r.onScreen(it.Kind, id) {
+			req.Fields[id] = rawJSON(raw)
+		}
+	}
+	var created *jira.CreatedIssue
+	err := r.call(ctx, "create", "POST /issue", "", func() error {
+		var err error
+		created, err = r.client.CreateIssue(ctx, req)
+		return err
+	})
+	if err != nil {
+		if jira.IsUnknownOutcome(err) {
+			return false, err // the link stays "creating": the next attempt searches first
+		}
+		// Jira refused the create: nothing exists, the next attempt need
+		// not search for it.
+		link.State = linkRefused
+		if werr := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertLink(ctx, link) }); werr != nil {
+			return false, werr
+		}
+		return false, classify(err)
+	}
+	if hook := r.e.cfg.AfterCreate; hook != nil {
+		if err := hook(it.ID); err != nil {
+			return false, err
+		}
+	}
+	synced := state{Fields: want.Fields, Priority: want.Priority, Status: r.initialStatus(it.Kind)}
+	if err := r.storeLink(ctx, it.ID, created.ID, created.Key, synced); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+func (r *run) onScreen(kind, fieldID string) bool {
+	typeName := r.doc.IssueTypes[kind]
+	for _, it := range r.meta.IssueTypes {
+		if it.Name == typeName {
+			for _, f := range it.Fields {
+				if f.ID == fieldID {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// initialStatus guesses the status a new issue starts in: the only "new"
+// category status of the issue type's workflow ("" when unsure; the
+// status step then reads it).
+func (r *run) initialStatus(kind string) string {
+	typeName := r.doc.IssueTypes[kind]
+	var found string
+	for _, st := range r.meta.Statuses[typeName] {
+		if st.Category == "new" {
+			if found != "" {
+				return ""
+			}
+			found = st.Name
+		}
+	}
+	return found
+}
+
+func (r *run) storeLink(ctx context.Context, itemID, issueID, issueKey string, synced state) error {
+	l := store.Link{ItemID: itemID, IntegrationID: r.in.ID, State: linkLinked, IssueID: issueID, IssueKey: issueKey,
+		Synced: synced.encode(), UpdatedAt: r.e.now()}
+	return r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertLink(ctx, l) })
+}
+
+// findByMarker searches the project for the issue carrying the item's marker.
+func (r *run) findByMarker(ctx context.Context, itemID string) (*jira.Issue, error) {
+	jql := fmt.Sprintf(`project = "%s" AND labels = "%s"`, r.in.ProjectKey, Marker(itemID))
+	var page *jira.SearchPage
+	err := r.call(ctx, "find_marker", "GET /search/jql", "", func() error {
+		var err error
+		page, err = r.client.SearchJQL(ctx, jql, []string{"summary", "status", "labels"}, "", 2)
+		return err
+	})
+	if err != nil {
+		return nil, classify(err)
+	}
+	if len(page.Issues) == 0 {
+		return nil, nil
+	}
+	return &page.Issues[0], nil
+}
+
+// adopt links an issue found by its marker; its current state is read so
+// the next steps send only what differs.
+func (r *run) adopt(ctx context.Context, s snapshot, issueID, key, why string) error {
+	var issue *jira.Issue
+	err := r.call(ctx, "adopt", "GET /issue/{key}", key, func() error {
+		var err error
+		issue, err = r.client.GetIssue(ctx, key, jira.GetIssueOptions{})
+		return err
+	})
+	if err != nil {
+		return classify(err)
+	}
+	r.e.log.Info("linked existing issue", "item", s.item.ID, "issue", key, "why", why)
+	return r.storeLink(ctx, s.item.ID, issueID, key, r.observed(s.item.Kind, issue))
+}
+
+// observed is the state an issue shows, in the mapping's terms.
+func (r *run) observed(kind string, issue *jira.Issue) state {
+	st := state{Fields: map[string]any{}, Status: issue.Status.Name}
+	if issue.Priority != nil {
+		st.Priority = issue.Priority.Name
+	}
+	for _, f := range r.doc.Fields {
+		v := fromJira(r.jiraField(kind, f.Jira), issue)
+		if f.Jira == "labels" {
+			v = withoutMarker(v)
+		}
+		st.Fields[f.Jira] = v
+	}
+	return st
+}
+
+func withoutMarker(v any) any {
+	list, _ := v.([]string)
+	out := []string{}
+	for _, l := range list {
+		if !strings.HasPrefix(l, "vulnsync-") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// pushFields sends every mapped field whose value differs from the synced
+// state, and the priority, in one edit call.
+func (r *run) pushFields(ctx context.Context, s *snapshot) error {
+	synced := decodeState(s.link.Synced)
+	want := desired(s.item, r.doc)
+	fields := map[string]any{}
+	update := map[string][]jira.Op{}
+	next := synced
+	next.Fields = map[string]any{}
+	for k, v := range synced.Fields {
+		next.Fields[k] = v
+	}
+	for _, id := range sortedFieldIDs(want.Fields) {
+		v := want.Fields[id]
+		if tracker.Equal(v, synced.Fields[id]) {
+			continue
+		}
+		if id == "labels" {
+			if ops := labelOps(synced.Fields[id], v); len(ops) > 0 {
+				update["labels"] = ops
+			}
+		} else {
+			fields[id] = toJira(r.jiraField(s.item.Kind, id), v)
+		}
+		next.Fields[id] = v
+	}
+	if want.Priority != "" && want.Priority != synced.Priority {
+		if sev, ok := severityFromPriority(r.doc, synced.Priority); !ok || sev != s.item.Severity {
+			fields["priority"] = map[string]any{"name": want.Priority}
+			next.Priority = want.Priority
+		}
+	}
+	if len(fields) == 0 && len(update) == 0 {
+		return nil
+	}
+	err := r.call(ctx, "update", "PUT /issue/{key}", s.link.IssueKey, func() error {
+		return r.client.EditIssue(ctx, s.link.IssueKey, fields, update)
+	})
+	if err != nil {
+		if jira.IsNotFound(err) {
+			return r.issueGone(ctx, *s)
+		}
+		return classify(err)
+	}
+	if synced.Priority != "" && next.Priority != synced.Priority {
+		if err := r.keyEvent(ctx, s.link, fmt.Sprintf("Severity changed in vulnsync to **%s** (priority %s).", s.item.Severity, next.Priority)); err != nil {
+			return err
+		}
+	}
+	s.link.Synced = next.encode()
+	return r.storeLink(ctx, s.item.ID, s.link.IssueID, s.link.IssueKey, next)
+}
+
+// pushStatus moves the issue through the workflow to the mapped status,
+// unless Jira's current status already maps back to the item's status.
+func (r *run) pushStatus(ctx context.Context, s *snapshot) error {
+	synced := decodeState(s.link.Synced)
+	target := r.doc.StatusToJira[s.item.Status]
+	if target == "" || strings.EqualFold(target, synced.Status) {
+		return nil
+	}
+	if synced.Status != "" {
+		if st, ok := statusFromJira(r.doc, synced.Status, r.category(s.item.Kind, synced.Status)); ok && st == s.item.Status {
+			return nil
+		}
+	}
+	from := synced.Status
+	reached, err := r.transitionTo(ctx, s.item.Kind, s.link.IssueKey, synced.Status, target)
+	if err != nil {
+		if jira.IsNotFound(err) {
+			return r.issueGone(ctx, *s)
+		}
+		return err
+	}
+	synced.Status = reached
+	if err := r.storeLink(ctx, s.item.ID, s.link.IssueID, s.link.IssueKey, synced); err != nil {
+		return err
+	}
+	s.link.Synced = synced.encode()
+	if from != "" {
+		return r.keyEvent(ctx, s.link, fmt.Sprintf("Status changed in vulnsync to **%s** (Jira: %s → %s).", s.item.Status, from, reached))
+	}
+	return nil
+}
+
+func (r *run) category(kind, status string) string {
+	for _, st := range r.meta.Statuses[r.doc.IssueTypes[kind]] {
+		if strings.EqualFold(st.Name, status) {
+			return st.Category
+		}
+	}
+	return ""
+}
+
+// keyEvent posts a vulnsync-authored comment on an issue and records it so
+// that its webhook is recognised as ours.
+func (r *run) keyEvent(ctx context.Context, link store.Link, body string) error {
+	if r.doc.Comments == mapping.CommentsNone || r.doc.Comments == mapping.CommentsFromJira {
+		return nil
+	}
+	local := "event:" + uuid.Must(uuid.NewV7()).String()
+	return r.postComment(ctx, link, local, "key_event", body, "")
+}
+
+func (r *run) postComment(ctx context.Context, link store.Link, localID, kind, body, itemID string) error {
+	var c *jira.Comment
+	err := r.call(ctx, "comment", "POST /issue/{key}/comment", link.IssueKey, func() error {
+		var err error
+		c, err = r.client.AddComment(ctx, link.IssueKey, body, map[string]any{PropertyKey: map[string]any{"local_id": localID, "kind": kind}})
+		return err
+	})
+	if err != nil {
+		return classify(err)
+	}
+	if itemID == "" {
+		itemID = link.ItemID
+	}
+	ol := store.ObjectLink{Kind: "comment", LocalID: localID, ItemID: itemID, IntegrationID: r.in.ID, JiraID: c.ID,
+		IssueID: link.IssueID, Origin: string(tracker.OriginVulnsync), Hash: hash(body), UpdatedAt: r.e.now()}
+	return r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertObjectLink(ctx, ol) })
+}
+
+func hash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:8])
+}
+
+// pushComments mirrors local comments that are not in Jira yet.
+func (r *run) pushComments(ctx context.Context, s snapshot) error {
+	if r.doc.Comments != mapping.CommentsBoth && r.doc.Comments != mapping.CommentsToJira {
+		return nil
+	}
+	for _, c := range s.comments {
+		if c.Origin != tracker.OriginVulnsync {
+			continue
+		}
+		if _, done := s.commLinks[c.ID]; done {
+			continue
+		}
+		body := c.Body
+		if c.Author.Name != "" {
+			body = fmt.Sprintf("%s\n\n— %s, in vulnsync", c.Body, c.Author.Name)
+		}
+		if err := r.postComment(ctx, s.link, c.ID, "comment", body, s.item.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pushAttachments uploads local attachments that are not in Jira yet.
+func (r *run) pushAttachments(ctx context.Context, s snapshot) error {
+	if !r.doc.Attachments.ToJira {
+		return nil
+	}
+	for _, a := range s.atts {
+		if a.Origin != tracker.OriginVulnsync {
+			continue
+		}
+		if _, done := s.attLinks[a.ID]; done {
+			continue
+		}
+		if r.doc.Attachments.MaxBytes > 0 && a.Size > r.doc.Attachments.MaxBytes {
+			r.record(ctx, "attachment", "", s.link.IssueKey, time.Now(), fmt.Errorf("%s is %d bytes, over the mapping's max_bytes %d: not uploaded", a.Filename, a.Size, r.doc.Attachments.MaxBytes))
+			continue
+		}
+		_, content, err := r.e.cfg.Tracker.Attachment(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		var got []jira.Attachment
+		err = r.call(ctx, "attachment", "POST /issue/{key}/attachments", s.link.IssueKey, func() error {
+			var err error
+			got, err = r.client.AddAttachment(ctx, s.link.IssueKey, a.Filename, a.ContentType, bytes.NewReader(content))
+			return err
+		})
+		if err != nil {
+			return classify(err)
+		}
+		if len(got) == 0 {
+			return fmt.Errorf("jira accepted %s but returned no attachment", a.Filename)
+		}
+		ol := store.ObjectLink{Kind: "attachment", LocalID: a.ID, ItemID: s.item.ID, IntegrationID: r.in.ID, JiraID: got[0].ID,
+			IssueID: s.link.IssueID, Origin: string(tracker.OriginVulnsync), Hash: a.SHA256, UpdatedAt: r.e.now()}
+		if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertObjectLink(ctx, ol) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pushFindingEvents announces new findings on the vulnerability's issue.
+func (r *run) pushFindingEvents(ctx context.Context, s snapshot) error {
+	for _, f := range s.findings {
+		body := fmt.Sprintf("New finding in vulnsync: **%s** (severity %s).", f.Title, f.Severity)
+		local := "finding:" + f.ID
+		if err := r.postComment(ctx, s.link, local, "new_finding", body, s.item.ID); err != nil {
+			return err
+		}
+		ol := store.ObjectLink{Kind: "finding_event", LocalID: f.ID, ItemID: s.item.ID, IntegrationID: r.in.ID, JiraID: "finding:" + f.ID,
+			IssueID: s.link.IssueID, Origin: string(tracker.OriginVulnsync), UpdatedAt: r.e.now()}
+		if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertObjectLink(ctx, ol) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// issueGone handles an issue deleted in Jira under the unlink policy: the
+// item stays, unlinked, with the reason recorded (G11).
+func (r *run) issueGone(ctx context.Context, s snapshot) error {
+	l := s.link
+	l.State, l.UpdatedAt = linkUnlinked, r.e.now()
+	r.record(ctx, "unlink", "", l.IssueKey, time.Now(), fmt.Errorf("issue %s no longer exists in Jira: item unlinked", l.IssueKey))
+	return r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertLink(ctx, l) })
+}
+
+// deleteIssue applies the on_item_deleted policy (G11).
+func (r *run) deleteIssue(ctx context.Context, s snapshot) error {
+	if !s.hasLink || s.link.State != linkLinked {
+		return nil
+	}
+	switch r.doc.OnItemDeleted {
+	case mapping.OnItemDeletedLeave:
+	case mapping.OnItemDeletedDelete:
+		err := r.call(ctx, "delete", "DELETE /issue/{key}", s.link.IssueKey, func() error {
+			return r.client.DeleteIssue(ctx, s.link.IssueKey, true)
+		})
+		if err != nil && !jira.IsNotFound(err) {
+			return classify(err)
+		}
+	default: // close
+		synced := decodeState(s.link.Synced)
+		target := r.doneStatus(s.item.Kind)
+		if target != "" && !strings.EqualFold(target, synced.Status) && r.category(s.item.Kind, synced.Status) != "done" {
+			reached, err := r.transitionTo(ctx, s.item.Kind, s.link.IssueKey, synced.Status, target)
+			if err != nil && !jira.IsNotFound(err) {
+				return err
+			}
+			synced.Status = reached
+		}
+		if err := r.keyEvent(ctx, s.link, "This vulnerability was deleted in vulnsync; the issue was closed."); err != nil && !jira.IsNotFound(errors.Unwrap(err)) {
+			return err
+		}
+	}
+	l := s.link
+	l.State, l.UpdatedAt = linkUnlinked, r.e.now()
+	return r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertLink(ctx, l) })
+}
+
+// doneStatus is the status a deleted item's issue is closed to: the mapped
+// status of "resolved" when it is a done-category status, else the first
+// done-category status of the workflow.
+func (r *run) doneStatus(kind string) string {
+	if s := r.doc.StatusToJira[tracker.StatusResolved]; s != "" && r.category(kind, s) == "done" {
+		return s
+	}
+	for _, st := range r.meta.Statuses[r.doc.IssueTypes[kind]] {
+		if st.Category == "done" {
+			return st.Name
+		}
+	}
+	return ""
+}
+
+// rawJSON decodes a default value from the mapping document.
+func rawJSON(raw []byte) any {
+	var v any
+	_ = json.Unmarshal(raw, &v)
+	return v
+}

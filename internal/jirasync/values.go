@@ -1,0 +1,241 @@
+package jirasync
+
+import (
+	"encoding/json"
+	"sort"
+	"strings"
+
+	"github.com/vulnsync/vulnsync/internal/jira"
+	"github.com/vulnsync/vulnsync/internal/mapping"
+	"github.com/vulnsync/vulnsync/internal/tracker"
+)
+
+// state is what both sides agree on for one linked item, as last written to
+// or read from Jira: mapped field values by Jira field id (in vulnsync's
+// normalised form: string, float64, []string), the status and priority
+// names. Outbound sync sends only what differs from it; inbound changes
+// whose values equal it are our own echoes (G4).
+type state struct {
+	Fields   map[string]any `json:"fields"`
+	Status   string         `json:"status"`
+	Priority string         `json:"priority"`
+}
+
+func decodeState(raw []byte) state {
+	var s state
+	if len(raw) > 0 {
+		_ = json.Unmarshal(raw, &s)
+	}
+	if s.Fields == nil {
+		s.Fields = map[string]any{}
+	}
+	return s
+}
+
+func (s state) encode() []byte {
+	b, _ := json.Marshal(s)
+	return b
+}
+
+// itemValue reads a mapped vulnsync attribute of an item.
+func itemValue(it tracker.Item, name string) any {
+	switch name {
+	case "title":
+		return it.Title
+	case "description":
+		if it.Description == "" {
+			return nil
+		}
+		return it.Description
+	}
+	return it.Fields[name]
+}
+
+// normalize brings a value to the canonical form used in state: lists as
+// sorted-unique []string for label-like sets, JSON numbers as float64.
+func normalize(v any) any {
+	switch x := v.(type) {
+	case []string:
+		return x
+	case []any:
+		out := make([]string, 0, len(x))
+		for _, e := range x {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	case int:
+		return float64(x)
+	case string:
+		if x == "" {
+			return nil
+		}
+	}
+	return v
+}
+
+// desired is the Jira state an item should have under the mapping.
+func desired(it tracker.Item, doc *mapping.Document) state {
+	s := state{Fields: map[string]any{}, Status: doc.StatusToJira[it.Status], Priority: doc.PriorityFor(it.Severity)}
+	for _, f := range doc.Fields {
+		if f.ToJira() {
+			s.Fields[f.Jira] = normalize(itemValue(it, f.Vulnsync))
+		}
+	}
+	return s
+}
+
+// toJira converts a normalised value to the JSON Jira expects for a field.
+func toJira(f mapping.JiraField, v any) any {
+	if v == nil {
+		if f.Schema.Type == "array" {
+			return []any{}
+		}
+		return nil
+	}
+	switch f.Schema.Type {
+	case "option":
+		return map[string]any{"value": v}
+	case "array":
+		list, _ := v.([]string)
+		if f.Schema.Items == "option" {
+			out := make([]any, len(list))
+			for i, s := range list {
+				out[i] = map[string]any{"value": s}
+			}
+			return out
+		}
+		return list
+	}
+	if f.ID == "description" || f.Schema.Custom == "com.atlassian.jira.plugin.system.customfieldtypes:textarea" {
+		if s, ok := v.(string); ok {
+			return jira.Markdown(s)
+		}
+	}
+	return v
+}
+
+// fromJira converts a Jira field value to the normalised form.
+func fromJira(f mapping.JiraField, issue *jira.Issue) any {
+	if f.ID == "description" {
+		if issue.Description == "" {
+			return nil
+		}
+		return issue.Description
+	}
+	if f.ID == "summary" {
+		return issue.Summary
+	}
+	if f.ID == "labels" {
+		return normalize(append([]string{}, issue.Labels...))
+	}
+	raw, ok := issue.Fields[f.ID]
+	if !ok {
+		return nil
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil || v == nil {
+		return nil
+	}
+	optionValue := func(x any) (string, bool) {
+		m, ok := x.(map[string]any)
+		if !ok {
+			s, ok := x.(string)
+			return s, ok
+		}
+		for _, k := range []string{"value", "name"} {
+			if s, ok := m[k].(string); ok {
+				return s, true
+			}
+		}
+		return "", false
+	}
+	switch f.Schema.Type {
+	case "option":
+		s, _ := optionValue(v)
+		return normalize(s)
+	case "array":
+		list, _ := v.([]any)
+		out := []string{}
+		for _, e := range list {
+			if s, ok := optionValue(e); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	case "string":
+		if s, ok := v.(string); ok {
+			return normalize(s)
+		}
+		return nil
+	}
+	return v
+}
+
+// labelOps turns a change of a label set into add/remove operations, so
+// labels people added in Jira are kept (labels are appended, never
+// overwritten).
+func labelOps(from, to any) []jira.Op {
+	old, _ := from.([]string)
+	nw, _ := to.([]string)
+	had := map[string]bool{}
+	for _, l := range old {
+		had[l] = true
+	}
+	has := map[string]bool{}
+	for _, l := range nw {
+		has[l] = true
+	}
+	var ops []jira.Op
+	for _, l := range nw {
+		if !had[l] {
+			ops = append(ops, jira.Op{"add": l})
+		}
+	}
+	for _, l := range old {
+		if !has[l] {
+			ops = append(ops, jira.Op{"remove": l})
+		}
+	}
+	return ops
+}
+
+// statusFromJira maps a Jira status to vulnsync's: by name through
+// status_from_jira, else by its category (G5).
+func statusFromJira(doc *mapping.Document, name, category string) (tracker.Status, bool) {
+	for k, v := range doc.StatusFromJira {
+		if strings.EqualFold(k, name) {
+			return v, true
+		}
+	}
+	switch category {
+	case "new":
+		return tracker.StatusOpen, true
+	case "indeterminate":
+		return tracker.StatusInProgress, true
+	case "done":
+		return tracker.StatusResolved, true
+	}
+	return "", false
+}
+
+// severityFromPriority inverts the priority mapping; when several
+// severities share a priority the most severe wins.
+func severityFromPriority(doc *mapping.Document, priority string) (tracker.Severity, bool) {
+	for _, sev := range tracker.Severities {
+		if strings.EqualFold(doc.Priority[sev], priority) {
+			return sev, true
+		}
+	}
+	return "", false
+}
+
+func sortedFieldIDs(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,564 @@
+// Package service holds vulnsync's use cases over the store: creating and
+// changing targets, items, comments and attachments with their validation,
+// history and per-field change times, and authenticating API tokens.
+//
+// Every mutation runs in one store transaction and announces itself to the
+// registered change hooks inside that transaction, so the sync can enqueue
+// the work a change causes atomically with the change (transactional
+// outbox). The HTTP API, the UI and the inbound Jira sync all go through
+// this package, so the rules are written once.
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/vulnsync/vulnsync/internal/store"
+	"github.com/vulnsync/vulnsync/internal/tracker"
+)
+
+// Actor is who performs a change: an API token's owner, or Jira (through the
+// sync) on behalf of a Jira user.
+type Actor struct {
+	Name   string
+	Email  string
+	Role   string
+	Origin tracker.Origin
+}
+
+// System is the actor for changes vulnsync makes on its own.
+var System = Actor{Name: "vulnsync", Role: RoleAdmin, Origin: tracker.OriginVulnsync}
+
+// RoleAdmin may do everything, including managing Jira connections.
+const RoleAdmin = "admin"
+
+func (a Actor) label() string {
+	if a.Email != "" {
+		return a.Email
+	}
+	return a.Name
+}
+
+// EventType names what happened, for change hooks.
+type EventType string
+
+// The events hooks receive.
+const (
+	ItemCreated       EventType = "item.created"
+	ItemUpdated       EventType = "item.updated"
+	ItemDeleted       EventType = "item.deleted"
+	CommentCreated    EventType = "comment.created"
+	AttachmentCreated EventType = "attachment.created"
+)
+
+// Event describes one committed-with-the-hook change. History holds the rows
+// the change recorded (empty for comments and attachments).
+type Event struct {
+	Type       EventType
+	Item       tracker.Item
+	Comment    *tracker.Comment
+	Attachment *tracker.Attachment
+	History    []tracker.HistoryEntry
+	Origin     tracker.Origin
+}
+
+// Hook is called inside the transaction of each change; returning an error
+// rolls the change back. The sync registers one to enqueue its jobs.
+type Hook func(ctx context.Context, tx store.Tx, ev Event) error
+
+// Config tunes a Service.
+type Config struct {
+	Store  store.Store
+	Logger *slog.Logger
+	// Clock returns the current time; tests inject their own.
+	Clock func() time.Time
+	// MaxAttachmentBytes bounds one attachment; default 25 MiB.
+	MaxAttachmentBytes int64
+}
+
+// Service implements the tracker's use cases.
+type Service struct {
+	st       store.Store
+	log      *slog.Logger
+	clock    func() time.Time
+	maxBytes int64
+	hooks    []Hook
+	// commitHooks run after a change committed.
+	commitHooks []func()
+}
+
+// DefaultMaxAttachmentBytes is the attachment size limit when none is set.
+const DefaultMaxAttachmentBytes = 25 << 20
+
+// New returns a Service over cfg.Store.
+func New(cfg Config) *Service {
+	s := &Service{st: cfg.Store, log: cfg.Logger, clock: cfg.Clock, maxBytes: cfg.MaxAttachmentBytes}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	if s.maxBytes <= 0 {
+		s.maxBytes = DefaultMaxAttachmentBytes
+	}
+	return s
+}
+
+// AddHook registers h for every later change. Call it before serving.
+func (s *Service) AddHook(h Hook) { s.hooks = append(s.hooks, h) }
+
+// AddCommitHook registers f to run after every committed change, outside
+// the transaction: the sync uses it to wake its workers at once.
+func (s *Service) AddCommitHook(f func()) { s.commitHooks = append(s.commitHooks, f) }
+
+// write runs fn in a transaction and, once it committed, the commit hooks.
+func (s *Service) write(ctx context.Context, fn func(tx store.Tx) error) error {
+	if err := s.st.InTx(ctx, fn); err != nil {
+		return err
+	}
+	for _, f := range s.commitHooks {
+		f()
+	}
+	return nil
+}
+
+// MaxAttachmentBytes is the configured attachment size limit.
+func (s *Service) MaxAttachmentBytes() int64 { return s.maxBytes }
+
+// Store exposes the underlying store to packages that extend the service
+// (the sync) and must share its transactions.
+func (s *Service) Store() store.Store { return s.st }
+
+// Now is the service clock, truncated to stored precision.
+func (s *Service) Now() time.Time { return tracker.Truncate(s.clock()) }
+
+func (s *Service) emit(ctx context.Context, tx store.Tx, ev Event) error {
+	for _, h := range s.hooks {
+		if err := h(ctx, tx, ev); err != nil {
+			return fmt.Errorf("change hook for %s: %w", ev.Type, err)
+		}
+	}
+	return nil
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+func catalog(ctx context.Context, tx store.Tx) (tracker.Catalog, error) {
+	kinds, err := tx.ListKinds(ctx)
+	if err != nil {
+		return tracker.Catalog{}, fmt.Errorf("load kinds: %w", err)
+	}
+	fields, err := tx.ListFields(ctx)
+	if err != nil {
+		return tracker.Catalog{}, fmt.Errorf("load fields: %w", err)
+	}
+	return tracker.NewCatalog(kinds, fields), nil
+}
+
+// --- Targets ---------------------------------------------------------------
+
+// CreateTarget validates and stores a new target.
+func (s *Service) CreateTarget(ctx context.Context, t tracker.Target) (tracker.Target, error) {
+	if err := tracker.ValidateTarget(&t); err != nil {
+		return tracker.Target{}, err
+	}
+	t.ID = newID()
+	t.CreatedAt, t.UpdatedAt = s.Now(), s.Now()
+	err := s.write(ctx, func(tx store.Tx) error { return tx.CreateTarget(ctx, t) })
+	if err != nil {
+		return tracker.Target{}, fmt.Errorf("create target: %w", err)
+	}
+	return t, nil
+}
+
+// GetTarget returns one target.
+func (s *Service) GetTarget(ctx context.Context, id string) (t tracker.Target, err error) {
+	err = s.st.View(ctx, func(tx store.Tx) error { t, err = tx.GetTarget(ctx, id); return err })
+	return t, err
+}
+
+// ListTargets returns every target.
+func (s *Service) ListTargets(ctx context.Context) (ts []tracker.Target, err error) {
+	err = s.st.View(ctx, func(tx store.Tx) error { ts, err = tx.ListTargets(ctx); return err })
+	return ts, err
+}
+
+// --- Catalog ---------------------------------------------------------------
+
+// Catalog returns the built-in and custom kinds and fields.
+func (s *Service) Catalog(ctx context.Context) (c tracker.Catalog, err error) {
+	err = s.st.View(ctx, func(tx store.Tx) error { c, err = catalog(ctx, tx); return err })
+	return c, err
+}
+
+// RegisterKind adds a custom kind.
+func (s *Service) RegisterKind(ctx context.Context, k tracker.KindDef) (tracker.KindDef, error) {
+	err := s.write(ctx, func(tx store.Tx) error {
+		c, err := catalog(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := c.ValidateKindDef(&k); err != nil {
+			return err
+		}
+		k.Created = s.Now()
+		return tx.CreateKind(ctx, k)
+	})
+	return k, err
+}
+
+// RegisterField adds a custom typed field.
+func (s *Service) RegisterField(ctx context.Context, f tracker.FieldDef) (tracker.FieldDef, error) {
+	err := s.write(ctx, func(tx store.Tx) error {
+		c, err := catalog(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := c.ValidateFieldDef(&f); err != nil {
+			return err
+		}
+		f.Created = s.Now()
+		return tx.CreateField(ctx, f)
+	})
+	return f, err
+}
+
+// --- Items -----------------------------------------------------------------
+
+// CreateItem validates n and stores it as a new item of the target.
+func (s *Service) CreateItem(ctx context.Context, actor Actor, targetID string, n tracker.NewItem) (tracker.Item, error) {
+	var it tracker.Item
+	err := s.write(ctx, func(tx store.Tx) error {
+		if _, err := tx.GetTarget(ctx, targetID); err != nil {
+			return err
+		}
+		c, err := catalog(ctx, tx)
+		if err != nil {
+			return err
+		}
+		var parent *tracker.Item
+		if n.ParentID != "" {
+			p, err := tx.GetItem(ctx, n.ParentID)
+			switch {
+			case err == nil:
+				parent = &p
+			case tracker.KindOf(err) != tracker.ENotFound:
+				return err
+			}
+		}
+		var hist []tracker.HistoryEntry
+		it, hist, err = c.Build(targetID, newID(), n, parent, tracker.Change{Actor: actor.label(), Origin: actor.Origin, At: s.clock()})
+		if err != nil {
+			return err
+		}
+		if err := tx.CreateItem(ctx, it, hist); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, Event{Type: ItemCreated, Item: it, History: hist, Origin: actor.Origin})
+	})
+	if err != nil {
+		return tracker.Item{}, fmt.Errorf("create item: %w", err)
+	}
+	return it, nil
+}
+
+// GetItem returns one item.
+func (s *Service) GetItem(ctx context.Context, id string) (it tracker.Item, err error) {
+	err = s.st.View(ctx, func(tx store.Tx) error { it, err = tx.GetItem(ctx, id); return err })
+	return it, err
+}
+
+// ListItems returns one page of a target's items.
+func (s *Service) ListItems(ctx context.Context, f store.ItemFilter) (page store.ItemPage, err error) {
+	err = s.st.View(ctx, func(tx store.Tx) error {
+		if _, err := tx.GetTarget(ctx, f.TargetID); err != nil {
+			return err
+		}
+		page, err = tx.ListItems(ctx, f)
+		return err
+	})
+	return page, err
+}
+
+// UpdateItem applies patch to the item. Concurrent updates are retried on a
+// fresh copy, so no change is lost and each is validated against the state
+// it really applies to.
+func (s *Service) UpdateItem(ctx context.Context, actor Actor, id string, patch tracker.Patch) (tracker.Item, error) {
+	return s.UpdateItemAt(ctx, actor, id, patch, time.Time{})
+}
+
+// UpdateItemAt is UpdateItem with the time the change was made on its own
+// side (Jira's changelog time for inbound changes); zero means now.
+func (s *Service) UpdateItemAt(ctx context.Context, actor Actor, id string, patch tracker.Patch, at time.Time) (tracker.Item, error) {
+	var it tracker.Item
+	for attempt := 0; ; attempt++ {
+		err := s.write(ctx, func(tx store.Tx) error {
+			var err error
+			it, err = tx.GetItem(ctx, id)
+			if err != nil {
+				return err
+			}
+			c, err := catalog(ctx, tx)
+			if err != nil {
+				return err
+			}
+			when := at
+			if when.IsZero() {
+				when = s.clock()
+			}
+			prev := it.Version
+			hist, err := c.Apply(&it, patch, tracker.Change{Actor: actor.label(), Origin: actor.Origin, At: when})
+			if err != nil || len(hist) == 0 {
+				return err
+			}
+			if err := tx.UpdateItem(ctx, it, prev, hist); err != nil {
+				return err
+			}
+			return s.emit(ctx, tx, Event{Type: ItemUpdated, Item: it, History: hist, Origin: actor.Origin})
+		})
+		if err == nil {
+			return it, nil
+		}
+		if tracker.KindOf(err) != tracker.EConflict || attempt >= 5 || ctx.Err() != nil {
+			return tracker.Item{}, fmt.Errorf("update item %s: %w", id, err)
+		}
+	}
+}
+
+// DeleteItem removes an item (and records who did). Findings under a deleted
+// vulnerability are deleted with it.
+func (s *Service) DeleteItem(ctx context.Context, actor Actor, id string) error {
+	err := s.write(ctx, func(tx store.Tx) error {
+		it, err := tx.GetItem(ctx, id)
+		if err != nil {
+			return err
+		}
+		return s.deleteTree(ctx, tx, actor, it)
+	})
+	if err != nil {
+		return fmt.Errorf("delete item %s: %w", id, err)
+	}
+	return nil
+}
+
+func (s *Service) deleteTree(ctx context.Context, tx store.Tx, actor Actor, it tracker.Item) error {
+	if it.Kind == tracker.KindVulnerability {
+		cursor := ""
+		for {
+			page, err := tx.ListItems(ctx, store.ItemFilter{TargetID: it.TargetID, ParentID: it.ID, Cursor: cursor, Limit: 500})
+			if err != nil {
+				return err
+			}
+			for _, child := range page.Items {
+				if err := s.deleteTree(ctx, tx, actor, child); err != nil {
+					return err
+				}
+			}
+			if page.NextCursor == "" {
+				break
+			}
+			cursor = page.NextCursor
+		}
+	}
+	h := tracker.HistoryEntry{ItemID: it.ID, Field: "deleted", Old: "false", New: "true", Actor: actor.label(), Origin: actor.Origin, At: s.Now()}
+	if err := tx.DeleteItem(ctx, it.ID, h); err != nil {
+		return err
+	}
+	return s.emit(ctx, tx, Event{Type: ItemDeleted, Item: it, History: []tracker.HistoryEntry{h}, Origin: actor.Origin})
+}
+
+// History returns an item's history, oldest first.
+func (s *Service) History(ctx context.Context, itemID string) (hs []tracker.HistoryEntry, err error) {
+	err = s.st.View(ctx, func(tx store.Tx) error {
+		if _, err := tx.GetItem(ctx, itemID); err != nil {
+			return err
+		}
+		hs, err = tx.ListHistory(ctx, itemID)
+		return err
+	})
+	return hs, err
+}
+
+// --- Comments --------------------------------------------------------------
+
+// AddComment adds a Markdown comment by actor to the item.
+func (s *Service) AddComment(ctx context.Context, actor Actor, itemID, body string) (tracker.Comment, error) {
+	if err := tracker.ValidateCommentBody(body); err != nil {
+		return tracker.Comment{}, err
+	}
+	now := s.Now()
+	c := tracker.Comment{ID: newID(), ItemID: itemID, Author: tracker.Author{Name: actor.Name, Email: actor.Email},
+		Body: body, CreatedAt: now, UpdatedAt: now, Origin: actor.Origin}
+	err := s.write(ctx, func(tx store.Tx) error {
+		it, err := tx.GetItem(ctx, itemID)
+		if err != nil {
+			return err
+		}
+		if err := tx.CreateComment(ctx, c); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, Event{Type: CommentCreated, Item: it, Comment: &c, Origin: actor.Origin})
+	})
+	if err != nil {
+		return tracker.Comment{}, fmt.Errorf("add comment: %w", err)
+	}
+	return c, nil
+}
+
+// Comments lists an item's comments, oldest first.
+func (s *Service) Comments(ctx context.Context, itemID string) (cs []tracker.Comment, err error) {
+	err = s.st.View(ctx, func(tx store.Tx) error {
+		if _, err := tx.GetItem(ctx, itemID); err != nil {
+			return err
+		}
+		cs, err = tx.ListComments(ctx, itemID)
+		return err
+	})
+	return cs, err
+}
+
+// --- Attachments -----------------------------------------------------------
+
+// AddAttachment stores a file on the item. content must already be bounded
+// by the caller's reader; oversize content is refused here too.
+func (s *Service) AddAttachment(ctx context.Context, actor Actor, itemID, filename, contentType string, content []byte) (tracker.Attachment, error) {
+	p := tracker.Problems{}
+	switch {
+	case filename == "":
+		p.Add("file", "the upload has no file name")
+	case len(filename) > 255:
+		p.Add("file", "file name must be at most 255 characters")
+	}
+	if err := p.Err(tracker.EInvalid, "invalid attachment"); err != nil {
+		return tracker.Attachment{}, err
+	}
+	if int64(len(content)) > s.maxBytes {
+		return tracker.Attachment{}, tracker.Errorf(tracker.ETooLarge, "attachment is larger than the limit of %d bytes", s.maxBytes)
+	}
+	if contentType == "" {
+		contentType = "application/octet-stream"
+	}
+	sum := sha256.Sum256(content)
+	a := tracker.Attachment{ID: newID(), ItemID: itemID, Filename: filename, ContentType: contentType,
+		Size: int64(len(content)), SHA256: hex.EncodeToString(sum[:]), Origin: actor.Origin, CreatedAt: s.Now()}
+	err := s.write(ctx, func(tx store.Tx) error {
+		it, err := tx.GetItem(ctx, itemID)
+		if err != nil {
+			return err
+		}
+		if err := tx.CreateAttachment(ctx, a, content); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, Event{Type: AttachmentCreated, Item: it, Attachment: &a, Origin: actor.Origin})
+	})
+	if err != nil {
+		return tracker.Attachment{}, fmt.Errorf("add attachment: %w", err)
+	}
+	return a, nil
+}
+
+// Attachments lists an item's attachments (metadata only).
+func (s *Service) Attachments(ctx context.Context, itemID string) (as []tracker.Attachment, err error) {
+	err = s.st.View(ctx, func(tx store.Tx) error {
+		if _, err := tx.GetItem(ctx, itemID); err != nil {
+			return err
+		}
+		as, err = tx.ListAttachments(ctx, itemID)
+		return err
+	})
+	return as, err
+}
+
+// Attachment returns one attachment with its content.
+func (s *Service) Attachment(ctx context.Context, id string) (a tracker.Attachment, content []byte, err error) {
+	err = s.st.View(ctx, func(tx store.Tx) error {
+		if a, err = tx.GetAttachment(ctx, id); err != nil {
+			return err
+		}
+		content, err = tx.AttachmentContent(ctx, id)
+		return err
+	})
+	return a, content, err
+}
+
+// --- Tokens ----------------------------------------------------------------
+
+// tokenPrefix marks vulnsync tokens so that secret scanners can find leaks.
+const tokenPrefix = "vs_"
+
+func hashToken(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// Authenticate resolves a bearer token to its actor, or EUnauthorized.
+func (s *Service) Authenticate(ctx context.Context, secret string) (Actor, error) {
+	if secret == "" {
+		return Actor{}, tracker.Errorf(tracker.EUnauthorized, "missing bearer token")
+	}
+	var tok store.Token
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		tok, err = tx.TokenByHash(ctx, hashToken(secret))
+		return err
+	})
+	if err != nil {
+		if tracker.KindOf(err) == tracker.ENotFound {
+			return Actor{}, tracker.Errorf(tracker.EUnauthorized, "invalid bearer token")
+		}
+		return Actor{}, fmt.Errorf("authenticate: %w", err)
+	}
+	// The hash lookup already matched; compare again in constant time so a
+	// store that matched loosely (collation, prefix) can never let a token in.
+	if subtle.ConstantTimeCompare([]byte(tok.Hash), []byte(hashToken(secret))) != 1 {
+		return Actor{}, tracker.Errorf(tracker.EUnauthorized, "invalid bearer token")
+	}
+	return Actor{Name: tok.Name, Role: tok.Role, Origin: tracker.OriginVulnsync}, nil
+}
+
+// BootstrapAdminToken makes sure an admin token exists. With envToken set
+// (VULNSYNC_ADMIN_TOKEN), that value is registered (hashed) and "" is
+// returned. Otherwise, when no token exists yet, one is generated, stored
+// hashed and returned so the caller can print it once; later starts return "".
+func (s *Service) BootstrapAdminToken(ctx context.Context, envToken string) (string, error) {
+	var created string
+	err := s.write(ctx, func(tx store.Tx) error {
+		if envToken != "" {
+			if len(envToken) < 16 {
+				return tracker.Errorf(tracker.EInvalid, "VULNSYNC_ADMIN_TOKEN must be at least 16 characters")
+			}
+			_, err := tx.TokenByHash(ctx, hashToken(envToken))
+			if err == nil {
+				return nil
+			}
+			if tracker.KindOf(err) != tracker.ENotFound {
+				return err
+			}
+			return tx.CreateToken(ctx, store.Token{ID: newID(), Name: "admin (VULNSYNC_ADMIN_TOKEN)", Role: RoleAdmin, Hash: hashToken(envToken), CreatedAt: s.Now()})
+		}
+		n, err := tx.CountTokens(ctx)
+		if err != nil || n > 0 {
+			return err
+		}
+		buf := make([]byte, 32)
+		if _, err := rand.Read(buf); err != nil {
+			return fmt.Errorf("generate token: %w", err)
+		}
+		created = tokenPrefix + base64.RawURLEncoding.EncodeToString(buf)
+		return tx.CreateToken(ctx, store.Token{ID: newID(), Name: "admin", Role: RoleAdmin, Hash: hashToken(created), CreatedAt: s.Now()})
+	})
+	if err != nil {
+		return "", fmt.Errorf("bootstrap admin token: %w", err)
+	}
+	return created, nil
+}

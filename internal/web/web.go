@@ -1,0 +1,396 @@
+// Package web is vulnsync's browser UI: server-rendered pages, embedded in
+// the binary, through which a security lead follows the admin flow of
+// PRODUCT.md §2 (connect Jira, integrate targets, configure the mapping and
+// the webhook, watch the sync) and works with targets and items.
+//
+// Pages are html/template (which escapes every user-supplied value) with a
+// little htmx for inline interactions; nothing loads from another origin.
+// People sign in with an API token and get a server-side session; every
+// state-changing request is checked against cross-origin use and against the
+// session's synchronizer token, so a forged form changes nothing.
+package web
+
+import (
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/vulnsync/vulnsync/internal/httpapi"
+	"github.com/vulnsync/vulnsync/internal/integration"
+	"github.com/vulnsync/vulnsync/internal/service"
+	"github.com/vulnsync/vulnsync/internal/store"
+	"github.com/vulnsync/vulnsync/internal/tracker"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// SyncEventsFunc lists the recorded sync actions of an integration (of one
+// item when itemID is set). The sync engine provides it; the UI only shows.
+type SyncEventsFunc func(ctx context.Context, integrationID, itemID string) ([]store.SyncEvent, error)
+
+// RetryJobFunc retries failed sync work by hand (G12). The sync engine
+// provides it.
+type RetryJobFunc func(ctx context.Context, jobID int64) error
+
+// Config wires the UI to the rest of the process. Only Tracker is required:
+// without Integrations the Jira pages say the integration is not configured,
+// and nil functions hide what they would have shown.
+type Config struct {
+	Tracker      *service.Service
+	Integrations *integration.Service
+	Logger       *slog.Logger
+	// Links resolves the Jira issue linked to items (the same lookup the API
+	// uses); nil shows no Jira keys.
+	Links httpapi.LinkLookup
+	// SyncEvents feeds the sync log of items and integrations; nil hides it.
+	SyncEvents SyncEventsFunc
+	// RetryJob backs the retry buttons of failed sync work; nil hides them.
+	RetryJob RetryJobFunc
+	// SecureCookies marks the session cookie Secure even on plain-HTTP
+	// requests (set it behind a TLS-terminating proxy). Requests that arrive
+	// over TLS always get Secure cookies.
+	SecureCookies bool
+	// Clock drives session expiry; tests inject their own. Default time.Now.
+	Clock func() time.Time
+	// SessionIdle ends a signed-in session unused for this long (default
+	// 8 h); SessionMax ends any session this long after sign-in (default
+	// 24 h). MaxSessions bounds the sessions kept in memory (default 10,000).
+	SessionIdle time.Duration
+	SessionMax  time.Duration
+	MaxSessions int
+	// MaxFormBytes bounds url-encoded form bodies (default 1 MiB); uploads
+	// are bounded by the tracker's attachment limit.
+	MaxFormBytes int64
+}
+
+// ui is the UI handler.
+type ui struct {
+	cfg      Config
+	svc      *service.Service
+	integ    *integration.Service
+	log      *slog.Logger
+	sessions *sessions
+	pages    map[string]*template.Template
+	assets   map[string]string // file name → cache-busting version
+	mux      *http.ServeMux
+	xorigin  *http.CrossOriginProtection
+}
+
+// New returns the handler serving the UI: / (to /targets or /signin),
+// /signin, /signout, /targets/..., /items/..., /attachments/...,
+// /integrations/... and /static/.... Mount it on "/" of the process mux.
+func New(cfg Config) http.Handler {
+	if cfg.Tracker == nil {
+		panic("web.New: Config.Tracker is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.SessionIdle <= 0 {
+		cfg.SessionIdle = 8 * time.Hour
+	}
+	if cfg.SessionMax <= 0 {
+		cfg.SessionMax = 24 * time.Hour
+	}
+	if cfg.MaxSessions <= 0 {
+		cfg.MaxSessions = 10000
+	}
+	if cfg.MaxFormBytes <= 0 {
+		cfg.MaxFormBytes = 1 << 20
+	}
+	u := &ui{
+		cfg: cfg, svc: cfg.Tracker, integ: cfg.Integrations, log: cfg.Logger,
+		sessions: newSessions(cfg.Clock, cfg.SessionIdle, cfg.SessionMax, cfg.MaxSessions),
+		mux:      http.NewServeMux(),
+		xorigin:  http.NewCrossOriginProtection(),
+	}
+	u.assets = assetVersions()
+	u.pages = u.parseTemplates()
+	u.routes()
+	return u.secureHeaders(u.mux)
+}
+
+// assetVersions hashes each static file so pages can link them with a
+// version that changes with their content (long caching, no stale CSS).
+func assetVersions() map[string]string {
+	out := map[string]string{}
+	_ = fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := staticFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		out[strings.TrimPrefix(p, "static/")] = hex.EncodeToString(sum[:4])
+		return nil
+	})
+	return out
+}
+
+func (u *ui) parseTemplates() map[string]*template.Template {
+	funcs := template.FuncMap{
+		"asset": func(name string) string {
+			return "/static/" + name + "?v=" + u.assets[name]
+		},
+		"when": func(t time.Time) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return t.UTC().Format("2006-01-02 15:04 UTC")
+		},
+		"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"bytes": humanBytes,
+		"pct": func(done, total int) int {
+			if total <= 0 {
+				return 0
+			}
+			return done * 100 / total
+		},
+		"value": displayValue,
+	}
+	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html"))
+	pages := map[string]*template.Template{}
+	entries, err := fs.ReadDir(templateFS, "templates")
+	if err != nil {
+		panic(fmt.Sprintf("web: read templates: %v", err))
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if name == "layout.html" || name == "partials.html" {
+			continue
+		}
+		pages[strings.TrimSuffix(name, ".html")] = template.Must(template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name))
+	}
+	return pages
+}
+
+// routes lists every page of the UI in one place.
+func (u *ui) routes() {
+	m := u.mux
+	// Public.
+	m.Handle("GET /static/", u.staticHandler())
+	m.HandleFunc("GET /{$}", u.handleRoot)
+	m.Handle("GET /signin", u.anon(u.handleSignInPage))
+	m.Handle("POST /signin", u.anon(u.handleSignIn))
+	// Signed in.
+	a := func(h func(http.ResponseWriter, *http.Request, *sessionView)) http.Handler { return u.authed(h) }
+	m.Handle("POST /signout", a(u.handleSignOut))
+
+	m.Handle("GET /targets", a(u.handleTargets))
+	m.Handle("POST /targets", a(u.handleCreateTarget))
+	m.Handle("GET /targets/{id}", a(u.handleTarget))
+	m.Handle("POST /targets/{id}/items", a(u.handleCreateItem))
+	m.Handle("GET /items/{id}", a(u.handleItem))
+	m.Handle("POST /items/{id}", a(u.handleUpdateItem))
+	m.Handle("POST /items/{id}/comments", a(u.handleAddComment))
+	m.Handle("POST /items/{id}/attachments", a(u.handleUpload))
+	m.Handle("GET /attachments/{id}", a(u.handleDownload))
+
+	m.Handle("GET /integrations", a(u.handleIntegrations))
+	m.Handle("GET /integrations/jira/connect", a(u.handleConnectPage))
+	m.Handle("POST /integrations/jira/connect", a(u.handleConnect))
+	m.Handle("GET /integrations/jira/{conn}", a(u.handleConnection))
+	m.Handle("POST /integrations/jira/{conn}/test", a(u.handleTestConnection))
+	m.Handle("GET /integrations/jira/{conn}/projects", a(u.handleProjectOptions))
+	m.Handle("POST /integrations/jira/{conn}/webhook-secret", a(u.handleWebhookSecret))
+	m.Handle("POST /integrations/jira/{conn}/webhook", a(u.handleRegisterWebhook))
+	m.Handle("GET /integrations/targets", a(u.handleSyncSetup))
+	m.Handle("POST /integrations/targets", a(u.handleIntegrate))
+	m.Handle("GET /integrations/targets/{id}/configure", a(u.handleConfigure))
+	m.Handle("POST /integrations/targets/{id}/configure", a(u.handleSaveMapping))
+	m.Handle("POST /integrations/targets/{id}/remove", a(u.handleRemoveIntegration))
+	m.Handle("GET /integrations/targets/{id}/activity", a(u.handleActivity))
+	m.Handle("POST /integrations/targets/{id}/jobs/{job}/retry", a(u.handleRetryJob))
+
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		u.renderError(w, r, nil, tracker.Errorf(tracker.ENotFound, "no such page: %s", r.URL.Path))
+	})
+}
+
+func (u *ui) staticHandler() http.Handler {
+	files := http.FileServerFS(staticFS)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") || path.Ext(r.URL.Path) == "" {
+			http.NotFound(w, r)
+			return
+		}
+		if r.URL.Query().Get("v") != "" {
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		} else {
+			w.Header().Set("Cache-Control", "public, max-age=300")
+		}
+		files.ServeHTTP(w, r)
+	})
+}
+
+// secureHeaders sets the headers every answer carries: a strict content
+// security policy (scripts and styles only from this origin, no framing),
+// no sniffing, and no caching of pages that show private data.
+func (u *ui) secureHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			h.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (u *ui) handleRoot(w http.ResponseWriter, r *http.Request) {
+	if sv := u.currentSession(r); sv != nil && sv.Actor != nil {
+		http.Redirect(w, r, "/targets", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
+
+// --- Rendering ---------------------------------------------------------------
+
+// flash is a one-time notice shown on the next page a person sees.
+type flash struct {
+	Kind string // "ok" or "error"
+	Text string
+}
+
+// page is what every template receives.
+type page struct {
+	Title string
+	Nav   string
+	Actor *service.Actor
+	CSRF  string
+	Flash []flash
+	Data  any
+}
+
+func (u *ui) render(w http.ResponseWriter, r *http.Request, sv *sessionView, status int, name, title, nav string, data any) {
+	t, ok := u.pages[name]
+	if !ok {
+		u.log.ErrorContext(r.Context(), "missing page template", "page", name)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	p := page{Title: title, Nav: nav, Data: data}
+	if sv != nil {
+		p.Actor, p.CSRF = sv.Actor, sv.CSRF
+		p.Flash = u.sessions.popFlashes(sv.ID)
+	}
+	u.execute(w, r, status, t, "layout", p)
+}
+
+// renderPartial renders one named template of a page without the layout
+// (answers to htmx requests).
+func (u *ui) renderPartial(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+	u.execute(w, r, status, u.pages["targets"], name, data)
+}
+
+func (u *ui) execute(w http.ResponseWriter, r *http.Request, status int, t *template.Template, name string, data any) {
+	var buf strings.Builder
+	if err := t.ExecuteTemplate(&buf, name, data); err != nil {
+		u.log.ErrorContext(r.Context(), "render page", "template", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(buf.String()))
+}
+
+// statusOf maps domain error kinds to HTTP statuses, as the API does.
+var statusOf = map[tracker.ErrorKind]int{
+	tracker.EInvalid:       http.StatusBadRequest,
+	tracker.EUnauthorized:  http.StatusUnauthorized,
+	tracker.EForbidden:     http.StatusForbidden,
+	tracker.ENotFound:      http.StatusNotFound,
+	tracker.EConflict:      http.StatusConflict,
+	tracker.ETooLarge:      http.StatusRequestEntityTooLarge,
+	tracker.EUnprocessable: http.StatusUnprocessableEntity,
+	tracker.EUnavailable:   http.StatusServiceUnavailable,
+	tracker.EInternal:      http.StatusInternalServerError,
+}
+
+// problem is an error as a page shows it: status, message and, for
+// validation failures, one problem per field.
+type problem struct {
+	Status  int
+	Message string
+	Fields  map[string]string
+}
+
+// explain turns err into what a person may see. Internal errors are logged
+// and shown without detail.
+func (u *ui) explain(r *http.Request, err error) problem {
+	var e *tracker.Error
+	if !errors.As(err, &e) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			e = tracker.Errorf(tracker.ETooLarge, "the form is larger than the limit of %s", humanBytes(mbe.Limit))
+		} else {
+			e = &tracker.Error{Kind: tracker.EInternal, Message: "internal error"}
+		}
+	}
+	status, ok := statusOf[e.Kind]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	if status >= 500 {
+		u.log.ErrorContext(r.Context(), "ui request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		if e.Kind == tracker.EInternal {
+			return problem{Status: status, Message: "Something went wrong on our side; the error was logged."}
+		}
+	}
+	return problem{Status: status, Message: e.Message, Fields: e.Fields}
+}
+
+// renderError shows an error page for err.
+func (u *ui) renderError(w http.ResponseWriter, r *http.Request, sv *sessionView, err error) {
+	p := u.explain(r, err)
+	if r.Header.Get("HX-Request") == "true" {
+		u.renderPartial(w, r, p.Status, "error-inline", p)
+		return
+	}
+	u.render(w, r, sv, p.Status, "error", http.StatusText(p.Status), "", p)
+}
+
+// seeOther answers a successful form post: a redirect for plain forms, and
+// the same through HX-Redirect for htmx requests.
+func seeOther(w http.ResponseWriter, r *http.Request, to string) {
+	if r.Header.Get("HX-Request") == "true" {
+		w.Header().Set("HX-Redirect", to)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
