@@ -21,8 +21,8 @@ import (
 	"github.com/vulnsync/vulnsync/internal/integration"
 	"github.com/vulnsync/vulnsync/internal/jira"
 	"github.com/vulnsync/vulnsync/internal/jirasim"
-	"github.com/vulnsync/vulnsync/internal/jirasync"
 	"github.com/vulnsync/vulnsync/internal/jiraspec"
+	"github.com/vulnsync/vulnsync/internal/jirasync"
 	"github.com/vulnsync/vulnsync/internal/jobs"
 	"github.com/vulnsync/vulnsync/internal/service"
 	"github.com/vulnsync/vulnsync/internal/store"
@@ -49,6 +49,9 @@ type Options struct {
 	AfterCreate func(itemID string) error
 	// Clock drives vulnsync's service, jobs and Jira client waits.
 	Clock *Clock
+	// JiraConcurrency bounds the Jira client's requests in flight (default:
+	// the client's own default).
+	JiraConcurrency int
 }
 
 // Clock is a settable clock shared by the parts of an environment.
@@ -107,7 +110,11 @@ func New(t testing.TB, o Options) *Env {
 	if o.Sim != nil {
 		e.Sim, e.SimURL = o.Sim, o.SimURL
 	} else {
-		e.Sim, e.SimURL = jirasim.StartTest(t, jirasim.Config{Deployment: o.Deployment, ManualWebhooks: true})
+		cfg := jirasim.Config{Deployment: o.Deployment, ManualWebhooks: true, Seed: 1}
+		if o.Clock != nil {
+			cfg.Clock = o.Clock.Now // one clock: Retry-After windows agree on both sides
+		}
+		e.Sim, e.SimURL = jirasim.StartTest(t, cfg)
 	}
 	ctx := context.Background()
 	st, err := sqldb.Open(ctx, o.DB, o.DataDir, nil)
@@ -130,6 +137,9 @@ func New(t testing.TB, o Options) *Env {
 		HTTPClient: httpClient, JiraConfig: func(c *jira.Config) {
 			if o.Clock != nil {
 				c.Clock, c.Sleep = o.Clock.Now, o.Clock.Sleep
+			}
+			if o.JiraConcurrency > 0 {
+				c.MaxConcurrency = o.JiraConcurrency
 			}
 		}})
 	e.Runner = jobs.NewRunner(jobs.Config{Store: st, Clock: clock, BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})

@@ -98,14 +98,14 @@ func (e *Engine) load(ctx context.Context, itemID string) (snapshot, error) {
 			return err
 		}
 		s.commLinks, s.attLinks = map[string]store.ObjectLink{}, map[string]store.ObjectLink{}
-		cl, err := tx.ListObjectLinks(ctx, "comment", itemID)
+		cl, err := tx.ListObjectLinks(ctx, store.ObjectComment, itemID)
 		if err != nil {
 			return err
 		}
 		for _, l := range cl {
 			s.commLinks[l.LocalID] = l
 		}
-		al, err := tx.ListObjectLinks(ctx, "attachment", itemID)
+		al, err := tx.ListObjectLinks(ctx, store.ObjectAttachment, itemID)
 		if err != nil {
 			return err
 		}
@@ -118,8 +118,12 @@ func (e *Engine) load(ctx context.Context, itemID string) (snapshot, error) {
 				return err
 			}
 			for _, ch := range page.Items {
-				if _, err := tx.ObjectLinkByLocal(ctx, "finding_event", ch.ID); tracker.KindOf(err) == tracker.ENotFound {
+				_, err := tx.ObjectLinkByLocal(ctx, store.ObjectComment, findingEventID(ch.ID))
+				switch {
+				case tracker.KindOf(err) == tracker.ENotFound:
 					s.findings = append(s.findings, ch)
+				case err != nil:
+					return err
 				}
 			}
 		}
@@ -492,7 +496,7 @@ func (r *run) postComment(ctx context.Context, link store.Link, localID, kind, b
 	if itemID == "" {
 		itemID = link.ItemID
 	}
-	ol := store.ObjectLink{Kind: "comment", LocalID: localID, ItemID: itemID, IntegrationID: r.in.ID, JiraID: c.ID,
+	ol := store.ObjectLink{Kind: store.ObjectComment, LocalID: localID, ItemID: itemID, IntegrationID: r.in.ID, JiraID: c.ID,
 		IssueID: link.IssueID, Origin: string(tracker.OriginVulnsync), Hash: hash(body), UpdatedAt: r.e.now()}
 	return r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertObjectLink(ctx, ol) })
 }
@@ -557,7 +561,7 @@ func (r *run) pushAttachments(ctx context.Context, s snapshot) error {
 		if len(got) == 0 {
 			return fmt.Errorf("jira accepted %s but returned no attachment", a.Filename)
 		}
-		ol := store.ObjectLink{Kind: "attachment", LocalID: a.ID, ItemID: s.item.ID, IntegrationID: r.in.ID, JiraID: got[0].ID,
+		ol := store.ObjectLink{Kind: store.ObjectAttachment, LocalID: a.ID, ItemID: s.item.ID, IntegrationID: r.in.ID, JiraID: got[0].ID,
 			IssueID: s.link.IssueID, Origin: string(tracker.OriginVulnsync), Hash: a.SHA256, UpdatedAt: r.e.now()}
 		if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertObjectLink(ctx, ol) }); err != nil {
 			return err
@@ -566,17 +570,15 @@ func (r *run) pushAttachments(ctx context.Context, s snapshot) error {
 	return nil
 }
 
+// findingEventID is the local id of the comment announcing a new finding
+// on its vulnerability's issue: its object link says it was posted.
+func findingEventID(findingID string) string { return "finding:" + findingID }
+
 // pushFindingEvents announces new findings on the vulnerability's issue.
 func (r *run) pushFindingEvents(ctx context.Context, s snapshot) error {
 	for _, f := range s.findings {
 		body := fmt.Sprintf("New finding in vulnsync: **%s** (severity %s).", f.Title, f.Severity)
-		local := "finding:" + f.ID
-		if err := r.postComment(ctx, s.link, local, "new_finding", body, s.item.ID); err != nil {
-			return err
-		}
-		ol := store.ObjectLink{Kind: "finding_event", LocalID: f.ID, ItemID: s.item.ID, IntegrationID: r.in.ID, JiraID: "finding:" + f.ID,
-			IssueID: s.link.IssueID, Origin: string(tracker.OriginVulnsync), UpdatedAt: r.e.now()}
-		if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertObjectLink(ctx, ol) }); err != nil {
+		if err := r.postComment(ctx, s.link, findingEventID(f.ID), "new_finding", body, s.item.ID); err != nil {
 			return err
 		}
 	}

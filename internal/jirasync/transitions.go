@@ -79,45 +79,59 @@ func (g *graphCache) path(wf, from, to string) ([]jira.Transition, bool) {
 // categoryRank orders status categories along a workflow's usual flow.
 var categoryRank = map[string]int{"new": 0, "indeterminate": 1, "done": 2}
 
+// known reports whether the transitions out of a status were learned.
+func (g *graphCache) known(wf, status string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, ok := g.edges[wf][strings.ToLower(status)]
+	return ok
+}
+
+// frontier lists, breadth-first from a status over the known graph, the
+// statuses whose transitions are not known yet, each with the path to it.
+func (g *graphCache) frontier(wf, from string) map[string][]jira.Transition {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := map[string][]jira.Transition{}
+	type step struct {
+		status string
+		path   []jira.Transition
+	}
+	seen := map[string]bool{strings.ToLower(from): true}
+	queue := []step{{status: strings.ToLower(from)}}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		for _, t := range g.edges[wf][cur.status] {
+			next := strings.ToLower(t.To.Name)
+			if seen[next] {
+				continue
+			}
+			seen[next] = true
+			p := append(append([]jira.Transition{}, cur.path...), t)
+			if _, ok := g.edges[wf][next]; !ok {
+				out[next] = p
+				continue
+			}
+			queue = append(queue, step{status: next, path: p})
+		}
+	}
+	return out
+}
+
 // transitionTo moves an issue from its current status to target, taking as
-// many transitions as the workflow needs (G5). It follows a known path when
-// there is one; otherwise it lists the transitions available where the
-// issue is and explores breadth-first, preferring statuses whose category
-// lies toward the target's. It returns the status reached.
+// many transitions as the workflow needs (G5). It follows the shortest known
+// path when there is one (no listing call needed once a workflow is known).
+// Otherwise it learns the transitions where the issue stands and, if the
+// target is still out of sight, explores: it moves toward the nearest status
+// whose transitions are unknown, preferring statuses whose category lies
+// toward the target's and avoiding done statuses other than the target
+// (entering one sets a resolution people see). It returns the status reached.
 func (r *run) transitionTo(ctx context.Context, kind, key, current, target string) (string, error) {
 	wf := r.in.ProjectKey + "/" + r.doc.IssueTypes[kind]
 	targetRank := categoryRank[r.category(kind, target)]
-	visited := map[string]bool{}
-	for steps := 0; steps < 12; steps++ {
-		if strings.EqualFold(current, target) {
-			return current, nil
-		}
-		if current != "" {
-			if p, ok := r.e.graphs.path(wf, current, target); ok && len(p) > 0 {
-				if err := r.doTransition(ctx, key, p[0]); err != nil {
-					var er *jira.ErrorResponse
-					if errors.As(err, &er) && er.StatusCode == 400 {
-						r.e.graphs.forget(wf) // the workflow changed: learn it again
-						current = ""
-						continue
-					}
-					return current, err
-				}
-				current = p[0].To.Name
-				continue
-			}
-		}
-		var ts []jira.Transition
-		err := r.call(ctx, "transition", "GET /issue/{key}/transitions", key, func() error {
-			var err error
-			ts, err = r.client.Transitions(ctx, key)
-			return err
-		})
-		if err != nil {
-			return current, classify(err)
-		}
+	for moves := 0; moves < 12; {
 		if current == "" {
-			// We do not know where the issue is: read it.
 			var is *jira.Issue
 			err := r.call(ctx, "transition", "GET /issue/{key}", key, func() error {
 				var err error
@@ -128,34 +142,69 @@ func (r *run) transitionTo(ctx context.Context, kind, key, current, target strin
 				return current, classify(err)
 			}
 			current = is.Status.Name
-			if strings.EqualFold(current, target) {
-				return current, nil
-			}
 		}
-		r.e.graphs.learn(wf, current, ts)
-		visited[strings.ToLower(current)] = true
+		if strings.EqualFold(current, target) {
+			return current, nil
+		}
 		if p, ok := r.e.graphs.path(wf, current, target); ok && len(p) > 0 {
-			continue // the next round follows it
-		}
-		// Explore: move to an unvisited status, closest in category to
-		// the target first.
-		var best *jira.Transition
-		for i := range ts {
-			t := &ts[i]
-			if visited[strings.ToLower(t.To.Name)] {
-				continue
+			if err := r.doTransition(ctx, key, p[0]); err != nil {
+				var er *jira.ErrorResponse
+				if errors.As(err, &er) && er.StatusCode == 400 {
+					// The workflow changed or the issue moved: learn again.
+					r.e.graphs.forget(wf)
+					current = ""
+					moves++
+					continue
+				}
+				return current, err
 			}
-			if best == nil || distance(categoryRank[t.To.Category.Key], targetRank) < distance(categoryRank[best.To.Category.Key], targetRank) {
-				best = t
+			current = p[0].To.Name
+			moves++
+			continue
+		}
+		if !r.e.graphs.known(wf, current) {
+			var ts []jira.Transition
+			err := r.call(ctx, "transition", "GET /issue/{key}/transitions", key, func() error {
+				var err error
+				ts, err = r.client.Transitions(ctx, key)
+				return err
+			})
+			if err != nil {
+				return current, classify(err)
+			}
+			r.e.graphs.learn(wf, current, ts)
+			continue
+		}
+		var best []jira.Transition
+		score := func(p []jira.Transition) [3]int {
+			to := p[len(p)-1].To
+			doneDetour := 0
+			if to.Category.Key == "done" {
+				doneDetour = 1
+			}
+			return [3]int{doneDetour, distance(categoryRank[to.Category.Key], targetRank), len(p)}
+		}
+		less := func(a, b [3]int) bool {
+			for i := range a {
+				if a[i] != b[i] {
+					return a[i] < b[i]
+				}
+			}
+			return false
+		}
+		for _, p := range r.e.graphs.frontier(wf, current) {
+			if best == nil || less(score(p), score(best)) {
+				best = p
 			}
 		}
 		if best == nil {
 			return current, jobs.Permanent(fmt.Errorf("status %q cannot be reached from %q in the workflow of %s", target, current, r.doc.IssueTypes[kind]))
 		}
-		if err := r.doTransition(ctx, key, *best); err != nil {
+		if err := r.doTransition(ctx, key, best[0]); err != nil {
 			return current, err
 		}
-		current = best.To.Name
+		current = best[0].To.Name
+		moves++
 	}
 	return current, jobs.Permanent(fmt.Errorf("gave up reaching status %q after 12 transitions", target))
 }

@@ -29,6 +29,9 @@ func decodeState(raw []byte) state {
 	if s.Fields == nil {
 		s.Fields = map[string]any{}
 	}
+	for k, v := range s.Fields {
+		s.Fields[k] = normalize(v) // JSON gives []any where we keep []string
+	}
 	return s
 }
 
