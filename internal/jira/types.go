@@ -462,3 +462,22 @@ func (is *Issue) UnmarshalJSON(b []byte) error {
 	*is = *d
 	return nil
 }
+
+// DecodeIssue decodes an issue object as Jira sends it (in REST answers
+// and in webhook deliveries) into an Issue.
+func DecodeIssue(raw []byte) (*Issue, error) {
+	var r rawIssue
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, fmt.Errorf("decode issue: %w", err)
+	}
+	return r.issue()
+}
+
+// DecodeComment decodes a comment object as Jira sends it.
+func DecodeComment(raw []byte) (Comment, error) {
+	var r rawComment
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return Comment{}, fmt.Errorf("decode comment: %w", err)
+	}
+	return r.comment()
+}
