@@ -144,7 +144,7 @@ func New(t testing.TB, o Options) *Env {
 		}})
 	e.Runner = jobs.NewRunner(jobs.Config{Store: st, Clock: clock, BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
 	e.Engine = jirasync.New(jirasync.Config{Tracker: e.Tracker, Integrations: e.Integ, Runner: e.Runner, AfterCreate: o.AfterCreate})
-	e.API.Config.Handler = httpapi.NewServer(httpapi.Config{Service: e.Tracker, Integrations: e.Integ, Sync: e.Engine,
+	e.API.Config.Handler = httpapi.NewServer(httpapi.Config{Service: e.Tracker, Integrations: e.Integ, Sync: e.Engine, Webhooks: e.Engine.ServeWebhook,
 		Links: func(ctx context.Context, ids []string) (map[string]httpapi.JiraRef, error) {
 			refs, err := e.Engine.Links(ctx, ids)
 			out := map[string]httpapi.JiraRef{}

@@ -120,7 +120,7 @@ func assemble(ctx context.Context, cfg serveConfig, getenv func(string) string, 
 	a.runner = jobs.NewRunner(jobs.Config{Store: st, Logger: log})
 	a.engine = jirasync.New(jirasync.Config{Tracker: a.svc, Integrations: a.integ, Runner: a.runner, Logger: log})
 	a.handler = httpapi.NewServer(httpapi.Config{
-		Service: a.svc, Integrations: a.integ, Sync: a.engine, Logger: log,
+		Service: a.svc, Integrations: a.integ, Sync: a.engine, Webhooks: a.engine.ServeWebhook, Logger: log,
 		Links: func(ctx context.Context, ids []string) (map[string]httpapi.JiraRef, error) {
 			refs, err := a.engine.Links(ctx, ids)
 			out := make(map[string]httpapi.JiraRef, len(refs))
@@ -129,6 +129,7 @@ func assemble(ctx context.Context, cfg serveConfig, getenv func(string) string, 
 			}
 			return out, err
 		},
+		Extra: a.mountUI, // the browser UI: internal/cli/webui.go
 	})
 	return a, nil
 }
@@ -159,6 +160,7 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	if token != "" {
 		fmt.Fprintf(stdout, "admin token (shown once, store it now): %s\n", token)
 	}
+	fmt.Fprintf(stdout, "UI: %s/\n", a.baseURL)
 	fmt.Fprintf(stdout, "API: %s/api/v1\n", a.baseURL)
 	fmt.Fprintf(stdout, "vulnsync listening on %s (store: %s)\n", a.baseURL, a.st.Backend())
 	a.log.Info("serving", "addr", a.baseURL, "store", a.st.Backend())

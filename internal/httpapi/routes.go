@@ -41,6 +41,10 @@ func (s *server) routes() {
 	if s.sync != nil {
 		s.syncRoutes(a)
 	}
+	if s.hooks != nil {
+		// Jira authenticates with the webhook signature, not a token.
+		s.mux.HandleFunc("POST /webhooks/jira/{connection_id}", s.hooks)
+	}
 
 	// Anything else under /api/ answers a JSON 404 rather than the mux's text.
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

@@ -39,6 +39,9 @@ type Config struct {
 	// Sync serves the sync log, backfill and retry endpoints; nil leaves
 	// them out.
 	Sync Sync
+	// Webhooks receives Jira's deliveries at POST /webhooks/jira/{connection_id};
+	// nil leaves the route out.
+	Webhooks http.HandlerFunc
 	// Links resolves Jira links for item answers; nil answers "jira": null.
 	Links LinkLookup
 	// MaxJSONBytes bounds JSON request bodies; default 1 MiB.
@@ -53,6 +56,7 @@ type server struct {
 	log     *slog.Logger
 	integ   *integration.Service
 	sync    Sync
+	hooks   http.HandlerFunc
 	links   LinkLookup
 	maxJSON int64
 	mux     *http.ServeMux
@@ -60,7 +64,7 @@ type server struct {
 
 // NewServer returns the HTTP handler serving the API.
 func NewServer(cfg Config) http.Handler {
-	s := &server{svc: cfg.Service, integ: cfg.Integrations, sync: cfg.Sync, log: cfg.Logger, links: cfg.Links, maxJSON: cfg.MaxJSONBytes, mux: http.NewServeMux()}
+	s := &server{svc: cfg.Service, integ: cfg.Integrations, sync: cfg.Sync, hooks: cfg.Webhooks, log: cfg.Logger, links: cfg.Links, maxJSON: cfg.MaxJSONBytes, mux: http.NewServeMux()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

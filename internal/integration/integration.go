@@ -72,6 +72,14 @@ type Service struct {
 	mu      sync.Mutex
 	clients map[string]*jira.Client // per connection: pacing state is per connection
 	meta    map[string]cachedMeta   // per connection + project
+	// mappingHooks run after a mapping was accepted (the sync backfills).
+	mappingHooks []func(ctx context.Context, integrationID string)
+}
+
+// AddMappingHook registers f to run after each accepted mapping, with the
+// integration's id. The sync uses it to backfill and re-sync.
+func (s *Service) AddMappingHook(f func(ctx context.Context, integrationID string)) {
+	s.mappingHooks = append(s.mappingHooks, f)
 }
 
 type cachedMeta struct {

@@ -262,6 +262,9 @@ func (s *Service) SetMapping(ctx context.Context, id string, raw json.RawMessage
 	if err != nil {
 		return View{}, fmt.Errorf("store mapping: %w", err)
 	}
+	for _, h := range s.mappingHooks {
+		h(ctx, id)
+	}
 	return v, nil
 }
 

@@ -118,6 +118,9 @@ type User struct {
 	DisplayName  string `json:"displayName,omitempty"`
 	EmailAddress string `json:"emailAddress,omitempty"`
 	Active       bool   `json:"active"`
+	// TimeZone is the user's profile time zone: Jira reads the dates in
+	// that user's JQL in it.
+	TimeZone string `json:"timeZone,omitempty"`
 }
 
 // IssueType is an issue type as projects and createmeta list them.

@@ -44,6 +44,11 @@ type Config struct {
 	// to show up in Jira's search before it is tried again (Jira's index is
 	// eventually consistent); default 1 min.
 	CreateGrace time.Duration
+	// ReconcileInterval is how often each integration asks Jira for what
+	// changed (G8); default 5 min. ReconcileOverlap is how far before the
+	// watermark it looks again; default 5 min.
+	ReconcileInterval time.Duration
+	ReconcileOverlap  time.Duration
 	// AfterCreate, when set, runs right after Jira answered a create call
 	// and before the link is stored; tests use it to simulate a crash.
 	AfterCreate func(itemID string) error
@@ -66,10 +71,18 @@ func New(cfg Config) *Engine {
 	if cfg.CreateGrace <= 0 {
 		cfg.CreateGrace = time.Minute
 	}
+	if cfg.ReconcileInterval <= 0 {
+		cfg.ReconcileInterval = 5 * time.Minute
+	}
+	if cfg.ReconcileOverlap <= 0 {
+		cfg.ReconcileOverlap = 5 * time.Minute
+	}
 	e := &Engine{cfg: cfg, st: cfg.Tracker.Store(), log: cfg.Logger, graphs: newGraphCache()}
 	cfg.Tracker.AddHook(e.onChange)
 	cfg.Tracker.AddCommitHook(e.Notify)
 	jobs.Register(cfg.Runner, e.workItem)
+	jobs.Register(cfg.Runner, e.workReconcile)
+	cfg.Integrations.AddMappingHook(e.mappingSet)
 	return e
 }
 
@@ -203,4 +216,21 @@ func wrapf(err error, format string, args ...any) error {
 		return nil
 	}
 	return fmt.Errorf(format+": %w", append(args, err)...)
+}
+
+// mappingSet runs after a mapping was accepted: every item of the target is
+// (re)synced — a backfill when the integration was just enabled, a paced
+// re-sync of what the new mapping changes otherwise — and reconciliation
+// starts.
+func (e *Engine) mappingSet(ctx context.Context, integrationID string) {
+	if _, err := e.Backfill(ctx, integrationID); err != nil {
+		e.log.Error("backfill after mapping change", "integration", integrationID, "err", err)
+	}
+	err := e.st.InTx(ctx, func(tx store.Tx) error {
+		return jobs.Enqueue(ctx, tx, reconcileKey(integrationID), reconcile{IntegrationID: integrationID}, e.now().Add(e.cfg.ReconcileInterval))
+	})
+	if err != nil {
+		e.log.Error("schedule reconciliation", "integration", integrationID, "err", err)
+	}
+	e.Notify()
 }

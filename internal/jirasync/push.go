@@ -151,6 +151,9 @@ func (e *Engine) workItem(ctx context.Context, job store.Job, args syncItem) err
 	if _, mapped := r.doc.IssueTypes[s.item.Kind]; !mapped {
 		return nil // this kind is not synced
 	}
+	if err := r.applyDeliveries(ctx, &s); err != nil {
+		return err
+	}
 	if s.hasLink && s.link.State == linkUnlinked {
 		return nil // the issue was deleted in Jira and the policy is unlink
 	}

@@ -475,7 +475,7 @@ func jobsIn(t *testing.T, e *apptest.Env, st store.JobState) []store.Job {
 	var js []store.Job
 	err := e.Store.View(context.Background(), func(tx store.Tx) error {
 		var err error
-		js, err = tx.ListJobs(context.Background(), store.JobFilter{State: st, Limit: 100})
+		js, err = tx.ListJobs(context.Background(), store.JobFilter{Kind: "sync_item", State: st, Limit: 100})
 		return err
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/vulnsync/vulnsync/internal/jira"
 	"github.com/vulnsync/vulnsync/internal/mapping"
@@ -19,6 +20,10 @@ type state struct {
 	Fields   map[string]any `json:"fields"`
 	Status   string         `json:"status"`
 	Priority string         `json:"priority"`
+	// Times holds, per field id ("status", "priority" included), Jira's
+	// time of the newest change applied from Jira, so a delivery that
+	// arrives late never rolls back a newer one (G3).
+	Times map[string]time.Time `json:"times,omitempty"`
 }
 
 func decodeState(raw []byte) state {

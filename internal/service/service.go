@@ -562,3 +562,58 @@ func (s *Service) BootstrapAdminToken(ctx context.Context, envToken string) (str
 	}
 	return created, nil
 }
+
+// MirrorComment stores a comment made on the other side (Jira), keeping its
+// author and original times; the id is assigned here.
+func (s *Service) MirrorComment(ctx context.Context, c tracker.Comment) (tracker.Comment, error) {
+	if err := tracker.ValidateCommentBody(c.Body); err != nil {
+		return tracker.Comment{}, err
+	}
+	c.ID = newID()
+	c.CreatedAt, c.UpdatedAt = tracker.Truncate(c.CreatedAt), tracker.Truncate(c.UpdatedAt)
+	if c.UpdatedAt.IsZero() {
+		c.UpdatedAt = c.CreatedAt
+	}
+	err := s.write(ctx, func(tx store.Tx) error {
+		it, err := tx.GetItem(ctx, c.ItemID)
+		if err != nil {
+			return err
+		}
+		if err := tx.CreateComment(ctx, c); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, Event{Type: CommentCreated, Item: it, Comment: &c, Origin: c.Origin})
+	})
+	if err != nil {
+		return tracker.Comment{}, fmt.Errorf("mirror comment: %w", err)
+	}
+	return c, nil
+}
+
+// EditComment replaces a comment's body (an edit made in Jira, or here).
+func (s *Service) EditComment(ctx context.Context, id, body string, at time.Time) (tracker.Comment, error) {
+	if err := tracker.ValidateCommentBody(body); err != nil {
+		return tracker.Comment{}, err
+	}
+	var c tracker.Comment
+	err := s.write(ctx, func(tx store.Tx) error {
+		var err error
+		if c, err = tx.GetComment(ctx, id); err != nil {
+			return err
+		}
+		c.Body, c.UpdatedAt = body, tracker.Truncate(at)
+		return tx.UpdateComment(ctx, c)
+	})
+	if err != nil {
+		return tracker.Comment{}, fmt.Errorf("edit comment %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// RemoveComment deletes a comment (deleted in Jira, or here).
+func (s *Service) RemoveComment(ctx context.Context, id string) error {
+	if err := s.write(ctx, func(tx store.Tx) error { return tx.DeleteComment(ctx, id) }); err != nil {
+		return fmt.Errorf("delete comment %s: %w", id, err)
+	}
+	return nil
+}

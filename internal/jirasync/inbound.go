@@ -1,0 +1,557 @@
+package jirasync
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/vulnsync/vulnsync/internal/jira"
+	"github.com/vulnsync/vulnsync/internal/jirahook"
+	"github.com/vulnsync/vulnsync/internal/jobs"
+	"github.com/vulnsync/vulnsync/internal/mapping"
+	"github.com/vulnsync/vulnsync/internal/service"
+	"github.com/vulnsync/vulnsync/internal/store"
+	"github.com/vulnsync/vulnsync/internal/tracker"
+)
+
+// ServeWebhook is the receiver POST /webhooks/jira/{connection_id} (G10).
+// It verifies the signature over the raw body before parsing anything,
+// records the delivery durably (deduplicated by Jira's identifier) and
+// queues the affected item's sync in the same transaction, then answers at
+// once: no Jira call happens here.
+func (e *Engine) ServeWebhook(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	connID := r.PathValue("connection_id")
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, store.MaxDeliveryBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			hookError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("delivery larger than %d bytes", store.MaxDeliveryBytes))
+			return
+		}
+		hookError(w, http.StatusBadRequest, "could not read the delivery")
+		return
+	}
+	secret, err := e.cfg.Integrations.WebhookSecret(ctx, connID)
+	if err != nil {
+		if tracker.KindOf(err) == tracker.ENotFound {
+			hookError(w, http.StatusNotFound, "no such connection")
+			return
+		}
+		e.log.Error("webhook secret", "connection", connID, "err", err)
+		hookError(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	if err := jirahook.Verify([]byte(secret), r.Header.Get("X-Hub-Signature"), body); err != nil || secret == "" {
+		hookError(w, http.StatusUnauthorized, "signature missing or wrong")
+		return
+	}
+	ev, perr := jirahook.Parse(body)
+	key := r.Header.Get("X-Atlassian-Webhook-Identifier")
+	if key == "" {
+		// Server versions without the identifier: the body itself (with
+		// its timestamp) identifies a delivery and its retries.
+		sum := sha256.Sum256(body)
+		key = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	d := store.Delivery{ConnectionID: connID, DeliveryKey: key, Status: store.DeliveryQueued, Body: body, ReceivedAt: e.now()}
+	if ev != nil {
+		d.Event, d.IssueID = ev.Kind, ev.IssueID
+	}
+	if perr != nil {
+		d.Status, d.Note = store.DeliveryIgnored, perr.Error()
+	}
+	dup := false
+	err = e.st.InTx(ctx, func(tx store.Tx) error {
+		stored, isNew, err := tx.RecordDelivery(ctx, d)
+		if err != nil || !isNew {
+			dup = !isNew
+			return err
+		}
+		if stored.Status != store.DeliveryQueued {
+			return nil
+		}
+		itemID, note, err := e.route(ctx, tx, connID, ev)
+		if err != nil {
+			return err
+		}
+		if itemID == "" {
+			return tx.SetDeliveryStatus(ctx, stored.ID, store.DeliveryIgnored, note)
+		}
+		return jobs.Enqueue(ctx, tx, itemKey(itemID), syncItem{ItemID: itemID}, e.now())
+	})
+	if err != nil {
+		if tracker.KindOf(err) == tracker.ETooLarge {
+			hookError(w, http.StatusRequestEntityTooLarge, err.Error())
+			return
+		}
+		e.log.Error("record webhook delivery", "connection", connID, "err", err)
+		hookError(w, http.StatusInternalServerError, "could not record the delivery")
+		return
+	}
+	e.Notify()
+	w.Header().Set("Content-Type", "application/json")
+	if dup {
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte(`{"status":"duplicate"}`))
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+	_, _ = w.Write([]byte(`{"status":"accepted"}`))
+}
+
+func hookError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	b, _ := json.Marshal(map[string]string{"error": msg})
+	_, _ = w.Write(b)
+}
+
+// route finds the item a delivery concerns: the issue must belong to a
+// project integrated through this connection and be linked to an item.
+// Otherwise it returns a note saying why the delivery is ignored.
+func (e *Engine) route(ctx context.Context, tx store.Tx, connID string, ev *jirahook.Event) (string, string, error) {
+	ins, err := tx.ListIntegrations(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	mapped := false
+	for _, in := range ins {
+		if in.ConnectionID != connID || (ev.ProjectKey != "" && !strings.EqualFold(ev.ProjectKey, in.ProjectKey)) {
+			continue
+		}
+		mapped = true
+		l, err := tx.LinkByIssue(ctx, in.ID, ev.IssueID)
+		if tracker.KindOf(err) == tracker.ENotFound {
+			continue
+		}
+		if err != nil {
+			return "", "", err
+		}
+		return l.ItemID, "", nil
+	}
+	if !mapped {
+		return "", fmt.Sprintf("project %s is not integrated through this connection", ev.ProjectKey), nil
+	}
+	return "", fmt.Sprintf("issue %s is not linked to an item", firstNonEmpty(ev.IssueKey, ev.IssueID)), nil
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// applyDeliveries applies the queued deliveries of the item's issue, in the
+// order received; newest-change-wins makes the order irrelevant to the
+// outcome.
+func (r *run) applyDeliveries(ctx context.Context, s *snapshot) error {
+	if !s.hasLink || s.link.IssueID == "" {
+		return nil
+	}
+	var queued []store.Delivery
+	err := r.e.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		queued, err = tx.QueuedDeliveries(ctx, r.in.ConnectionID, s.link.IssueID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range queued {
+		status, note := store.DeliveryApplied, ""
+		var err error
+		if d.Event == eventReconcile {
+			if s.link.State == linkLinked {
+				note, err = r.pull(ctx, s)
+			} else {
+				note = "the item is no longer linked"
+			}
+		} else {
+			var ev *jirahook.Event
+			if ev, err = jirahook.Parse(d.Body); err == nil {
+				note, err = r.apply(ctx, s, ev)
+			}
+		}
+		if err != nil {
+			if isRetryable(err) {
+				return err
+			}
+			status, note = store.DeliveryFailed, err.Error()
+		}
+		if note != "" && status == store.DeliveryApplied {
+			status = store.DeliveryIgnored
+		}
+		if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.SetDeliveryStatus(ctx, d.ID, status, note) }); err != nil {
+			return err
+		}
+		r.recordIn(ctx, "webhook "+d.Event, s.link.IssueKey, status, note)
+		if s2, err := r.e.load(ctx, s.item.ID); err == nil {
+			*s = s2
+		}
+	}
+	return nil
+}
+
+func isRetryable(err error) bool {
+	var rl *jira.RateLimitError
+	var er *jira.ErrorResponse
+	switch {
+	case errors.As(err, &rl):
+		return true
+	case errors.As(err, &er):
+		return er.StatusCode >= 500
+	}
+	return false
+}
+
+// recordIn writes a from_jira entry in the sync log.
+func (r *run) recordIn(ctx context.Context, action, issueKey, result, note string) {
+	ev := store.SyncEvent{IntegrationID: r.in.ID, ItemID: r.itemID, IssueKey: issueKey, Direction: "from_jira", Action: action,
+		Result: "ok", JobID: r.jobID, At: r.e.now()}
+	switch result {
+	case store.DeliveryFailed:
+		ev.Result, ev.Error = "error", note
+	case store.DeliveryIgnored:
+		ev.Result, ev.Error = "skipped", note
+	}
+	if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.AddSyncEvent(ctx, ev) }); err != nil {
+		r.e.log.Error("record sync event", "err", err)
+	}
+}
+
+// jiraActor is the Jira user behind a change, as a vulnsync actor.
+func jiraActor(u jira.User) service.Actor {
+	name := firstNonEmpty(u.DisplayName, u.Name, u.AccountID, "Jira")
+	return service.Actor{Name: "jira:" + name, Email: u.EmailAddress, Origin: tracker.OriginJira}
+}
+
+// apply applies one delivery to the item; a non-empty note says why
+// nothing was done.
+func (r *run) apply(ctx context.Context, s *snapshot, ev *jirahook.Event) (string, error) {
+	if s.link.State != linkLinked {
+		return "the item is no longer linked to " + firstNonEmpty(ev.IssueKey, ev.IssueID), nil
+	}
+	if kind, ok := ev.CommentEvent(); ok {
+		return r.applyComment(ctx, s, ev, kind)
+	}
+	switch ev.Kind {
+	case jirahook.IssueDeleted:
+		return "", r.issueDeleted(ctx, s, ev.User, ev.Time)
+	case jirahook.IssueCreated, jirahook.IssueUpdated:
+		if ev.Issue == nil {
+			return "no issue in the delivery", nil
+		}
+		changed := map[string]bool{}
+		for _, c := range ev.Changelog {
+			changed[changeKey(c)] = true
+		}
+		all := ev.Kind == jirahook.IssueCreated
+		at := func(string) time.Time { return ev.Time }
+		note, err := r.applyIssue(ctx, s, ev.Issue, at, ev.User, func(id string) bool { return all || changed[id] })
+		if err != nil {
+			return note, err
+		}
+		if changed["attachment"] {
+			return note, r.pullAttachments(ctx, s, ev)
+		}
+		return note, nil
+	}
+	return "event not handled: " + ev.Kind, nil
+}
+
+// changeKey names a changelog item by field id (custom fields carry it in
+// fieldId; old payloads only have the display name of system fields).
+func changeKey(c jira.ChangeItem) string {
+	if c.FieldID != "" {
+		return c.FieldID
+	}
+	return strings.ToLower(c.Field)
+}
+
+// applyIssue applies the state of an issue to the item and to the synced
+// state; when gives Jira's time of the newest change of each field (the
+// delivery's time for a webhook, the changelog's for reconciliation). Only
+// fields for which changed says yes are looked at: a value Jira did not
+// report as changed is no evidence of a newer change. Newest change wins
+// (G3), locked fields take their side, and values equal to the synced state
+// are our own echoes (G4).
+func (r *run) applyIssue(ctx context.Context, s *snapshot, is *jira.Issue, when func(string) time.Time, user jira.User, changed func(string) bool) (string, error) {
+	synced := decodeState(s.link.Synced)
+	if synced.Times == nil {
+		synced.Times = map[string]time.Time{}
+	}
+	it := s.item
+	patches := map[time.Time]*tracker.Patch{}
+	patchAt := func(at time.Time) *tracker.Patch {
+		if patches[at] == nil {
+			patches[at] = &tracker.Patch{}
+		}
+		return patches[at]
+	}
+	touched := false
+	for _, f := range r.doc.Fields {
+		at := when(f.Jira)
+		if !f.FromJira() || !changed(f.Jira) || !at.After(synced.Times[f.Jira]) {
+			continue
+		}
+		v := fromJira(r.jiraField(it.Kind, f.Jira), is)
+		if f.Jira == "labels" {
+			v = withoutMarker(v)
+		}
+		echo := tracker.Equal(v, synced.Fields[f.Jira])
+		synced.Fields[f.Jira], synced.Times[f.Jira] = v, at
+		touched = true
+		if echo || tracker.Equal(v, normalize(itemValue(it, f.Vulnsync))) {
+			continue
+		}
+		if !jiraWins(f, at, it.FieldTimes[f.Vulnsync]) {
+			continue // vulnsync's value is newer or locked: the push restores it
+		}
+		setPatch(patchAt(at), f.Vulnsync, v)
+	}
+	if at := when("status"); changed("status") && at.After(synced.Times["status"]) && is.Status.Name != "" {
+		echo := strings.EqualFold(is.Status.Name, synced.Status)
+		synced.Status, synced.Times["status"] = is.Status.Name, at
+		touched = true
+		if st, ok := statusFromJira(r.doc, is.Status.Name, is.Status.Category.Key); ok && !echo && st != it.Status && at.After(it.FieldTimes["status"]) {
+			patchAt(at).Status = &st
+		}
+	}
+	if at := when("priority"); changed("priority") && at.After(synced.Times["priority"]) && is.Priority != nil {
+		echo := strings.EqualFold(is.Priority.Name, synced.Priority)
+		synced.Priority, synced.Times["priority"] = is.Priority.Name, at
+		touched = true
+		if sev, ok := severityFromPriority(r.doc, is.Priority.Name); ok && !echo && sev != it.Severity && at.After(it.FieldTimes["severity"]) {
+			patchAt(at).Severity = &sev
+		}
+	}
+	if !touched {
+		return "nothing newer than what was already applied", nil
+	}
+	times := make([]time.Time, 0, len(patches))
+	for at := range patches {
+		times = append(times, at)
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
+	for _, at := range times {
+		updated, err := r.e.cfg.Tracker.UpdateItemAt(ctx, jiraActor(user), it.ID, *patches[at], at)
+		if err != nil {
+			if tracker.KindOf(err) == tracker.EInvalid {
+				return "", jobs.Permanent(fmt.Errorf("Jira's values do not fit the item: %w", err))
+			}
+			return "", err
+		}
+		s.item = updated
+	}
+	s.link.Synced = synced.encode()
+	return "", r.storeLink(ctx, it.ID, s.link.IssueID, s.link.IssueKey, synced)
+}
+
+// jiraWins decides a field changed on both sides: a lock decides, else the
+// newest change by each side's own clock.
+func jiraWins(f mapping.Field, jiraAt, vulnsyncAt time.Time) bool {
+	switch f.Locked {
+	case mapping.LockJira:
+		return true
+	case mapping.LockVulnsync:
+		return false
+	}
+	return jiraAt.After(vulnsyncAt)
+}
+
+func setPatch(p *tracker.Patch, name string, v any) {
+	switch name {
+	case "title":
+		s, _ := v.(string)
+		p.Title = &s
+	case "description":
+		s, _ := v.(string)
+		p.Description = &s
+	default:
+		if p.Fields == nil {
+			p.Fields = map[string]any{}
+		}
+		p.Fields[name] = v
+	}
+}
+
+// applyComment mirrors a Jira comment: one Jira comment becomes exactly one
+// vulnsync comment, whichever of its deliveries comes first (G4, G6).
+func (r *run) applyComment(ctx context.Context, s *snapshot, ev *jirahook.Event, kind string) (string, error) {
+	if r.doc.Comments != mapping.CommentsBoth && r.doc.Comments != mapping.CommentsFromJira {
+		return "comments do not flow from Jira under this mapping", nil
+	}
+	c := ev.Comment
+	var link store.ObjectLink
+	err := r.e.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		link, err = tx.ObjectLinkByJira(ctx, store.ObjectComment, r.in.ID, c.ID)
+		return err
+	})
+	known := err == nil
+	if err != nil && tracker.KindOf(err) != tracker.ENotFound {
+		return "", err
+	}
+	switch kind {
+	case jirahook.CommentCreated:
+		if known {
+			return "comment already mirrored", nil
+		}
+		if strings.TrimSpace(c.Body) == "" {
+			return "empty comment", nil
+		}
+		created := c.Created
+		if created.IsZero() {
+			created = ev.Time
+		}
+		mc, err := r.e.cfg.Tracker.MirrorComment(ctx, tracker.Comment{ItemID: s.item.ID, Author: authorOf(c.Author), Body: c.Body,
+			CreatedAt: created, UpdatedAt: c.Updated, Origin: tracker.OriginJira})
+		if err != nil {
+			return "", err
+		}
+		ol := store.ObjectLink{Kind: store.ObjectComment, LocalID: mc.ID, ItemID: s.item.ID, IntegrationID: r.in.ID, JiraID: c.ID,
+			IssueID: s.link.IssueID, Origin: string(tracker.OriginJira), Hash: hash(c.Body), UpdatedAt: r.e.now()}
+		return "", r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertObjectLink(ctx, ol) })
+	case jirahook.CommentUpdated:
+		if !known || link.Deleted {
+			return "edit of a comment that is not mirrored", nil
+		}
+		if link.Hash == hash(c.Body) || link.Origin != string(tracker.OriginJira) {
+			return "no change (or our own comment)", nil
+		}
+		if _, err := r.e.cfg.Tracker.EditComment(ctx, link.LocalID, c.Body, firstTime(c.Updated, ev.Time)); err != nil {
+			return "", err
+		}
+		link.Hash, link.UpdatedAt = hash(c.Body), r.e.now()
+		return "", r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertObjectLink(ctx, link) })
+	case jirahook.CommentDeleted:
+		if !known || link.Deleted {
+			return "deletion of a comment that is not mirrored", nil
+		}
+		if link.Origin == string(tracker.OriginJira) {
+			if err := r.e.cfg.Tracker.RemoveComment(ctx, link.LocalID); err != nil && tracker.KindOf(err) != tracker.ENotFound {
+				return "", err
+			}
+		}
+		link.Deleted, link.UpdatedAt = true, r.e.now()
+		return "", r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertObjectLink(ctx, link) })
+	}
+	return "comment event not handled: " + kind, nil
+}
+
+func firstTime(ts ...time.Time) time.Time {
+	for _, t := range ts {
+		if !t.IsZero() {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+func authorOf(u jira.User) tracker.Author {
+	a := tracker.Author{Name: firstNonEmpty(u.DisplayName, u.Name, "Jira user"), Email: u.EmailAddress, AccountID: u.AccountID}
+	if a.AccountID == "" {
+		a.AccountID = firstNonEmpty(u.Key, u.Name)
+	}
+	return a
+}
+
+// issueDeleted applies on_issue_deleted (G11): unlink keeps the item and
+// says why; recreate makes the next push create a new issue.
+func (r *run) issueDeleted(ctx context.Context, s *snapshot, by jira.User, at time.Time) error {
+	l := s.link
+	who := firstNonEmpty(by.DisplayName, by.Name, "someone")
+	if r.doc.OnIssueDeleted == mapping.OnIssueDeletedRecreate {
+		l.State, l.IssueID, l.IssueKey, l.Synced = linkRefused, "", "", nil
+	} else {
+		l.State = linkUnlinked
+	}
+	l.UpdatedAt = r.e.now()
+	if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertLink(ctx, l) }); err != nil {
+		return err
+	}
+	what := "the item is no longer linked"
+	if l.State == linkRefused {
+		what = "a new issue will be created"
+	}
+	_, err := r.e.cfg.Tracker.MirrorComment(ctx, tracker.Comment{ItemID: s.item.ID, Author: authorOf(by),
+		Body: fmt.Sprintf("Jira issue %s was deleted by %s; %s.", s.link.IssueKey, who, what), CreatedAt: firstTime(at, r.e.now()), Origin: tracker.OriginJira})
+	s.link = l
+	return err
+}
+
+// pullAttachments brings attachments added in Jira to the item, up to the
+// mapping's max_bytes; larger ones are recorded as a link with a note (G7).
+func (r *run) pullAttachments(ctx context.Context, s *snapshot, ev *jirahook.Event) error {
+	if !r.doc.Attachments.FromJira || ev.Issue == nil {
+		return nil
+	}
+	added := map[string]bool{}
+	for _, c := range ev.Changelog {
+		if changeKey(c) == "attachment" && c.To != "" {
+			added[c.To] = true
+		}
+	}
+	for _, a := range ev.Issue.Attachments {
+		if !added[a.ID] {
+			continue
+		}
+		var existing store.ObjectLink
+		err := r.e.st.View(ctx, func(tx store.Tx) error {
+			var err error
+			existing, err = tx.ObjectLinkByJira(ctx, store.ObjectAttachment, r.in.ID, a.ID)
+			return err
+		})
+		if err == nil {
+			_ = existing
+			continue // ours, or already here
+		}
+		if tracker.KindOf(err) != tracker.ENotFound {
+			return err
+		}
+		max := r.doc.Attachments.MaxBytes
+		var content *jira.AttachmentContent
+		err = r.call(ctx, "attachment", "GET /attachment/content/{id}", s.link.IssueKey, func() error {
+			var err error
+			content, err = r.client.DownloadAttachment(ctx, firstNonEmpty(a.Content, a.ID), max)
+			return err
+		})
+		var localID string
+		switch {
+		case jira.IsTooLarge(err) || (err == nil && a.Size > max):
+			c, err := r.e.cfg.Tracker.MirrorComment(ctx, tracker.Comment{ItemID: s.item.ID, Author: authorOf(a.Author),
+				Body:      fmt.Sprintf("Attachment **%s** (%d bytes) was added in Jira but is larger than the %d bytes this integration copies: %s", a.Filename, a.Size, max, a.Content),
+				CreatedAt: firstTime(a.Created, ev.Time), Origin: tracker.OriginJira})
+			if err != nil {
+				return err
+			}
+			localID = "link:" + c.ID
+		case err != nil:
+			return classify(err)
+		default:
+			att, err := r.e.cfg.Tracker.AddAttachment(ctx, jiraActor(a.Author), s.item.ID, a.Filename, firstNonEmpty(a.MimeType, content.ContentType), content.Data)
+			if err != nil {
+				return err
+			}
+			localID = att.ID
+		}
+		ol := store.ObjectLink{Kind: store.ObjectAttachment, LocalID: localID, ItemID: s.item.ID, IntegrationID: r.in.ID, JiraID: a.ID,
+			IssueID: s.link.IssueID, Origin: string(tracker.OriginJira), UpdatedAt: r.e.now()}
+		if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertObjectLink(ctx, ol) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}

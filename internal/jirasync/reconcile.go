@@ -1,0 +1,274 @@
+package jirasync
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vulnsync/vulnsync/internal/jira"
+	"github.com/vulnsync/vulnsync/internal/jirahook"
+	"github.com/vulnsync/vulnsync/internal/jobs"
+	"github.com/vulnsync/vulnsync/internal/store"
+	"github.com/vulnsync/vulnsync/internal/tracker"
+)
+
+// reconcile is the periodic job of an integration (G8): it asks Jira for
+// the issues updated since its watermark (minus an overlap) and queues a
+// pull of each linked one whose state differs from what vulnsync last saw,
+// so a change whose webhook never came is applied within one interval. The
+// job is keyed by the integration, and the queue never runs two jobs of
+// one key at once, so with several replicas on PostgreSQL only one of them
+// reconciles an integration at a time.
+type reconcile struct {
+	IntegrationID string `json:"integration_id"`
+}
+
+// Kind names the job.
+func (reconcile) Kind() string { return "reconcile" }
+
+func reconcileKey(integrationID string) string { return "reconcile:" + integrationID }
+
+// eventReconcile is the Event of a delivery that asks the item's job to
+// pull the issue from Jira.
+const eventReconcile = "vulnsync:reconcile"
+
+// ScheduleReconcile queues the reconciliation of every active integration
+// to run now (a pending one keeps its earlier time). serve calls it at start.
+func (e *Engine) ScheduleReconcile(ctx context.Context) error {
+	err := e.st.InTx(ctx, func(tx store.Tx) error {
+		ins, err := tx.ListIntegrations(ctx)
+		if err != nil {
+			return err
+		}
+		for _, in := range ins {
+			if in.State == "active" {
+				if err := jobs.Enqueue(ctx, tx, reconcileKey(in.ID), reconcile{IntegrationID: in.ID}, e.now()); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	e.Notify()
+	return err
+}
+
+// syncedFields are the fields reconciliation reads: enough to tell drift.
+func (r *run) searchFields() []string {
+	fs := []string{"summary", "status", "priority", "updated", "comment", "attachment", "labels"}
+	for _, f := range r.doc.Fields {
+		if f.FromJira() {
+			fs = append(fs, f.Jira)
+		}
+	}
+	return fs
+}
+
+func (e *Engine) workReconcile(ctx context.Context, job store.Job, args reconcile) error {
+	var in store.Integration
+	err := e.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		in, err = tx.GetIntegration(ctx, args.IntegrationID)
+		return err
+	})
+	if tracker.KindOf(err) == tracker.ENotFound {
+		return nil // removed: the chain ends
+	}
+	if err != nil {
+		return err
+	}
+	if in.State != "active" {
+		return nil
+	}
+	r, err := e.prepare(ctx, in, "", job.ID)
+	if err != nil {
+		return err
+	}
+	since := in.Watermark
+	if since.IsZero() {
+		since = in.CreatedAt
+	}
+	since = since.Add(-e.cfg.ReconcileOverlap)
+	loc := time.UTC
+	if tz := r.timeZone(ctx); tz != nil {
+		loc = tz
+	}
+	jql := fmt.Sprintf(`project = "%s" AND updated >= "%s" ORDER BY updated ASC`, in.ProjectKey, since.In(loc).Format("2006/01/02 15:04"))
+	watermark := in.Watermark
+	start := time.Now()
+	queued, seen := 0, 0
+	for is, err := range r.client.SearchAll(ctx, jql, r.searchFields(), 100) {
+		if err != nil {
+			r.record(ctx, "reconcile", "GET /search/jql", "", start, err)
+			return classify(err)
+		}
+		seen++
+		if is.Updated.After(watermark) {
+			watermark = is.Updated
+		}
+		n, err := e.queuePullIfDrifted(ctx, r, is)
+		if err != nil {
+			return err
+		}
+		queued += n
+	}
+	r.recordIn(ctx, "reconcile", "", "ok", "")
+	e.log.Debug("reconciled", "integration", in.ID, "issues", seen, "pulls", queued, "since", since)
+	return e.st.InTx(ctx, func(tx store.Tx) error {
+		cur, err := tx.GetIntegration(ctx, in.ID)
+		if err != nil {
+			return err
+		}
+		if watermark.After(cur.Watermark) {
+			cur.Watermark = watermark
+			if err := tx.UpdateIntegration(ctx, cur); err != nil {
+				return err
+			}
+		}
+		return jobs.Enqueue(ctx, tx, reconcileKey(in.ID), reconcile{IntegrationID: in.ID}, e.now().Add(e.cfg.ReconcileInterval))
+	})
+}
+
+// timeZone is the service account's time zone, in which Jira reads JQL
+// dates (nil when Jira does not say).
+func (r *run) timeZone(ctx context.Context) *time.Location {
+	me, err := r.client.Myself(ctx)
+	if err != nil || me.TimeZone == "" {
+		return nil
+	}
+	loc, err := time.LoadLocation(me.TimeZone)
+	if err != nil {
+		return nil
+	}
+	return loc
+}
+
+// queuePullIfDrifted queues a pull of a linked issue whose state differs
+// from the synced state, or that has comments or attachments vulnsync has
+// not mirrored.
+func (e *Engine) queuePullIfDrifted(ctx context.Context, r *run, is *jira.Issue) (int, error) {
+	queued := 0
+	err := e.st.InTx(ctx, func(tx store.Tx) error {
+		l, err := tx.LinkByIssue(ctx, r.in.ID, is.ID)
+		if tracker.KindOf(err) == tracker.ENotFound || err == nil && l.State != linkLinked {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		it, err := tx.GetItem(ctx, l.ItemID)
+		if err != nil {
+			if tracker.KindOf(err) == tracker.ENotFound {
+				return nil
+			}
+			return err
+		}
+		drift, err := r.drifted(ctx, tx, l, it.Kind, is)
+		if err != nil || !drift {
+			return err
+		}
+		d := store.Delivery{ConnectionID: r.in.ConnectionID, DeliveryKey: "reconcile:" + is.ID + ":" + is.Updated.UTC().Format(time.RFC3339Nano),
+			Event: eventReconcile, IssueID: is.ID, Status: store.DeliveryQueued, Body: []byte(`{}`), ReceivedAt: e.now()}
+		if _, isNew, err := tx.RecordDelivery(ctx, d); err != nil || !isNew {
+			return err
+		}
+		queued++
+		return jobs.Enqueue(ctx, tx, itemKey(l.ItemID), syncItem{ItemID: l.ItemID}, e.now())
+	})
+	if queued > 0 {
+		e.Notify()
+	}
+	return queued, err
+}
+
+// drifted compares what the search returned with the synced state.
+func (r *run) drifted(ctx context.Context, tx store.Tx, l store.Link, kind string, is *jira.Issue) (bool, error) {
+	synced := decodeState(l.Synced)
+	if r.doc.StatusFromJira != nil && !strings.EqualFold(is.Status.Name, synced.Status) {
+		return true, nil
+	}
+	if is.Priority != nil && !strings.EqualFold(is.Priority.Name, synced.Priority) {
+		return true, nil
+	}
+	obs := r.observed(kind, is)
+	for _, f := range r.doc.Fields {
+		if f.FromJira() && !tracker.Equal(obs.Fields[f.Jira], synced.Fields[f.Jira]) {
+			return true, nil
+		}
+	}
+	for _, c := range is.Comments {
+		if _, err := tx.ObjectLinkByJira(ctx, store.ObjectComment, r.in.ID, c.ID); tracker.KindOf(err) == tracker.ENotFound {
+			return r.doc.Comments == "both" || r.doc.Comments == "from_jira", nil
+		} else if err != nil {
+			return false, err
+		}
+	}
+	for _, a := range is.Attachments {
+		if _, err := tx.ObjectLinkByJira(ctx, store.ObjectAttachment, r.in.ID, a.ID); tracker.KindOf(err) == tracker.ENotFound {
+			return r.doc.Attachments.FromJira, nil
+		} else if err != nil {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// pull reads the issue with its changelog and applies every field with the
+// time of its newest change, then mirrors comments and attachments
+// vulnsync does not have.
+func (r *run) pull(ctx context.Context, s *snapshot) (string, error) {
+	var is *jira.Issue
+	err := r.call(ctx, "pull", "GET /issue/{key}?expand=changelog", s.link.IssueKey, func() error {
+		var err error
+		is, err = r.client.GetIssue(ctx, s.link.IssueKey, jira.GetIssueOptions{Changelog: true})
+		return err
+	})
+	if err != nil {
+		if jira.IsNotFound(err) {
+			return "", r.issueDeleted(ctx, s, jira.User{}, r.e.now())
+		}
+		return "", classify(err)
+	}
+	latest := map[string]time.Time{}
+	authors := map[string]jira.User{}
+	for _, h := range is.Changelog {
+		for _, c := range h.Items {
+			k := changeKey(c)
+			if h.Created.After(latest[k]) {
+				latest[k], authors[k] = h.Created, h.Author
+			}
+		}
+	}
+	when := func(k string) time.Time {
+		if t, ok := latest[k]; ok {
+			return t
+		}
+		return is.Created
+	}
+	var user jira.User
+	for _, u := range authors {
+		user = u
+	}
+	note, err := r.applyIssue(ctx, s, is, when, user, func(string) bool { return true })
+	if err != nil {
+		return note, err
+	}
+	for i := range is.Comments {
+		c := is.Comments[i]
+		ev := &jirahook.Event{Kind: jirahook.CommentCreated, Time: c.Created, IssueID: is.ID, Comment: &c}
+		if _, err := r.applyComment(ctx, s, ev, jirahook.CommentCreated); err != nil {
+			return "", err
+		}
+	}
+	if len(is.Attachments) > 0 {
+		ev := &jirahook.Event{Kind: jirahook.IssueUpdated, Time: is.Updated, Issue: is}
+		for _, a := range is.Attachments {
+			ev.Changelog = append(ev.Changelog, jira.ChangeItem{Field: "Attachment", FieldID: "attachment", To: a.ID})
+		}
+		if err := r.pullAttachments(ctx, s, ev); err != nil {
+			return "", err
+		}
+	}
+	return "", nil
+}
