@@ -94,6 +94,93 @@ type Env struct {
 	DataDir  string
 	Deploy   jirasim.Deployment
 	closeAll func()
+	hooks    *capture
+}
+
+// Delivery is a webhook delivery the simulator sent.
+type Delivery struct {
+	URL    string
+	Header http.Header
+	Body   []byte
+}
+
+// Event is the delivery's webhookEvent (and issue_event_type_name).
+func (d Delivery) Event() string {
+	var p struct {
+		E string `json:"webhookEvent"`
+		T string `json:"issue_event_type_name"`
+	}
+	_ = json.Unmarshal(d.Body, &p)
+	if p.T != "" {
+		return p.E + "/" + p.T
+	}
+	return p.E
+}
+
+// capture is the simulator's webhook transport: it records every delivery
+// and forwards it, unless held, in which case it answers 200 for vulnsync
+// and keeps the delivery for the test to send (late, twice, or never).
+type capture struct {
+	mu   sync.Mutex
+	hold bool
+	held []Delivery
+}
+
+func (c *capture) RoundTrip(req *http.Request) (*http.Response, error) {
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	req.Body.Close()
+	d := Delivery{URL: req.URL.String(), Header: req.Header.Clone(), Body: body}
+	c.mu.Lock()
+	hold := c.hold
+	if hold {
+		c.held = append(c.held, d)
+	}
+	c.mu.Unlock()
+	if hold {
+		return &http.Response{StatusCode: 200, Status: "200 OK", Body: io.NopCloser(strings.NewReader("")), Header: http.Header{}, Request: req}, nil
+	}
+	out, _ := http.NewRequestWithContext(req.Context(), req.Method, d.URL, bytes.NewReader(body))
+	out.Header = d.Header
+	return http.DefaultTransport.RoundTrip(out)
+}
+
+// HoldWebhooks makes the simulator's deliveries stop at the test (true) or
+// reach vulnsync (false).
+func (e *Env) HoldWebhooks(hold bool) {
+	e.hooks.mu.Lock()
+	e.hooks.hold = hold
+	e.hooks.mu.Unlock()
+}
+
+// Held returns and forgets the deliveries held so far.
+func (e *Env) Held() []Delivery {
+	e.hooks.mu.Lock()
+	defer e.hooks.mu.Unlock()
+	out := e.hooks.held
+	e.hooks.held = nil
+	return out
+}
+
+// Send posts a delivery to vulnsync as Jira would and returns the status.
+func (e *Env) Send(d Delivery) int {
+	e.T.Helper()
+	req, _ := http.NewRequest("POST", d.URL, bytes.NewReader(d.Body))
+	req.Header = d.Header.Clone()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.T.Fatalf("send delivery: %v", err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// Deliver makes the simulator send every queued webhook now.
+func (e *Env) Deliver() int {
+	e.T.Helper()
+	return e.Sim.DeliverWebhooks(context.Background())
 }
 
 // New builds an environment; everything is closed when the test ends.
@@ -110,7 +197,8 @@ func New(t testing.TB, o Options) *Env {
 	if o.Sim != nil {
 		e.Sim, e.SimURL = o.Sim, o.SimURL
 	} else {
-		cfg := jirasim.Config{Deployment: o.Deployment, ManualWebhooks: true, Seed: 1}
+		e.hooks = &capture{}
+		cfg := jirasim.Config{Deployment: o.Deployment, ManualWebhooks: true, Seed: 1, WebhookClient: &http.Client{Transport: e.hooks}}
 		if o.Clock != nil {
 			cfg.Clock = o.Clock.Now // one clock: Retry-After windows agree on both sides
 		}
@@ -283,6 +371,7 @@ func (e *Env) Setup(targetName string) Integrated {
 	e.Must(201, "POST", "/api/v1/targets", map[string]any{"name": targetName}, &target)
 	e.Must(201, "POST", "/api/v1/integrations", map[string]any{"connection_id": conn.ID, "target_id": target.ID, "project_key": "SEC"}, &in)
 	e.Must(200, "PUT", "/api/v1/integrations/"+in.ID+"/mapping", SpecMapping, nil)
+	e.Must(200, "POST", "/api/v1/jira/connections/"+conn.ID+"/webhook", "{}", nil)
 	return Integrated{ConnectionID: conn.ID, TargetID: target.ID, IntegrationID: in.ID, WebhookSecret: conn.WebhookSecret}
 }
 

@@ -69,3 +69,33 @@ func BenchmarkSimpleRequestsHTTP(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
 }
+
+// BenchmarkGetIssueUncached measures the same request when every answer
+// must be rendered afresh (a change happened since the last read), the
+// worst case of the render cache.
+func BenchmarkGetIssueUncached(b *testing.B) {
+	sim := New(Config{})
+	defer sim.Close()
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	c := &client{t: b, base: srv.URL, auth: basic("admin@example.test", "admin-token"), hc: srv.Client(), api: "/rest/api/3"}
+	c.createIssue("Bug", "benchmark", map[string]any{"description": adf("text"), "labels": []string{"a", "b"}})
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			sim.lockWrite() // what any change does: invalidate the cache
+			sim.mu.Unlock()
+			req := httptest.NewRequest(http.MethodGet, "/rest/api/3/issue/SEC-1", nil)
+			req.Header.Set("Authorization", c.auth)
+			w := httptest.NewRecorder()
+			sim.ServeHTTP(w, req)
+			if w.Code != http.StatusOK {
+				b.Errorf("status %d", w.Code)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+}

@@ -56,8 +56,8 @@ func recordedFieldsOf(t *testing.T, file string, bySystem, byCustom map[string]a
 
 func TestCreateMetaShapesMatchRecordings(t *testing.T) {
 	for _, dep := range []struct {
-		name string
-		dc   bool
+		name  string
+		dc    bool
 		files []string
 	}{
 		{"cloud", false, []string{"cloud-get-create-issue-metadata-for-project-many-fields.json", "cloud-get-create-issue-metadata-for-project.json"}},

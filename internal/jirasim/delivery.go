@@ -19,7 +19,9 @@ import (
 // X-Hub-Signature when the webhook has a secret, identified by
 // X-Atlassian-Webhook-Identifier (stable across retries), retried on 408,
 // 409, 425, 429, 5xx and timeouts with exponential backoff, up to 5 retries;
-// and with the injected drop/duplicate/delay/reorder faults.
+// and with the injected faults: the delay is applied when a delivery is
+// queued, drop/duplicate/reorder when deliveries go out (so DeliverWebhooks
+// honours the faults in force when it is called).
 
 // maxRetries is how many times a delivery is retried after its first send.
 const maxRetries = 5
@@ -52,8 +54,7 @@ type dispatcher struct {
 	base    time.Duration
 	seed    int64
 	log     func(msg string, args ...any)
-	ctx     context.Context
-	cancel  context.CancelFunc
+	cancel  context.CancelFunc // stops the automatic workers' sends
 	wg      sync.WaitGroup
 	wake    chan struct{}
 	workers int
@@ -78,7 +79,6 @@ func newDispatcher(s *Simulator, cfg Config) *dispatcher {
 		base:    cfg.WebhookRetryBase,
 		seed:    cfg.Seed,
 		log:     s.log.Warn,
-		ctx:     ctx,
 		cancel:  cancel,
 		wake:    make(chan struct{}, cfg.WebhookWorkers),
 		workers: cfg.WebhookWorkers,
@@ -90,7 +90,7 @@ func newDispatcher(s *Simulator, cfg Config) *dispatcher {
 	if !d.manual {
 		for range d.workers {
 			d.wg.Add(1)
-			go d.work()
+			go d.work(ctx)
 		}
 	}
 	return d
@@ -133,49 +133,32 @@ func (d *dispatcher) newID() string {
 	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", a>>32, (a>>16)&0xffff, a&0xffff, b>>48, b&0xffffffffffff)
 }
 
-// enqueue creates a delivery, applying drop/duplicate/delay/reorder.
+// enqueue creates a delivery, due now or after the injected delay.
 func (d *dispatcher) enqueue(url, secret string, body []byte) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
 		return
 	}
-	f := d.faults
-	// Draw every fault for every delivery, so one setting does not shift
-	// the sequence another one sees.
-	drop := d.rng.Float64() < f.WebhookDrop
-	dup := d.rng.Float64() < f.WebhookDuplicate
-	reorder := d.rng.Float64() < f.WebhookReorder
 	d.ctr.Queued++
-	if drop {
-		d.ctr.Dropped++
-		return
-	}
-	dl := &delivery{id: d.newID(), url: url, secret: secret, body: body,
-		due: d.now().Add(time.Duration(f.WebhookDelayMS) * time.Millisecond)}
-	d.push(dl, reorder)
-	if dup {
-		d.ctr.Duplicated++
-		cp := *dl
-		d.push(&cp, false)
-	}
+	d.queue = append(d.queue, &delivery{id: d.newID(), url: url, secret: secret, body: body,
+		due: d.now().Add(time.Duration(d.faults.WebhookDelayMS) * time.Millisecond)})
 	d.notify()
 }
 
-// push adds a delivery to the queue, ahead of the last queued one when
-// reorder is set; the caller holds d.mu.
-func (d *dispatcher) push(dl *delivery, reorder bool) {
-	if reorder && len(d.queue) > 0 {
-		last := d.queue[len(d.queue)-1]
-		d.queue[len(d.queue)-1] = dl
-		d.queue = append(d.queue, last)
-	} else {
-		d.queue = append(d.queue, dl)
+// notify wakes the workers and tracks idleness; the caller holds d.mu.
+func (d *dispatcher) notify() {
+	d.trackIdle()
+	for range d.workers {
+		select {
+		case d.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// notify wakes workers and tracks idleness; the caller holds d.mu.
-func (d *dispatcher) notify() {
+// trackIdle opens or closes the idle channel; the caller holds d.mu.
+func (d *dispatcher) trackIdle() {
 	isIdle := len(d.queue) == 0 && d.inflight == 0
 	select {
 	case <-d.idle:
@@ -187,32 +170,65 @@ func (d *dispatcher) notify() {
 			close(d.idle)
 		}
 	}
-	for range d.workers {
-		select {
-		case d.wake <- struct{}{}:
-		default:
-		}
-	}
 }
 
-// takeDue removes and returns the first delivery due at now, or the time
-// the next one falls due; the caller holds d.mu.
-func (d *dispatcher) takeDue(now time.Time) (*delivery, time.Time) {
+// takeBatch removes up to limit deliveries due at now (limit <= 0: all), in
+// queue order, and applies the delivery faults in force: a delivery going
+// out for the first time may be dropped or sent twice (same identifier),
+// and a batch of several may be shuffled. It also returns when the next
+// remaining delivery falls due. The caller holds d.mu.
+func (d *dispatcher) takeBatch(now time.Time, limit int) ([]*delivery, time.Time) {
+	var batch []*delivery
 	var next time.Time
-	for i, dl := range d.queue {
-		if !dl.due.After(now) {
-			d.queue = append(d.queue[:i:i], d.queue[i+1:]...)
-			d.inflight++
-			return dl, time.Time{}
+	rest := d.queue[:0]
+	for _, dl := range d.queue {
+		if !dl.due.After(now) && (limit <= 0 || len(batch) < limit) {
+			batch = append(batch, dl)
+			continue
 		}
+		rest = append(rest, dl)
 		if next.IsZero() || dl.due.Before(next) {
 			next = dl.due
 		}
 	}
-	return nil, next
+	for i := len(rest); i < len(d.queue); i++ {
+		d.queue[i] = nil
+	}
+	d.queue = rest
+	f := d.faults
+	out := make([]*delivery, 0, len(batch))
+	for _, dl := range batch {
+		if dl.retry > 0 {
+			out = append(out, dl)
+			continue
+		}
+		// Every fault is drawn for every first send, so one setting does
+		// not shift the sequence another one sees.
+		drop := d.rng.Float64() < f.WebhookDrop
+		dup := d.rng.Float64() < f.WebhookDuplicate
+		if drop {
+			d.ctr.Dropped++
+			continue
+		}
+		out = append(out, dl)
+		if dup {
+			d.ctr.Duplicated++
+			cp := *dl
+			out = append(out, &cp)
+		}
+	}
+	if len(out) > 1 && d.rng.Float64() < f.WebhookReorder {
+		d.rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	}
+	d.inflight += len(out)
+	return out, next
 }
 
-func (d *dispatcher) work() {
+// autoBatch bounds what one automatic worker takes at a time, so that
+// several workers share a backlog.
+const autoBatch = 16
+
+func (d *dispatcher) work(ctx context.Context) {
 	defer d.wg.Done()
 	for {
 		d.mu.Lock()
@@ -220,11 +236,14 @@ func (d *dispatcher) work() {
 			d.mu.Unlock()
 			return
 		}
-		dl, next := d.takeDue(d.now())
+		batch, next := d.takeBatch(d.now(), autoBatch)
+		d.trackIdle() // a batch of only dropped deliveries may leave it idle
 		d.mu.Unlock()
-		if dl != nil {
-			status, err := d.send(d.ctx, dl)
+		for _, dl := range batch {
+			status, err := d.send(ctx, dl)
 			d.finish(dl, status, err)
+		}
+		if len(batch) > 0 {
 			continue
 		}
 		var t *time.Timer
@@ -236,7 +255,7 @@ func (d *dispatcher) work() {
 		select {
 		case <-d.wake:
 		case <-timer:
-		case <-d.ctx.Done():
+		case <-ctx.Done():
 		}
 		if t != nil {
 			t.Stop()
@@ -244,19 +263,12 @@ func (d *dispatcher) work() {
 	}
 }
 
-// deliverDue sends everything due now, in queue order, and returns how
-// many sends it attempted.
+// deliverDue sends everything due now, in queue order (unless the reorder
+// fault shuffles it), and returns how many sends it attempted.
 func (d *dispatcher) deliverDue(ctx context.Context) int {
 	d.mu.Lock()
-	now := d.now()
-	var batch []*delivery
-	for {
-		dl, _ := d.takeDue(now)
-		if dl == nil {
-			break
-		}
-		batch = append(batch, dl)
-	}
+	batch, _ := d.takeBatch(d.now(), 0)
+	d.trackIdle()
 	d.mu.Unlock()
 	for _, dl := range batch {
 		status, err := d.send(ctx, dl)

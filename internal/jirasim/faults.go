@@ -39,15 +39,17 @@ type Faults struct {
 	// RequestsPerSecond is a global limit R (token bucket, burst of one
 	// second's worth); 0 disables it.
 	RequestsPerSecond float64 `json:"requests_per_second"`
-	// WebhookDrop is the share of deliveries never sent.
+	// WebhookDrop is the share of deliveries never sent (drawn at their
+	// first send).
 	WebhookDrop float64 `json:"webhook_drop"`
 	// WebhookDuplicate is the share of deliveries sent twice (same
 	// identifier).
 	WebhookDuplicate float64 `json:"webhook_duplicate"`
 	// WebhookDelayMS holds every delivery back this long.
 	WebhookDelayMS int `json:"webhook_delay_ms"`
-	// WebhookReorder is the share of deliveries queued ahead of the
-	// delivery before them.
+	// WebhookReorder is the share of delivery batches (the deliveries due
+	// at one moment, e.g. one DeliverWebhooks call) sent in a shuffled
+	// order.
 	WebhookReorder float64 `json:"webhook_reorder"`
 }
 

@@ -3,6 +3,7 @@ package jirasim
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/url"
 	"slices"
@@ -141,6 +142,9 @@ func (s *Simulator) parseValue(v view, f *fieldDef, raw json.RawMessage) (any, s
 		if err := json.Unmarshal(raw, &labels); err != nil {
 			return nil, "Operation value must be an array of strings"
 		}
+		if len(labels) > maxLabels {
+			return nil, fmt.Sprintf("An issue can have at most %d labels.", maxLabels)
+		}
 		for _, l := range labels {
 			if msg := checkLabel(l); msg != "" {
 				return nil, msg
@@ -154,6 +158,12 @@ func (s *Simulator) parseValue(v view, f *fieldDef, raw json.RawMessage) (any, s
 		r, ok := decodeRef(raw)
 		if !ok {
 			return nil, "Operation value must be an object"
+		}
+		if r.AccountID == "" {
+			r.AccountID = r.idString() // Cloud also takes {"id": accountId}
+		}
+		if r.AccountID == "" && r.Name == "" && r.Key == "" {
+			return (*user)(nil), "" // {"accountId": null} / {"name": null} unassigns
 		}
 		u := s.userByRef(r.AccountID, r.Name, r.Key)
 		if u == nil {
@@ -288,6 +298,9 @@ func applyOp(cur []string, f *fieldDef, op string, raw json.RawMessage) ([]strin
 		}
 		if op == "add" {
 			cur = append(cur, l)
+			if len(normLabels(cur)) > maxLabels {
+				return nil, fmt.Sprintf("An issue can have at most %d labels.", maxLabels)
+			}
 		} else {
 			cur = slices.DeleteFunc(cur, func(x string) bool { return x == l })
 		}

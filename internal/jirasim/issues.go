@@ -24,10 +24,10 @@ func (s *Simulator) lookupIssue(idOrKey string) *issue {
 // issueInput is IssueUpdateDetails: the body of create, edit and
 // transition.
 type issueInput struct {
-	Fields     map[string]json.RawMessage     `json:"fields"`
+	Fields     map[string]json.RawMessage              `json:"fields"`
 	Update     map[string][]map[string]json.RawMessage `json:"update"`
-	Properties []propertyInput                `json:"properties"`
-	Transition *refObject                     `json:"transition"`
+	Properties []propertyInput                         `json:"properties"`
+	Transition *refObject                              `json:"transition"`
 }
 
 // propertyInput is an EntityProperty in a request body.

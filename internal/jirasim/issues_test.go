@@ -1,6 +1,7 @@
 package jirasim
 
 import (
+	"context"
 	"net/http"
 	"regexp"
 	"strings"
@@ -213,6 +214,13 @@ func TestSubtaskParentRules(t *testing.T) {
 	got = e.admin.must(http.StatusOK, "GET", "issue/"+parent+"?fields=subtasks", nil).json(t)
 	if get(got, "fields", "subtasks", 0, "key") != sub {
 		t.Errorf("parent subtasks: got %v, want [%s]", get(got, "fields", "subtasks"), sub)
+	}
+	// A change to the sub-task shows in its parent's subtasks (no stale
+	// cached rendering of the parent).
+	e.admin.must(http.StatusNoContent, "POST", "issue/"+sub+"/transitions", map[string]any{"transition": map[string]any{"id": "21"}})
+	got = e.admin.must(http.StatusOK, "GET", "issue/"+parent+"?fields=subtasks", nil).json(t)
+	if s := get(got, "fields", "subtasks", 0, "fields", "status", "name"); s != "In Progress" {
+		t.Errorf("parent's view of the sub-task status: got %v, want In Progress", s)
 	}
 	r = e.admin.do("POST", "issue", map[string]any{"fields": map[string]any{
 		"project": map[string]any{"key": "SEC"}, "issuetype": map[string]any{"name": "Sub-task"}, "summary": "x",
@@ -523,4 +531,35 @@ func TestAuth(t *testing.T) {
 		t.Errorf("Basic on Data Center: got %d, want 401 (Basic is disabled, as on DC 11)", r.status)
 	}
 	dc.dev.must(http.StatusForbidden, "POST", "/rest/webhooks/1.0/webhook", hook)
+}
+
+func TestAssignAndUnassign(t *testing.T) {
+	e := newEnv(t, envOpts{cfg: Config{ManualWebhooks: true}})
+	rc := newReceiver(t)
+	e.register(t, rc.srv.URL, "", "", "jira:issue_updated")
+	key := e.admin.createIssue("Task", "a", nil)
+	e.admin.must(http.StatusNoContent, "PUT", "issue/"+key, map[string]any{"fields": map[string]any{"assignee": map[string]any{"accountId": DevAccountID}}})
+	got := e.admin.must(http.StatusOK, "GET", "issue/"+key+"?fields=assignee", nil).json(t)
+	if get(got, "fields", "assignee", "accountId") != DevAccountID {
+		t.Errorf("assignee: %v", get(got, "fields", "assignee"))
+	}
+	e.admin.must(http.StatusNoContent, "PUT", "issue/"+key, map[string]any{"fields": map[string]any{"assignee": map[string]any{"accountId": nil}}})
+	got = e.admin.must(http.StatusOK, "GET", "issue/"+key+"?fields=assignee", nil).json(t)
+	if get(got, "fields", "assignee") != nil {
+		t.Errorf("after unassign: %v", get(got, "fields", "assignee"))
+	}
+	r := e.admin.do("PUT", "issue/"+key, map[string]any{"fields": map[string]any{"assignee": map[string]any{"accountId": "nobody"}}})
+	if r.status != http.StatusBadRequest || get(r.json(t), "errors", "assignee") == nil {
+		t.Errorf("unknown user: got %d %s", r.status, r.body)
+	}
+	e.sim.DeliverWebhooks(context.Background())
+	want := []string{"jira:issue_updated/issue_assigned", "jira:issue_updated/issue_assigned"}
+	if diff := cmp.Diff(want, rc.events()); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	items := get(rc.all()[0].event, "changelog", "items", 0)
+	wantItem := map[string]any{"field": "assignee", "fieldtype": "jira", "fieldId": "assignee", "from": nil, "fromString": nil, "to": DevAccountID, "toString": "Dev User"}
+	if diff := cmp.Diff(wantItem, items); diff != "" {
+		t.Errorf("assignee changelog item (-want +got):\n%s", diff)
+	}
 }

@@ -158,7 +158,7 @@ type jqlParser struct {
 }
 
 func (p *jqlParser) peek() token { return p.toks[p.i] }
-func (p *jqlParser) next() token  { t := p.toks[p.i]; p.i++; return t }
+func (p *jqlParser) next() token { t := p.toks[p.i]; p.i++; return t }
 
 func parseJQL(q string) (*jqlQuery, error) {
 	if len(q) > maxJQLLength {

@@ -12,9 +12,9 @@ import (
 func (s *Simulator) getServerInfo(rq *request) {
 	v := rq.view
 	m := map[string]any{
-		"baseUrl":    v.base,
-		"serverTime": serverTime(rq.now),
-		"scmInfo":    "2c3ac6b7d5e4b20e9b5ba0a8bd2bfad8b2cde1f1",
+		"baseUrl":     v.base,
+		"serverTime":  serverTime(rq.now),
+		"scmInfo":     "2c3ac6b7d5e4b20e9b5ba0a8bd2bfad8b2cde1f1",
 		"serverTitle": "Jira",
 	}
 	if s.dc {

@@ -77,17 +77,6 @@ func (v view) user(u *user) any {
 	return m
 }
 
-// userRef is the changelog "from"/"to" value for a user.
-func (v view) userRef(u *user) *string {
-	if u == nil {
-		return nil
-	}
-	if v.dc {
-		return strp(u.Key)
-	}
-	return strp(u.AccountID)
-}
-
 func (v view) category(c *category) map[string]any {
 	return map[string]any{
 		"self":      v.rest() + "/statuscategory/" + strconv.Itoa(c.ID),

@@ -18,9 +18,8 @@ type route struct {
 	// issueScoped: writes through this route count against the per-issue
 	// write limit.
 	issueScoped bool
-	// cloudOnly / dcOnly restrict the route to one deployment.
+	// cloudOnly: Data Center does not have this operation.
 	cloudOnly bool
-	dcOnly    bool
 }
 
 // routes is the route table. Literal segments are listed before the
@@ -80,7 +79,7 @@ func (s *Simulator) match(method, path string) (*route, map[string]string, int, 
 	segs := strings.Split(strings.Trim(path, "/"), "/")
 	pathMatched := false
 	for _, rt := range routes {
-		if len(rt.segs) != len(segs) || (rt.cloudOnly && s.dc) || (rt.dcOnly && !s.dc) {
+		if len(rt.segs) != len(segs) || (rt.cloudOnly && s.dc) {
 			continue
 		}
 		params, api, ok := s.matchSegs(rt.segs, segs)

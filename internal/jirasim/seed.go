@@ -70,10 +70,10 @@ type resolution struct {
 }
 
 var (
-	resDone      = &resolution{ID: "10000", Name: "Done", Description: "Work has been completed on this issue."}
-	resWontDo    = &resolution{ID: "10001", Name: "Won't Do", Description: "This issue won't be actioned."}
-	resDuplicate = &resolution{ID: "10002", Name: "Duplicate", Description: "The problem is a duplicate of an existing issue."}
-	resCannotRep = &resolution{ID: "10003", Name: "Cannot Reproduce", Description: "All attempts at reproducing this issue failed, or not enough information was available to reproduce the issue."}
+	resDone        = &resolution{ID: "10000", Name: "Done", Description: "Work has been completed on this issue."}
+	resWontDo      = &resolution{ID: "10001", Name: "Won't Do", Description: "This issue won't be actioned."}
+	resDuplicate   = &resolution{ID: "10002", Name: "Duplicate", Description: "The problem is a duplicate of an existing issue."}
+	resCannotRep   = &resolution{ID: "10003", Name: "Cannot Reproduce", Description: "All attempts at reproducing this issue failed, or not enough information was available to reproduce the issue."}
 	allResolutions = []*resolution{resDone, resWontDo, resDuplicate, resCannotRep}
 )
 
@@ -133,7 +133,7 @@ type project struct {
 	AvatarID    int
 }
 
-var secProject = &project{ID: "10000", Key: "SEC", Name: "Security", Description: "Vulnerabilities tracked by the security team.", AvatarID: 10324}
+var secProject = &project{ID: "10000", Key: ProjectKey, Name: "Security", Description: "Vulnerabilities tracked by the security team.", AvatarID: 10324}
 
 // fieldKind says how a field's value is parsed, stored and rendered.
 type fieldKind int
@@ -180,7 +180,6 @@ type fieldDef struct {
 	CreateOps []string
 	// Editable: on the edit screen (PUT issue).
 	Editable  bool
-	EditOps   []string
 	Navigable bool
 	Orderable bool
 	// Required on create for these issue type ids ("*" for all).
@@ -211,8 +210,8 @@ func (f *fieldDef) optionByID(id string) *option {
 }
 
 var (
-	setOnly   = []string{"set"}
-	addSetRem = []string{"add", "set", "remove"}
+	setOnly        = []string{"set"}
+	addSetRem      = []string{"add", "set", "remove"}
 	requiredAlways = map[string]bool{"*": true}
 )
 
@@ -220,17 +219,17 @@ var (
 // them. System fields not listed here (time tracking, votes, ...) are
 // rendered read-only on issues but are not settable.
 var allFields = []*fieldDef{
-	{ID: "summary", Name: "Summary", Type: "string", Kind: kindSummary, OnCreate: true, CreateOps: setOnly, Editable: true, EditOps: setOnly, Navigable: true, Orderable: true, RequiredFor: requiredAlways, ClauseNames: []string{"summary"}},
-	{ID: "description", Name: "Description", Type: "string", Kind: kindRich, OnCreate: true, CreateOps: setOnly, Editable: true, EditOps: setOnly, Navigable: true, Orderable: true, ClauseNames: []string{"description"}},
+	{ID: "summary", Name: "Summary", Type: "string", Kind: kindSummary, OnCreate: true, CreateOps: setOnly, Editable: true, Navigable: true, Orderable: true, RequiredFor: requiredAlways, ClauseNames: []string{"summary"}},
+	{ID: "description", Name: "Description", Type: "string", Kind: kindRich, OnCreate: true, CreateOps: setOnly, Editable: true, Navigable: true, Orderable: true, ClauseNames: []string{"description"}},
 	{ID: "issuetype", Name: "Issue Type", Type: "issuetype", Kind: kindIssueType, OnCreate: true, CreateOps: []string{}, Navigable: true, Orderable: true, RequiredFor: requiredAlways, ClauseNames: []string{"issuetype", "type"}},
 	{ID: "project", Name: "Project", Type: "project", Kind: kindProject, OnCreate: true, CreateOps: setOnly, Navigable: true, RequiredFor: requiredAlways, ClauseNames: []string{"project"}},
 	{ID: "parent", Name: "Parent", Type: "issuelink", Kind: kindParent, OnCreate: true, CreateOps: setOnly, Navigable: true, ClauseNames: []string{"parent"}},
-	{ID: "priority", Name: "Priority", Type: "priority", Kind: kindPriority, OnCreate: true, CreateOps: setOnly, Editable: true, EditOps: setOnly, Navigable: true, Orderable: true, ClauseNames: []string{"priority"}},
-	{ID: "labels", Name: "Labels", Type: "array", Items: "string", Kind: kindLabels, OnCreate: true, CreateOps: addSetRem, Editable: true, EditOps: addSetRem, Navigable: true, Orderable: true, ClauseNames: []string{"labels"}},
-	{ID: "assignee", Name: "Assignee", Type: "user", Kind: kindUser, OnCreate: true, CreateOps: setOnly, Editable: true, EditOps: setOnly, Navigable: true, Orderable: true, ClauseNames: []string{"assignee"}},
-	{ID: "reporter", Name: "Reporter", Type: "user", Kind: kindUser, OnCreate: true, CreateOps: setOnly, Editable: true, EditOps: setOnly, Navigable: true, Orderable: true, ClauseNames: []string{"reporter"}},
-	{ID: "environment", Name: "Environment", Type: "string", Kind: kindRich, OnCreate: true, CreateOps: setOnly, Editable: true, EditOps: setOnly, Navigable: true, Orderable: true, ClauseNames: []string{"environment"}},
-	{ID: "duedate", Name: "Due date", Type: "date", Kind: kindDate, OnCreate: true, CreateOps: setOnly, Editable: true, EditOps: setOnly, Navigable: true, Orderable: true, ClauseNames: []string{"due", "duedate"}},
+	{ID: "priority", Name: "Priority", Type: "priority", Kind: kindPriority, OnCreate: true, CreateOps: setOnly, Editable: true, Navigable: true, Orderable: true, ClauseNames: []string{"priority"}},
+	{ID: "labels", Name: "Labels", Type: "array", Items: "string", Kind: kindLabels, OnCreate: true, CreateOps: addSetRem, Editable: true, Navigable: true, Orderable: true, ClauseNames: []string{"labels"}},
+	{ID: "assignee", Name: "Assignee", Type: "user", Kind: kindUser, OnCreate: true, CreateOps: setOnly, Editable: true, Navigable: true, Orderable: true, ClauseNames: []string{"assignee"}},
+	{ID: "reporter", Name: "Reporter", Type: "user", Kind: kindUser, OnCreate: true, CreateOps: setOnly, Editable: true, Navigable: true, Orderable: true, ClauseNames: []string{"reporter"}},
+	{ID: "environment", Name: "Environment", Type: "string", Kind: kindRich, OnCreate: true, CreateOps: setOnly, Editable: true, Navigable: true, Orderable: true, ClauseNames: []string{"environment"}},
+	{ID: "duedate", Name: "Due date", Type: "date", Kind: kindDate, OnCreate: true, CreateOps: setOnly, Editable: true, Navigable: true, Orderable: true, ClauseNames: []string{"due", "duedate"}},
 	{ID: "attachment", Name: "Attachment", Type: "array", Items: "attachment", OnCreate: true, CreateOps: []string{}, ClauseNames: []string{"attachments"}},
 	{ID: "status", Name: "Status", Type: "status", Navigable: true, Orderable: true, ClauseNames: []string{"status"}},
 	{ID: "resolution", Name: "Resolution", Type: "resolution", Navigable: true, Orderable: true, ClauseNames: []string{"resolution"}},
@@ -241,15 +240,15 @@ var allFields = []*fieldDef{
 	{ID: "comment", Name: "Comment", Type: "comments-page", ClauseNames: []string{"comment"}},
 	{ID: "subtasks", Name: "Sub-tasks", Type: "array", Items: "issuelinks", Navigable: true, ClauseNames: []string{"subtasks"}},
 	{ID: "statuscategorychangedate", Name: "Status Category Changed", Type: "datetime", Navigable: true, Orderable: true, ClauseNames: []string{"statusCategoryChangedDate"}},
-	{ID: "customfield_10050", Name: "CVSS Score", Custom: true, CustomID: 10050, Type: "number", CustomType: "com.atlassian.jira.plugin.system.customfieldtypes:float", Kind: kindFloat, OnCreate: true, CreateOps: setOnly, Editable: true, EditOps: setOnly, Navigable: true, Orderable: true, ClauseNames: []string{"cf[10050]", "CVSS Score"}},
-	{ID: "customfield_10051", Name: "Asset ID", Custom: true, CustomID: 10051, Type: "string", CustomType: "com.atlassian.jira.plugin.system.customfieldtypes:textfield", Kind: kindText, OnCreate: true, CreateOps: setOnly, Editable: true, EditOps: setOnly, Navigable: true, Orderable: true, ClauseNames: []string{"cf[10051]", "Asset ID"}},
+	{ID: "customfield_10050", Name: "CVSS Score", Custom: true, CustomID: 10050, Type: "number", CustomType: "com.atlassian.jira.plugin.system.customfieldtypes:float", Kind: kindFloat, OnCreate: true, CreateOps: setOnly, Editable: true, Navigable: true, Orderable: true, ClauseNames: []string{"cf[10050]", "CVSS Score"}},
+	{ID: "customfield_10051", Name: "Asset ID", Custom: true, CustomID: 10051, Type: "string", CustomType: "com.atlassian.jira.plugin.system.customfieldtypes:textfield", Kind: kindText, OnCreate: true, CreateOps: setOnly, Editable: true, Navigable: true, Orderable: true, ClauseNames: []string{"cf[10051]", "Asset ID"}},
 	{ID: "customfield_10052", Name: "Component", Custom: true, CustomID: 10052, Type: "option", CustomType: "com.atlassian.jira.plugin.system.customfieldtypes:select", Kind: kindSelect,
-		Options: []option{{ID: "10100", Value: "Web"}, {ID: "10101", Value: "API"}, {ID: "10102", Value: "Mobile"}},
-		OnCreate: true, CreateOps: setOnly, Editable: true, EditOps: setOnly, Navigable: true, Orderable: true, RequiredFor: map[string]bool{typeBug.ID: true}, ClauseNames: []string{"cf[10052]", "Component"}},
-	{ID: "customfield_10053", Name: "References", Custom: true, CustomID: 10053, Type: "string", CustomType: "com.atlassian.jira.plugin.system.customfieldtypes:url", Kind: kindURL, OnCreate: true, CreateOps: setOnly, Editable: true, EditOps: setOnly, Navigable: true, Orderable: true, ClauseNames: []string{"cf[10053]", "References"}},
+		Options:  []option{{ID: "10100", Value: "Web"}, {ID: "10101", Value: "API"}, {ID: "10102", Value: "Mobile"}},
+		OnCreate: true, CreateOps: setOnly, Editable: true, Navigable: true, Orderable: true, RequiredFor: map[string]bool{typeBug.ID: true}, ClauseNames: []string{"cf[10052]", "Component"}},
+	{ID: "customfield_10053", Name: "References", Custom: true, CustomID: 10053, Type: "string", CustomType: "com.atlassian.jira.plugin.system.customfieldtypes:url", Kind: kindURL, OnCreate: true, CreateOps: setOnly, Editable: true, Navigable: true, Orderable: true, ClauseNames: []string{"cf[10053]", "References"}},
 	{ID: "customfield_10054", Name: "Tags", Custom: true, CustomID: 10054, Type: "array", Items: "option", CustomType: "com.atlassian.jira.plugin.system.customfieldtypes:multiselect", Kind: kindMultiSelect,
 		Options:  []option{{ID: "10103", Value: "pci"}, {ID: "10104", Value: "gdpr"}, {ID: "10105", Value: "sox"}},
-		OnCreate: true, CreateOps: addSetRem, Editable: true, EditOps: addSetRem, Navigable: true, Orderable: true, ClauseNames: []string{"cf[10054]", "Tags"}},
+		OnCreate: true, CreateOps: addSetRem, Editable: true, Navigable: true, Orderable: true, ClauseNames: []string{"cf[10054]", "Tags"}},
 }
 
 // fieldByID indexes allFields.
@@ -272,10 +271,26 @@ var customFields = func() []*fieldDef {
 	return out
 }()
 
+// The seed site's identities (PRODUCT.md §5), exported so that tests, the
+// demo and benchmarks act as Jira users without repeating literals.
+const (
+	ProjectKey     = "SEC"
+	AdminEmail     = "admin@example.test"
+	AdminToken     = "admin-token" // Cloud API token
+	AdminPAT       = "admin-pat"   // Data Center personal access token
+	AdminUsername  = "admin"
+	AdminAccountID = "5b10ac8d82e05b22cc7d4ef5"
+	DevEmail       = "dev@example.test"
+	DevToken       = "dev-token"
+	DevPAT         = "dev-pat"
+	DevUsername    = "dev"
+	DevAccountID   = "5b10a2844c20165700ede21e"
+)
+
 func seedUsers() []*user {
 	return []*user{
-		{AccountID: "5b10ac8d82e05b22cc7d4ef5", Name: "admin", Key: "JIRAUSER10000", Email: "admin@example.test", DisplayName: "Site Admin", APIToken: "admin-token", PAT: "admin-pat", Admin: true, initials: "SA"},
-		{AccountID: "5b10a2844c20165700ede21e", Name: "dev", Key: "JIRAUSER10001", Email: "dev@example.test", DisplayName: "Dev User", APIToken: "dev-token", PAT: "dev-pat", initials: "DU"},
+		{AccountID: AdminAccountID, Name: AdminUsername, Key: "JIRAUSER10000", Email: AdminEmail, DisplayName: "Site Admin", APIToken: AdminToken, PAT: AdminPAT, Admin: true, initials: "SA"},
+		{AccountID: DevAccountID, Name: DevUsername, Key: "JIRAUSER10001", Email: DevEmail, DisplayName: "Dev User", APIToken: DevToken, PAT: DevPAT, initials: "DU"},
 	}
 }
 
@@ -292,15 +307,6 @@ func priorityByIDOrName(id, name string) *priority {
 	for _, p := range allPriorities {
 		if (id != "" && p.ID == id) || (id == "" && name != "" && strings.EqualFold(p.Name, name)) {
 			return p
-		}
-	}
-	return nil
-}
-
-func statusByID(id string) *status {
-	for _, st := range allStatuses {
-		if st.ID == id {
-			return st
 		}
 	}
 	return nil

@@ -29,9 +29,9 @@ const filterKey = "issue-related-events-section"
 
 // Limits on registrations.
 const (
-	maxWebhooks     = 100
-	maxWebhookName  = 255
-	maxWebhookURL   = 2048
+	maxWebhooks      = 100
+	maxWebhookName   = 255
+	maxWebhookURL    = 2048
 	maxWebhookSecret = 512
 )
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -208,9 +209,10 @@ func TestWebhookFaults(t *testing.T) {
 		e := newEnv(t, envOpts{cfg: Config{ManualWebhooks: true}})
 		rc := newReceiver(t)
 		e.register(t, rc.srv.URL, "", "")
-		e.sim.SetFaults(Faults{WebhookDrop: 1})
 		e.admin.createIssue("Task", "x", nil)
-		if n := e.sim.DeliverWebhooks(ctx); n != 0 {
+		// Faults apply when deliveries go out, not when they are queued.
+		e.sim.SetFaults(Faults{WebhookDrop: 1})
+		if n := e.sim.DeliverWebhooks(ctx); n != 0 || len(rc.all()) != 0 {
 			t.Errorf("dropped delivery was attempted %d times", n)
 		}
 		if c := e.sim.Counters().Webhooks; c.Queued != 1 || c.Dropped != 1 {
@@ -223,26 +225,44 @@ func TestWebhookFaults(t *testing.T) {
 		e.register(t, rc.srv.URL, "", "")
 		e.sim.SetFaults(Faults{WebhookDuplicate: 1})
 		e.admin.createIssue("Task", "x", nil)
-		e.sim.DeliverWebhooks(ctx)
+		if n := e.sim.DeliverWebhooks(ctx); n != 2 {
+			t.Errorf("duplicate: attempted %d, want 2", n)
+		}
 		got := rc.all()
 		if len(got) != 2 || got[0].header.Get("X-Atlassian-Webhook-Identifier") != got[1].header.Get("X-Atlassian-Webhook-Identifier") {
 			t.Errorf("duplicate: got %d deliveries, want 2 with one identifier", len(got))
 		}
 	})
 	t.Run("reorder", func(t *testing.T) {
-		e := newEnv(t, envOpts{cfg: Config{ManualWebhooks: true}})
-		rc := newReceiver(t)
-		e.register(t, rc.srv.URL, "", "", "jira:issue_created")
-		e.admin.createIssue("Task", "first", nil)
-		e.sim.SetFaults(Faults{WebhookReorder: 1})
-		e.admin.createIssue("Task", "second", nil)
-		e.sim.DeliverWebhooks(ctx)
-		var keys []any
-		for _, r := range rc.all() {
-			keys = append(keys, get(r.event, "issue", "key"))
+		order := func(seed int64) []any {
+			e := newEnv(t, envOpts{cfg: Config{ManualWebhooks: true, Seed: seed}})
+			rc := newReceiver(t)
+			e.register(t, rc.srv.URL, "", "", "jira:issue_created")
+			for i := 0; i < 10; i++ {
+				e.admin.createIssue("Task", "x", nil)
+			}
+			e.sim.SetFaults(Faults{WebhookReorder: 1})
+			e.sim.DeliverWebhooks(ctx)
+			var keys []any
+			for _, r := range rc.all() {
+				keys = append(keys, get(r.event, "issue", "key"))
+			}
+			return keys
 		}
-		if diff := cmp.Diff([]any{"SEC-2", "SEC-1"}, keys); diff != "" {
-			t.Errorf("reordered deliveries (-want +got):\n%s", diff)
+		inOrder := []any{"SEC-1", "SEC-2", "SEC-3", "SEC-4", "SEC-5", "SEC-6", "SEC-7", "SEC-8", "SEC-9", "SEC-10"}
+		got := order(11)
+		if cmp.Equal(inOrder, got) {
+			t.Errorf("reorder 1: deliveries kept their order %v", got)
+		}
+		sorted := append([]any(nil), got...)
+		sort.Slice(sorted, func(i, j int) bool {
+			return len(sorted[i].(string)) < len(sorted[j].(string)) || (len(sorted[i].(string)) == len(sorted[j].(string)) && sorted[i].(string) < sorted[j].(string))
+		})
+		if diff := cmp.Diff(inOrder, sorted); diff != "" {
+			t.Errorf("reordered deliveries are not the same deliveries (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(got, order(11)); diff != "" {
+			t.Errorf("same seed, different order (-first +second):\n%s", diff)
 		}
 	})
 	t.Run("delay", func(t *testing.T) {

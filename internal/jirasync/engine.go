@@ -128,6 +128,9 @@ type run struct {
 	dep    jira.Deployment
 	itemID string
 	jobID  int64
+	// account identifies the connection's service account (Cloud
+	// accountId, Data Center key or name): its changes are our own.
+	account string
 }
 
 // record writes one sync log entry.
@@ -171,7 +174,16 @@ func (e *Engine) prepare(ctx context.Context, in store.Integration, itemID strin
 	if err != nil {
 		return nil, err
 	}
-	return &run{e: e, in: in, doc: v.Mapping, meta: meta, client: client, dep: dep, itemID: itemID, jobID: jobID}, nil
+	var account string
+	err = e.st.View(ctx, func(tx store.Tx) error {
+		c, err := tx.GetConnection(ctx, in.ConnectionID)
+		account = c.AccountID
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &run{e: e, in: in, doc: v.Mapping, meta: meta, client: client, dep: dep, itemID: itemID, jobID: jobID, account: account}, nil
 }
 
 // jiraField returns the createmeta description of a Jira field on the

@@ -259,7 +259,9 @@ func (r *run) apply(ctx context.Context, s *snapshot, ev *jirahook.Event) (strin
 		}
 		all := ev.Kind == jirahook.IssueCreated
 		at := func(string) time.Time { return ev.Time }
-		note, err := r.applyIssue(ctx, s, ev.Issue, at, ev.User, func(id string) bool { return all || changed[id] })
+		mine := r.isServiceAccount(ev.User)
+		ours := func(string) bool { return mine }
+		note, err := r.applyIssue(ctx, s, ev.Issue, at, ev.User, ours, func(id string) bool { return all || changed[id] })
 		if err != nil {
 			return note, err
 		}
@@ -287,7 +289,11 @@ func changeKey(c jira.ChangeItem) string {
 // report as changed is no evidence of a newer change. Newest change wins
 // (G3), locked fields take their side, and values equal to the synced state
 // are our own echoes (G4).
-func (r *run) applyIssue(ctx context.Context, s *snapshot, is *jira.Issue, when func(string) time.Time, user jira.User, changed func(string) bool) (string, error) {
+//
+// A change the service account made (ours) is vulnsync's own write coming
+// back: it updates what Jira is known to hold but never changes the item;
+// the push then corrects Jira if the item moved on meanwhile.
+func (r *run) applyIssue(ctx context.Context, s *snapshot, is *jira.Issue, when func(string) time.Time, user jira.User, ours func(string) bool, changed func(string) bool) (string, error) {
 	synced := decodeState(s.link.Synced)
 	if synced.Times == nil {
 		synced.Times = map[string]time.Time{}
@@ -303,7 +309,7 @@ func (r *run) applyIssue(ctx context.Context, s *snapshot, is *jira.Issue, when 
 	touched := false
 	for _, f := range r.doc.Fields {
 		at := when(f.Jira)
-		if !f.FromJira() || !changed(f.Jira) || !at.After(synced.Times[f.Jira]) {
+		if !f.FromJira() || !changed(f.Jira) || !fresh(at, synced.Times[f.Jira], ours(f.Jira)) {
 			continue
 		}
 		v := fromJira(r.jiraField(it.Kind, f.Jira), is)
@@ -313,7 +319,7 @@ func (r *run) applyIssue(ctx context.Context, s *snapshot, is *jira.Issue, when 
 		echo := tracker.Equal(v, synced.Fields[f.Jira])
 		synced.Fields[f.Jira], synced.Times[f.Jira] = v, at
 		touched = true
-		if echo || tracker.Equal(v, normalize(itemValue(it, f.Vulnsync))) {
+		if echo || ours(f.Jira) || tracker.Equal(v, normalize(itemValue(it, f.Vulnsync))) {
 			continue
 		}
 		if !jiraWins(f, at, it.FieldTimes[f.Vulnsync]) {
@@ -321,16 +327,16 @@ func (r *run) applyIssue(ctx context.Context, s *snapshot, is *jira.Issue, when 
 		}
 		setPatch(patchAt(at), f.Vulnsync, v)
 	}
-	if at := when("status"); changed("status") && at.After(synced.Times["status"]) && is.Status.Name != "" {
-		echo := strings.EqualFold(is.Status.Name, synced.Status)
+	if at := when("status"); changed("status") && fresh(at, synced.Times["status"], ours("status")) && is.Status.Name != "" {
+		echo := strings.EqualFold(is.Status.Name, synced.Status) || ours("status")
 		synced.Status, synced.Times["status"] = is.Status.Name, at
 		touched = true
 		if st, ok := statusFromJira(r.doc, is.Status.Name, is.Status.Category.Key); ok && !echo && st != it.Status && at.After(it.FieldTimes["status"]) {
 			patchAt(at).Status = &st
 		}
 	}
-	if at := when("priority"); changed("priority") && at.After(synced.Times["priority"]) && is.Priority != nil {
-		echo := strings.EqualFold(is.Priority.Name, synced.Priority)
+	if at := when("priority"); changed("priority") && fresh(at, synced.Times["priority"], ours("priority")) && is.Priority != nil {
+		echo := strings.EqualFold(is.Priority.Name, synced.Priority) || ours("priority")
 		synced.Priority, synced.Times["priority"] = is.Priority.Name, at
 		touched = true
 		if sev, ok := severityFromPriority(r.doc, is.Priority.Name); ok && !echo && sev != it.Severity && at.After(it.FieldTimes["severity"]) {
@@ -357,6 +363,19 @@ func (r *run) applyIssue(ctx context.Context, s *snapshot, is *jira.Issue, when 
 	}
 	s.link.Synced = synced.encode()
 	return "", r.storeLink(ctx, it.ID, s.link.IssueID, s.link.IssueKey, synced)
+}
+
+// fresh reports whether a change Jira made at "at" is newer than the one
+// last applied (at "last"). Jira's times have millisecond precision, so
+// two changes can share one: a person's change must be strictly newer (a
+// late delivery of the same millisecond is not applied twice), while our
+// own write in the same millisecond as a person's change is taken as the
+// later one — we write only after reading Jira's state.
+func fresh(at, last time.Time, ours bool) bool {
+	if ours {
+		return !at.Before(last)
+	}
+	return at.After(last)
 }
 
 // jiraWins decides a field changed on both sides: a lock decides, else the
@@ -554,4 +573,14 @@ func (r *run) pullAttachments(ctx context.Context, s *snapshot, ev *jirahook.Eve
 		}
 	}
 	return nil
+}
+
+// isServiceAccount reports whether a Jira user is the connection's own
+// account, i.e. the change is vulnsync's write.
+func (r *run) isServiceAccount(u jira.User) bool {
+	acct := r.account
+	if acct == "" {
+		return false
+	}
+	return u.AccountID == acct || u.Key == acct || u.Name == acct
 }

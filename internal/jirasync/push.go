@@ -467,8 +467,21 @@ func (r *run) pushStatus(ctx context.Context, s *snapshot) error {
 	return nil
 }
 
+// statuses of a kind's issue type; all the project's statuses when the
+// kind is unknown (a deleted item's job knows only its link).
+func (r *run) statuses(kind string) []mapping.Status {
+	if ss, ok := r.meta.Statuses[r.doc.IssueTypes[kind]]; ok {
+		return ss
+	}
+	var all []mapping.Status
+	for _, ss := range r.meta.Statuses {
+		all = append(all, ss...)
+	}
+	return all
+}
+
 func (r *run) category(kind, status string) string {
-	for _, st := range r.meta.Statuses[r.doc.IssueTypes[kind]] {
+	for _, st := range r.statuses(kind) {
 		if strings.EqualFold(st.Name, status) {
 			return st.Category
 		}
@@ -637,7 +650,7 @@ func (r *run) doneStatus(kind string) string {
 	if s := r.doc.StatusToJira[tracker.StatusResolved]; s != "" && r.category(kind, s) == "done" {
 		return s
 	}
-	for _, st := range r.meta.Statuses[r.doc.IssueTypes[kind]] {
+	for _, st := range r.statuses(kind) {
 		if st.Category == "done" {
 			return st.Name
 		}

@@ -230,14 +230,14 @@ func (r *run) pull(ctx context.Context, s *snapshot) (string, error) {
 		}
 		return "", classify(err)
 	}
+	// The newest change of each field is the last history touching it
+	// (histories come in order; times alone tie at millisecond precision).
 	latest := map[string]time.Time{}
 	authors := map[string]jira.User{}
 	for _, h := range is.Changelog {
 		for _, c := range h.Items {
 			k := changeKey(c)
-			if h.Created.After(latest[k]) {
-				latest[k], authors[k] = h.Created, h.Author
-			}
+			latest[k], authors[k] = h.Created, h.Author
 		}
 	}
 	when := func(k string) time.Time {
@@ -246,11 +246,17 @@ func (r *run) pull(ctx context.Context, s *snapshot) (string, error) {
 		}
 		return is.Created
 	}
+	ours := func(k string) bool {
+		u, ok := authors[k]
+		return ok && r.isServiceAccount(u)
+	}
 	var user jira.User
 	for _, u := range authors {
-		user = u
+		if !r.isServiceAccount(u) {
+			user = u
+		}
 	}
-	note, err := r.applyIssue(ctx, s, is, when, user, func(string) bool { return true })
+	note, err := r.applyIssue(ctx, s, is, when, user, ours, func(string) bool { return true })
 	if err != nil {
 		return note, err
 	}

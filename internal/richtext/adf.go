@@ -438,7 +438,7 @@ func validateMarks(n *Node, p *path) error {
 // so that a missing version or content can be told from a zero one.
 type wireDoc struct {
 	Type    string         `json:"type"`
-	Version *json.Number   `json:"version"`
+	Version *float64       `json:"version"`
 	Attrs   map[string]any `json:"attrs"`
 	Content *[]*Node       `json:"content"`
 	Text    string         `json:"text"`
@@ -466,8 +466,8 @@ func parseADF(raw json.RawMessage) (*Node, error) {
 	if w.Version == nil {
 		return nil, fmt.Errorf("parse ADF: %w: the doc node has no version (want 1)", ErrInvalidADF)
 	}
-	if f, err := w.Version.Float64(); err != nil || f != 1 {
-		return nil, fmt.Errorf("parse ADF: %w: unsupported ADF version %s (only version 1 exists)", ErrInvalidADF, w.Version.String())
+	if *w.Version != 1 {
+		return nil, fmt.Errorf("parse ADF: %w: unsupported ADF version %v (only version 1 exists)", ErrInvalidADF, *w.Version)
 	}
 	if w.Content == nil {
 		return nil, fmt.Errorf("parse ADF: %w: the doc node has no content array", ErrInvalidADF)

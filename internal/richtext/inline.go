@@ -245,16 +245,30 @@ func normalizeRuns(rs []run) []run {
 		}
 	}
 	merged := out[:0:0]
+	var b strings.Builder // text of the last merged run while it grows
+	growing := false
 	for _, r := range out {
 		if r.isText() && r.text == "" {
 			continue
 		}
 		if n := len(merged); n > 0 && r.isText() && merged[n-1].isText() &&
 			merged[n-1].marks == r.marks && merged[n-1].href == r.href {
-			merged[n-1].text += r.text
+			if !growing {
+				b.Reset()
+				b.WriteString(merged[n-1].text)
+				growing = true
+			}
+			b.WriteString(r.text)
 			continue
 		}
+		if growing {
+			merged[len(merged)-1].text = b.String()
+			growing = false
+		}
 		merged = append(merged, r)
+	}
+	if growing {
+		merged[len(merged)-1].text = b.String()
 	}
 	// Drop breaks at the start and the end.
 	for len(merged) > 0 && merged[0].brk {

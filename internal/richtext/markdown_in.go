@@ -136,6 +136,7 @@ func (c *mdConv) lines(n ast.Node) string {
 
 func codeBlock(lang, code string) *Node {
 	n := &Node{Type: "codeBlock"}
+	lang = languageName(lang)
 	if lang != "" {
 		n.Attrs = map[string]any{"language": lang}
 	}
@@ -337,4 +338,16 @@ func entityAt(v []byte) (string, int) {
 		return string(e.Characters), end + 1
 	}
 	return "", 0
+}
+
+// languageName keeps the part of a code block's language that all three
+// formats can carry: letters, digits and "+#_.-" ("c++", "objective-c").
+func languageName(lang string) string {
+	for i := 0; i < len(lang); i++ {
+		c := lang[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("+#_.-", c) >= 0) {
+			return lang[:i]
+		}
+	}
+	return lang
 }

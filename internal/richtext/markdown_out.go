@@ -337,27 +337,11 @@ func fencedCode(lang, code string) string {
 		}
 	}
 	fence := strings.Repeat("`", max(3, longest+1))
-	lang = infoWord(lang)
+	lang = languageName(lang)
 	if code == "" {
 		return fence + lang + "\n" + fence
 	}
 	return fence + lang + "\n" + code + "\n" + fence
-}
-
-// infoWord makes a language name safe for a fence's info string: one word,
-// no backticks, no characters Markdown would unescape.
-func infoWord(lang string) string {
-	var b strings.Builder
-	for _, ch := range lang {
-		if ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' {
-			break
-		}
-		if ch == '`' || ch == '\\' || ch == '&' || ch == '~' || ch < ' ' {
-			continue
-		}
-		b.WriteRune(ch)
-	}
-	return b.String()
 }
 
 // Inline rendering modes.
@@ -563,6 +547,11 @@ func (w *mdInline) runs(rs []run, base markSet) {
 			if w.mode == mdCell {
 				w.raw("<br>")
 			} else {
+				if n := len(w.b); n >= 2 && w.b[n-1] == '\\' && w.b[n-2] == '\\' {
+					// goldmark reads "\\\" at a line end as text: write
+					// the literal backslash as an entity.
+					w.b = append(w.b[:n-2], "&#92;"...)
+				}
 				w.raw("\\\n")
 				w.lineStart = true
 			}

@@ -48,6 +48,7 @@ func blockMacroIndex(line string, depth int) (int, string) {
 	if depth >= maxWikiBlockDepth {
 		return -1, ""
 	}
+	monoOpen := true // a "}}" may still close a "{{" on this line
 	for i := 0; i < len(line); i++ {
 		switch line[i] {
 		case '\\':
@@ -55,9 +56,14 @@ func blockMacroIndex(line string, depth int) (int, string) {
 		case '{':
 			if strings.HasPrefix(line[i:], "{{") {
 				// {{monospace}} may mention {code} without being one.
-				if k := indexUnescaped(line[i+2:], "}}"); k >= 0 {
+				k := -1
+				if monoOpen {
+					k = indexUnescaped(line[i+2:], "}}")
+				}
+				if k >= 0 {
 					i += k + 3
 				} else {
+					monoOpen = false
 					i++
 				}
 				continue
@@ -149,12 +155,12 @@ func wikiBlocks(s string, depth int) []*Node {
 			continue
 		}
 		if level, rest, ok := headingLine(t); ok {
-			out = append(out, &Node{Type: "heading", Attrs: map[string]any{"level": level}, Content: wikiInlineIn(rest)})
+			out = append(out, &Node{Type: "heading", Attrs: map[string]any{"level": level}, Content: wikiInlineNodes(rest)})
 			pos = next
 			continue
 		}
 		if rest, ok := bqLine(t); ok {
-			out = append(out, &Node{Type: "blockquote", Content: []*Node{{Type: "paragraph", Content: wikiInlineIn(rest)}}})
+			out = append(out, &Node{Type: "blockquote", Content: []*Node{{Type: "paragraph", Content: wikiInlineNodes(rest)}}})
 			pos = next
 			continue
 		}
@@ -191,7 +197,7 @@ func wikiBlocks(s string, depth int) []*Node {
 					if c.header {
 						typ = "tableHeader"
 					}
-					row.Content = append(row.Content, &Node{Type: typ, Content: []*Node{{Type: "paragraph", Content: wikiInlineIn(strings.TrimSpace(c.text))}}})
+					row.Content = append(row.Content, &Node{Type: typ, Content: []*Node{{Type: "paragraph", Content: wikiInlineNodes(strings.TrimSpace(c.text))}}})
 				}
 				tbl.Content = append(tbl.Content, row)
 				pos = next
@@ -216,7 +222,7 @@ func wikiBlocks(s string, depth int) []*Node {
 			lines = append(lines, strings.TrimRight(t, " \t"))
 			pos = next
 		}
-		out = append(out, &Node{Type: "paragraph", Content: wikiInlineIn(strings.Join(lines, "\n"))})
+		out = append(out, &Node{Type: "paragraph", Content: wikiInlineNodes(strings.Join(lines, "\n"))})
 	}
 	return out
 }
@@ -340,21 +346,23 @@ func wikiLists(items []wikiListItem) []*Node {
 			stack = append(stack, nl)
 		}
 		top := stack[d-1]
-		top.Content = append(top.Content, &Node{Type: "listItem", Content: []*Node{{Type: "paragraph", Content: wikiInlineIn(it.text)}}})
+		top.Content = append(top.Content, &Node{Type: "listItem", Content: []*Node{{Type: "paragraph", Content: wikiInlineNodes(it.text)}}})
 	}
 	return roots
 }
 
-type wikiCellRow struct {
+type rowCell struct {
 	header bool
 	text   string
 }
 
 // splitWikiRow cuts "||a||b||" or "|a|b|" into cells; a "|" inside a link
 // or a {{monospace}} span, or escaped, does not separate cells.
-func splitWikiRow(line string) []wikiCellRow {
-	var cells []wikiCellRow
+func splitWikiRow(line string) []rowCell {
+	var cells []rowCell
 	i := 0
+	// Once a search for "]" or "}}" fails, later ones on the line fail too.
+	linkOpen, monoOpen := true, true
 	for i < len(line) && line[i] == '|' {
 		header := strings.HasPrefix(line[i:], "||")
 		if header {
@@ -370,16 +378,18 @@ func splitWikiRow(line string) []wikiCellRow {
 				j += 2
 			case line[j] == '|':
 				break scan
-			case line[j] == '[':
+			case line[j] == '[' && linkOpen:
 				if k := indexUnescaped(line[j+1:], "]"); k >= 0 {
 					j += k + 2
 				} else {
+					linkOpen = false
 					j++
 				}
-			case strings.HasPrefix(line[j:], "{{"):
+			case strings.HasPrefix(line[j:], "{{") && monoOpen:
 				if k := indexUnescaped(line[j+2:], "}}"); k >= 0 {
 					j += k + 4
 				} else {
+					monoOpen = false
 					j += 2
 				}
 			default:
@@ -391,7 +401,7 @@ func splitWikiRow(line string) []wikiCellRow {
 		if j >= len(line) && strings.TrimSpace(text) == "" {
 			break
 		}
-		cells = append(cells, wikiCellRow{header, text})
+		cells = append(cells, rowCell{header, text})
 		i = j
 	}
 	return cells
@@ -413,7 +423,7 @@ func indexUnescaped(s, sub string) int {
 	return -1
 }
 
-func wikiInlineIn(s string) []*Node {
+func wikiInlineNodes(s string) []*Node {
 	return runsToADF(parseWikiInline(nil, s, 0, "", 0))
 }
 
@@ -442,6 +452,26 @@ func (p *wikiInlineParser) flush() {
 		p.out = append(p.out, run{text: p.buf.String(), marks: p.marks, href: p.href})
 		p.buf.Reset()
 	}
+}
+
+// find is indexUnescaped(p.s[from:], sub), remembering failures: when no
+// sub follows from on its line, none follows any later start either.
+func (p *wikiInlineParser) find(from int, sub string) int {
+	if span, ok := p.noCloser[sub]; ok && from >= span[0] && from < span[1] {
+		return -1
+	}
+	k := indexUnescaped(p.s[from:], sub)
+	if k < 0 {
+		lineEnd := len(p.s)
+		if e := strings.IndexByte(p.s[from:], '\n'); e >= 0 {
+			lineEnd = from + e
+		}
+		if p.noCloser == nil {
+			p.noCloser = make(map[string][2]int)
+		}
+		p.noCloser[sub] = [2]int{from, lineEnd}
+	}
+	return k
 }
 
 func (p *wikiInlineParser) prevRune(i int) rune {
@@ -485,7 +515,7 @@ func (p *wikiInlineParser) parse() {
 			}
 		case '{':
 			if strings.HasPrefix(s[i:], "{{") {
-				if k := indexUnescaped(s[i+2:], "}}"); k > 0 {
+				if k := p.find(i+2, "}}"); k > 0 {
 					p.flush()
 					p.out = append(p.out, run{text: unescapeWiki(s[i+2 : i+2+k]), marks: p.marks | mCode, href: p.href})
 					i += k + 4
@@ -588,10 +618,13 @@ func (p *wikiInlineParser) effect(i int, delim string, braced bool) (int, bool) 
 	if k := strings.IndexByte(s[from:], '\n'); k >= 0 {
 		lineEnd = from + k
 	}
-	for j := from + 1; j < lineEnd; j++ {
+	for j := from; j < lineEnd; j++ {
 		if s[j] == '\\' {
 			j++
 			continue
+		}
+		if j == from {
+			continue // the content is not empty
 		}
 		closeLen := 0
 		switch {
@@ -632,7 +665,7 @@ func (p *wikiInlineParser) color(i int) (int, bool) {
 		return 0, false
 	}
 	from := i + tagEnd + 1
-	k := strings.Index(s[from:], "{color}")
+	k := p.find(from, "{color}")
 	if k < 0 {
 		return 0, false
 	}
@@ -646,15 +679,19 @@ func (p *wikiInlineParser) color(i int) (int, bool) {
 // their text.
 func (p *wikiInlineParser) link(i int) (int, bool) {
 	s := p.s
-	k := indexUnescaped(s[i+1:], "]")
+	k := p.find(i+1, "]")
 	if k <= 0 {
 		return 0, false
 	}
 	inner := s[i+1 : i+1+k]
 	end := i + k + 2
 	p.flush()
+	parts := splitUnescaped(inner, '|')
 	switch inner[0] {
 	case '~':
+		if len(parts) > 1 {
+			break
+		}
 		id := strings.TrimPrefix(inner[1:], "accountid:")
 		if id == "" {
 			return 0, false
@@ -662,16 +699,18 @@ func (p *wikiInlineParser) link(i int) (int, bool) {
 		p.out = append(p.out, run{atom: &Node{Type: "mention", Attrs: map[string]any{"id": id, "text": "@" + id}}})
 		return end, true
 	case '^', '#':
+		if len(parts) > 1 {
+			break
+		}
 		p.out = append(p.out, run{text: unescapeWiki(inner[1:]), marks: p.marks, href: p.href})
 		return end, true
 	}
-	parts := splitUnescaped(inner, '|')
 	text, target := "", strings.TrimSpace(parts[0])
 	if len(parts) > 1 {
 		text, target = parts[0], strings.TrimSpace(parts[1])
 	}
 	href := target
-	if p.href != "" || p.depth >= maxWikiInlineDepth || (!isURL(target) && (len(parts) == 1 || isIssueKey(target) || target == "")) {
+	if p.href != "" || p.depth >= maxWikiInlineDepth || (!isURL(target) && (len(parts) == 1 || isIssueKey(target) || !isRelativeTarget(target))) {
 		href = p.href
 	}
 	if text == "" {
@@ -700,7 +739,7 @@ func splitUnescaped(s string, sep byte) []string {
 // isURL reports whether a link target is an absolute URL.
 func isURL(u string) bool {
 	if strings.HasPrefix(strings.ToLower(u), "mailto:") {
-		return len(u) > len("mailto:")
+		return len(u) > len("mailto:") && !strings.ContainsAny(u, " \t\n\r")
 	}
 	k := strings.Index(u, "://")
 	if k <= 0 {
@@ -712,7 +751,15 @@ func isURL(u string) bool {
 			return false
 		}
 	}
-	return len(u) > k+3 && !strings.ContainsAny(u, " \t\n")
+	if len(u) <= k+3 {
+		return false
+	}
+	for i := 0; i < len(u); i++ {
+		if u[i] <= ' ' || u[i] == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // image reads !file.png! or !file.png|thumbnail!; vulnsync has no media to
@@ -761,7 +808,7 @@ func (p *wikiInlineParser) bareURL(i int) (int, bool) {
 		return 0, false
 	}
 	j := 0
-	for j < len(rest) && !strings.ContainsRune(" \t\n|[]{}<>\"\\", rune(rest[j])) {
+	for j < len(rest) && rest[j] > ' ' && rest[j] != 0x7f && !strings.ContainsRune("|[]{}<>\"\\", rune(rest[j])) {
 		j++
 	}
 	u := strings.TrimRight(rest[:j], ".,;:!?'")
@@ -818,6 +865,20 @@ func isIssueKey(s string) bool {
 	}
 	for i := dash + 1; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isRelativeTarget reports whether a link target that is not an absolute URL
+// can still be kept as a link (a path, a page name): one word, no controls.
+func isRelativeTarget(t string) bool {
+	if t == "" {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		if t[i] <= ' ' || t[i] == 0x7f {
 			return false
 		}
 	}

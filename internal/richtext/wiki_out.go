@@ -257,7 +257,7 @@ func wikiMedia(m *Node) string {
 // (Jira would otherwise highlight it as Java). The content cannot be
 // escaped, so the macro whose end tag it does not contain is chosen.
 func wikiCode(lang, code string) string {
-	lang = wikiLanguage(lang)
+	lang = languageName(lang)
 	hasCode := strings.Contains(code, "{code}")
 	hasNoformat := strings.Contains(code, "{noformat}")
 	useCode := lang != "" && !hasCode || hasNoformat && !hasCode
@@ -273,18 +273,6 @@ func wikiCode(lang, code string) string {
 		code = strings.ReplaceAll(code, "{noformat}", "{noformat }")
 	}
 	return "{noformat}\n" + code + "\n{noformat}"
-}
-
-func wikiLanguage(lang string) string {
-	var b strings.Builder
-	for _, ch := range lang {
-		if ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || strings.ContainsRune("+#_.-", ch) {
-			b.WriteRune(ch)
-		} else {
-			break
-		}
-	}
-	return b.String()
 }
 
 // Inline rendering modes: where a line break is a newline (paragraphs), a
@@ -558,7 +546,15 @@ func escapeWikiText(s string, lineStart bool) string {
 			if looksLikeEntity(s[i:]) {
 				b.WriteByte('\\')
 			}
-		case '(', ':', ';':
+		case ':':
+			low := strings.ToLower(s[max(0, i-6):i])
+			if strings.HasSuffix(low, "http") || strings.HasSuffix(low, "https") || strings.HasSuffix(low, "ftp") || strings.HasSuffix(low, "mailto") {
+				// Keep a URL in text from becoming a link.
+				b.WriteByte('\\')
+				break
+			}
+			fallthrough
+		case '(', ';':
 			for _, e := range wikiEmoticons {
 				if strings.HasPrefix(s[i:], e) {
 					b.WriteByte('\\')

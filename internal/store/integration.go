@@ -54,7 +54,8 @@ type Link struct {
 	ItemID        string
 	IntegrationID string
 	// State is "creating" (a create call may be in flight: resolve by the
-	// marker before trying again), "linked", or "unlinked".
+	// marker before trying again), "linked", "unlinked", or "refused" (Jira
+	// refused the last create: no issue exists). See the Link* constants.
 	State    string
 	IssueID  string
 	IssueKey string
@@ -141,6 +142,11 @@ type IntegrationTx interface {
 	// ListDeliveries lists a connection's deliveries, newest first, without
 	// their bodies.
 	ListDeliveries(ctx context.Context, connectionID string, limit int) ([]Delivery, error)
+	// QueuedDeliveries returns the queued deliveries of one issue of a
+	// connection, with their bodies, in the order they were recorded: at
+	// most MaxQueuedDeliveries, so call again after applying them while a
+	// full batch comes back.
+	QueuedDeliveries(ctx context.Context, connectionID, issueID string) ([]Delivery, error)
 
 	// UpsertObjectLink inserts or replaces the link of (l.Kind, l.LocalID).
 	// (Kind, IntegrationID, JiraID) is unique when JiraID is set: EConflict
@@ -229,4 +235,5 @@ const (
 	LinkCreating = "creating"
 	LinkLinked   = "linked"
 	LinkUnlinked = "unlinked"
+	LinkRefused  = "refused"
 )

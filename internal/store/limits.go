@@ -25,6 +25,10 @@ const (
 	// issue events are tens of kilobytes, and a delivery is refused before
 	// it is parsed when larger.
 	MaxDeliveryBytes = 1 << 20
+	// MaxQueuedDeliveries caps one QueuedDeliveries batch, so that applying
+	// a burst of deliveries never holds more than this many bodies in
+	// memory at once.
+	MaxQueuedDeliveries = 100
 	// MaxSyncDocBytes caps the JSON documents the sync keeps: an
 	// integration's mapping and a link's synced state.
 	MaxSyncDocBytes = 1 << 20

@@ -85,7 +85,8 @@ type ui struct {
 	log      *slog.Logger
 	sessions *sessions
 	pages    map[string]*template.Template
-	assets   map[string]string // file name → cache-busting version
+	base     *template.Template // layout and partials
+	assets   map[string]string  // file name → cache-busting version
 	mux      *http.ServeMux
 	xorigin  *http.CrossOriginProtection
 }
@@ -122,7 +123,7 @@ func New(cfg Config) http.Handler {
 		xorigin:  http.NewCrossOriginProtection(),
 	}
 	u.assets = assetVersions()
-	u.pages = u.parseTemplates()
+	u.base, u.pages = u.parseTemplates()
 	u.routes()
 	return u.secureHeaders(u.mux)
 }
@@ -146,7 +147,7 @@ func assetVersions() map[string]string {
 	return out
 }
 
-func (u *ui) parseTemplates() map[string]*template.Template {
+func (u *ui) parseTemplates() (*template.Template, map[string]*template.Template) {
 	funcs := template.FuncMap{
 		"asset": func(name string) string {
 			return "/static/" + name + "?v=" + u.assets[name]
@@ -157,7 +158,7 @@ func (u *ui) parseTemplates() map[string]*template.Template {
 			}
 			return t.UTC().Format("2006-01-02 15:04 UTC")
 		},
-		"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"bytes": humanBytes,
 		"pct": func(done, total int) int {
 			if total <= 0 {
@@ -180,7 +181,7 @@ func (u *ui) parseTemplates() map[string]*template.Template {
 		}
 		pages[strings.TrimSuffix(name, ".html")] = template.Must(template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name))
 	}
-	return pages
+	return base, pages
 }
 
 // routes lists every page of the UI in one place.
@@ -208,9 +209,9 @@ func (u *ui) routes() {
 	m.Handle("GET /integrations", a(u.handleIntegrations))
 	m.Handle("GET /integrations/jira/connect", a(u.handleConnectPage))
 	m.Handle("POST /integrations/jira/connect", a(u.handleConnect))
+	m.Handle("GET /integrations/jira/projects", a(u.handleProjectOptions))
 	m.Handle("GET /integrations/jira/{conn}", a(u.handleConnection))
 	m.Handle("POST /integrations/jira/{conn}/test", a(u.handleTestConnection))
-	m.Handle("GET /integrations/jira/{conn}/projects", a(u.handleProjectOptions))
 	m.Handle("POST /integrations/jira/{conn}/webhook-secret", a(u.handleWebhookSecret))
 	m.Handle("POST /integrations/jira/{conn}/webhook", a(u.handleRegisterWebhook))
 	m.Handle("GET /integrations/targets", a(u.handleSyncSetup))
@@ -303,7 +304,7 @@ func (u *ui) render(w http.ResponseWriter, r *http.Request, sv *sessionView, sta
 // renderPartial renders one named template of a page without the layout
 // (answers to htmx requests).
 func (u *ui) renderPartial(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
-	u.execute(w, r, status, u.pages["targets"], name, data)
+	u.execute(w, r, status, u.base, name, data)
 }
 
 func (u *ui) execute(w http.ResponseWriter, r *http.Request, status int, t *template.Template, name string, data any) {

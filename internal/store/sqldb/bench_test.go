@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,6 +102,49 @@ func BenchmarkItemUpdate(b *testing.B) {
 					b.Fatalf("update: %v", err)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkRecordDelivery measures the durable part of webhook intake: one
+// transaction that records a delivery of a typical issue event's size
+// (8 KiB), as new and as a redelivery of a recorded one.
+func BenchmarkRecordDelivery(b *testing.B) {
+	body := []byte(`{"webhookEvent":"jira:issue_updated","pad":"` + strings.Repeat("x", 8<<10) + `"}`)
+	for _, bk := range benchBackends {
+		b.Run(bk.name, func(b *testing.B) {
+			db := bk.open(b)
+			conn := store.Connection{ID: uuid.NewString(), Name: "bench", BaseURL: "https://bench.atlassian.net", Deployment: "cloud", AuthType: "basic", SealedSecret: "s"}
+			if err := db.InTx(b.Context(), func(tx store.Tx) error { return tx.CreateConnection(b.Context(), conn) }); err != nil {
+				b.Fatalf("create connection: %v", err)
+			}
+			record := func(key string) bool {
+				var isNew bool
+				err := db.InTx(b.Context(), func(tx store.Tx) error {
+					var err error
+					_, isNew, err = tx.RecordDelivery(b.Context(), store.Delivery{ConnectionID: conn.ID, DeliveryKey: key, Event: "jira:issue_updated", IssueID: "10001", Body: body})
+					return err
+				})
+				if err != nil {
+					b.Fatalf("record delivery: %v", err)
+				}
+				return isNew
+			}
+			b.Run("new", func(b *testing.B) {
+				for b.Loop() {
+					if !record(uuid.NewString()) {
+						b.Fatalf("a fresh key was not new")
+					}
+				}
+			})
+			record("dup")
+			b.Run("duplicate", func(b *testing.B) {
+				for b.Loop() {
+					if record("dup") {
+						b.Fatalf("a redelivery was new")
+					}
+				}
+			})
 		})
 	}
 }

@@ -407,7 +407,7 @@ func (t *tx) UpsertLink(ctx context.Context, l store.Link) error {
 	}
 	p := tracker.Problems{}
 	checkText(p, "integration_id", l.IntegrationID, true, store.MaxIDLen)
-	oneOf(p, "state", l.State, store.LinkCreating, store.LinkLinked, store.LinkUnlinked)
+	oneOf(p, "state", l.State, store.LinkCreating, store.LinkLinked, store.LinkUnlinked, store.LinkRefused)
 	checkText(p, "issue_id", l.IssueID, l.State == store.LinkLinked, store.MaxIDLen)
 	checkText(p, "issue_key", l.IssueKey, false, 255)
 	if err := p.Err(tracker.EInvalid, "invalid link"); err != nil {

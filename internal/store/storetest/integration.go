@@ -31,12 +31,15 @@ var integrationTests = []struct {
 	{"DeleteIntegrationCascade", testDeleteIntegrationCascade},
 	{"Links", testLinks},
 	{"LinkIssueUnique", testLinkIssueUnique},
+	{"ConcurrentIntegrate", testConcurrentIntegrate},
+	{"ConcurrentLinkSameIssue", testConcurrentLinkSameIssue},
 	{"LinksForItems", testLinksForItems},
 	{"ListLinks", testListLinks},
 	{"SyncEvents", testSyncEvents},
 	{"SyncEventLimits", testSyncEventLimits},
 	{"Deliveries", testDeliveries},
 	{"DeliveryDedupConcurrent", testDeliveryDedupConcurrent},
+	{"QueuedDeliveries", testQueuedDeliveries},
 	{"ObjectLinks", testObjectLinks},
 	{"Leases", testLeases},
 	{"LeaseConcurrent", testLeaseConcurrent},
@@ -522,6 +525,14 @@ func testLinks(t *testing.T, s store.Store) {
 		t.Errorf("GetLink of a creating link (-want +got):\n%s", diff)
 	}
 
+	// Jira refused the create: no issue, and the next attempt need not
+	// search for one.
+	refused := store.Link{ItemID: su.items[2].ID, IntegrationID: su.in.ID, State: store.LinkRefused, UpdatedAt: tracker.Truncate(base)}
+	upsertLink(t, s, refused)
+	if got, err := getLink(t, s, refused.ItemID); err != nil || cmp.Diff(refused, got) != "" {
+		t.Errorf("GetLink of a refused link: got %+v, %v; want %+v", got, err, refused)
+	}
+
 	done := linked(su, 0, "10001")
 	done.Synced = json.RawMessage(`{"summary": "xss",  "priority":"High"}`)
 	done.UpdatedAt = base.Add(time.Minute)
@@ -790,7 +801,7 @@ func testSyncEvents(t *testing.T, s store.Store) {
 	if diff := cmp.Diff(pick(3, 2), listEvents(t, s, store.SyncEventFilter{IntegrationID: su.in.ID, ItemID: b, FailuresFirst: true}), ignoreID); diff != "" {
 		t.Errorf("ListSyncEvents of item b, failures first (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(pick(1, 2), listEvents(t, s, store.SyncEventFilter{IntegrationID: su.in.ID, Limit: 2}), ignoreID); diff != "" {
+	if diff := cmp.Diff(pick(4, 1), listEvents(t, s, store.SyncEventFilter{IntegrationID: su.in.ID, Limit: 2}), ignoreID); diff != "" {
 		t.Errorf("ListSyncEvents limit 2 (-want +got):\n%s", diff)
 	}
 	if got := listEvents(t, s, store.SyncEventFilter{IntegrationID: "no-such-integration"}); len(got) != 0 {
@@ -1033,6 +1044,81 @@ func testDeliveryDedupConcurrent(t *testing.T, s store.Store) {
 		}
 		return nil
 	})
+}
+
+func testQueuedDeliveries(t *testing.T, s store.Store) {
+	conn := createConnection(t, s, "jira")
+	conn2 := createConnection(t, s, "jira2")
+	rec := func(connID, key, issue string) store.Delivery {
+		d, _ := recordDelivery(t, s, store.Delivery{ConnectionID: connID, DeliveryKey: key, Event: "jira:issue_updated", IssueID: issue,
+			Body: []byte(`{"key":"` + key + `"}`), ReceivedAt: base})
+		return d
+	}
+	first := rec(conn.ID, "k1", "10001")
+	applied := rec(conn.ID, "k2", "10001")
+	rec(conn.ID, "k3", "10002")
+	rec(conn2.ID, "k4", "10001")
+	third := rec(conn.ID, "k5", "10001")
+	inTx(t, s, func(tx store.Tx) error {
+		return tx.SetDeliveryStatus(t.Context(), applied.ID, store.DeliveryApplied, "")
+	})
+
+	queued := func(connID, issue string) []store.Delivery {
+		t.Helper()
+		var ds []store.Delivery
+		view(t, s, func(tx store.Tx) error {
+			var err error
+			ds, err = tx.QueuedDeliveries(t.Context(), connID, issue)
+			return err
+		})
+		return ds
+	}
+	if diff := cmp.Diff([]store.Delivery{first, third}, queued(conn.ID, "10001")); diff != "" {
+		t.Errorf("QueuedDeliveries of issue 10001, oldest first with bodies (-want +got):\n%s", diff)
+	}
+	if got := queued(conn.ID, "99999"); len(got) != 0 {
+		t.Errorf("QueuedDeliveries of an issue without deliveries: got %d, want none", len(got))
+	}
+
+	// A burst comes back in batches of the cap, oldest first.
+	var keys []string
+	inTx(t, s, func(tx store.Tx) error {
+		for i := range store.MaxQueuedDeliveries + 5 {
+			key := fmt.Sprintf("burst-%03d", i)
+			if _, _, err := tx.RecordDelivery(t.Context(), store.Delivery{ConnectionID: conn.ID, DeliveryKey: key, IssueID: "10003", ReceivedAt: base}); err != nil {
+				return err
+			}
+			keys = append(keys, key)
+		}
+		return nil
+	})
+	batch := queued(conn.ID, "10003")
+	var got []string
+	for _, d := range batch {
+		got = append(got, d.DeliveryKey)
+	}
+	if diff := cmp.Diff(keys[:store.MaxQueuedDeliveries], got); diff != "" {
+		t.Errorf("QueuedDeliveries of a burst: the first %d (-want +got):\n%s", store.MaxQueuedDeliveries, diff)
+	}
+	inTx(t, s, func(tx store.Tx) error {
+		for _, d := range batch {
+			if err := tx.SetDeliveryStatus(t.Context(), d.ID, store.DeliveryApplied, ""); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	got = got[:0]
+	for _, d := range queued(conn.ID, "10003") {
+		got = append(got, d.DeliveryKey)
+	}
+	if diff := cmp.Diff(keys[store.MaxQueuedDeliveries:], got); diff != "" {
+		t.Errorf("QueuedDeliveries after applying the first batch (-want +got):\n%s", diff)
+	}
+	wantErr(t, "QueuedDeliveries without issue", s.View(t.Context(), func(tx store.Tx) error {
+		_, err := tx.QueuedDeliveries(t.Context(), conn.ID, "")
+		return err
+	}), tracker.EInvalid, "issue")
 }
 
 func testObjectLinks(t *testing.T, s store.Store) {
@@ -1327,13 +1413,14 @@ func failedJob(t *testing.T, s store.Store, key string, at time.Time) store.Job 
 }
 
 func testRequeueJob(t *testing.T, s store.Store) {
-	enqueue(t, s, store.Job{Kind: "push", Key: "pending", RunAt: base})
+	// A pending job far in the future, which no claim below hands out.
+	enqueue(t, s, store.Job{Kind: "pull", Key: "pending", RunAt: base.Add(48 * time.Hour)})
 	pending := listJobs(t, s, store.JobFilter{Key: "pending"})[0]
 	_, err := requeue(t, s, pending.ID, base)
 	wantErr(t, "RequeueJob of a pending job", err, tracker.EConflict, fmt.Sprintf("job %d is pending, only failed jobs can be retried", pending.ID))
 
 	j := failedJob(t, s, "item:1", base)
-	running := failedJob(t, s, "item:2", base) // failed, then made to run again below
+	second := failedJob(t, s, "item:2", base)
 	now := base.Add(time.Hour)
 	got, err := requeue(t, s, j.ID, now)
 	if err != nil {
@@ -1350,11 +1437,11 @@ func testRequeueJob(t *testing.T, s store.Store) {
 	_, err = requeue(t, s, j.ID, now)
 	wantErr(t, "RequeueJob twice", err, tracker.EConflict, "is pending")
 
-	if _, err := requeue(t, s, running.ID, now); err != nil {
+	if _, err := requeue(t, s, second.ID, now); err != nil {
 		t.Fatalf("RequeueJob of item:2: %v", err)
 	}
 	claimed := claim(t, s, store.Claim{Now: now, Lease: minute, Limit: 10})
-	if diff := cmp.Diff([]string{"push/item:1", "push/item:2", "push/pending"}, sortedKeys(claimed)); diff != "" {
+	if diff := cmp.Diff([]string{"push/item:1", "push/item:2"}, sortedKeys(claimed)); diff != "" {
 		t.Errorf("claim after the requeues (-want +got):\n%s", diff)
 	}
 	for _, c := range claimed {
@@ -1418,4 +1505,97 @@ func testRequeueJobMerges(t *testing.T, s store.Store) {
 	if n := len(listJobs(t, s, store.JobFilter{Key: "item:early"})); n != 1 {
 		t.Errorf("jobs of item:early after the merge: got %d, want 1", n)
 	}
+}
+
+// race runs fn in n concurrent transactions, started together, and returns
+// their errors.
+func race(t *testing.T, s store.Store, n int, fn func(tx store.Tx, i int) error) []error {
+	t.Helper()
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = s.InTx(t.Context(), func(tx store.Tx) error { return fn(tx, i) })
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+// oneWinner checks that exactly one of errs is nil and the others are
+// conflicts mentioning every one of parts.
+func oneWinner(t *testing.T, what string, errs []error, parts ...string) {
+	t.Helper()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner >= 0:
+			t.Errorf("%s: transactions %d and %d both succeeded", what, winner, i)
+		case err == nil:
+			winner = i
+		default:
+			wantErr(t, fmt.Sprintf("%s, loser %d", what, i), err, tracker.EConflict, parts...)
+		}
+	}
+	if winner < 0 {
+		t.Errorf("%s: no transaction succeeded: %v", what, errs)
+	}
+}
+
+func testConcurrentIntegrate(t *testing.T, s store.Store) {
+	conn := createConnection(t, s, "jira")
+	web := createTarget(t, s, "web")
+	const n = 5
+	errs := race(t, s, n, func(tx store.Tx, i int) error {
+		return tx.CreateIntegration(t.Context(), newIntegration(conn.ID, web.ID, fmt.Sprintf("P%d", i)))
+	})
+	w := winnerIndex(errs)
+	if w < 0 {
+		t.Fatalf("no integration succeeded: %v", errs)
+	}
+	// The losers name the target and the project it went to.
+	oneWinner(t, "concurrent integrations of one target", errs, web.ID, fmt.Sprintf("P%d", w))
+	ins := listIntegrations(t, s)
+	if len(ins) != 1 || ins[0].ProjectKey != fmt.Sprintf("P%d", w) {
+		t.Errorf("integrations after the race: got %+v, want only the winner's P%d", ins, w)
+	}
+}
+
+// winnerIndex is the index of the first nil error (-1 when none).
+func winnerIndex(errs []error) int {
+	for i, err := range errs {
+		if err == nil {
+			return i
+		}
+	}
+	return -1
+}
+
+func testConcurrentLinkSameIssue(t *testing.T, s store.Store) {
+	const n = 5
+	su := newSetup(t, s, "web", n)
+	errs := race(t, s, n, func(tx store.Tx, i int) error {
+		return tx.UpsertLink(t.Context(), linked(su, i, "10001"))
+	})
+	w := winnerIndex(errs)
+	if w < 0 {
+		t.Fatalf("no link succeeded: %v", errs)
+	}
+	oneWinner(t, "concurrent links of one issue", errs, "10001", su.items[w].ID)
+	view(t, s, func(tx store.Tx) error {
+		l, err := tx.LinkByIssue(t.Context(), su.in.ID, "10001")
+		if err != nil || l.ItemID != su.items[w].ID {
+			t.Errorf("LinkByIssue after the race: got item %q, %v; want the winner's %q", l.ItemID, err, su.items[w].ID)
+		}
+		links, err := tx.LinksForItems(t.Context(), []string{su.items[0].ID, su.items[1].ID, su.items[2].ID, su.items[3].ID, su.items[4].ID})
+		if err != nil || len(links) != 1 {
+			t.Errorf("links after the race: got %d, %v; want 1", len(links), err)
+		}
+		return nil
+	})
 }

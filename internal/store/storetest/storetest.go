@@ -70,6 +70,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ItemJobAtomicity", testItemJobAtomicity},
 		{"View", testView},
 	}
+	tests = append(tests, integrationTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))

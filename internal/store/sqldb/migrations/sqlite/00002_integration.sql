@@ -43,7 +43,7 @@ CREATE UNIQUE INDEX integrations_project_key ON integrations (connection_id, pro
 CREATE TABLE links (
     item_id        TEXT PRIMARY KEY REFERENCES items (id),
     integration_id TEXT NOT NULL REFERENCES integrations (id),
-    state          TEXT NOT NULL CHECK (state IN ('creating', 'linked', 'unlinked')),
+    state          TEXT NOT NULL CHECK (state IN ('creating', 'linked', 'unlinked', 'refused')),
     issue_id       TEXT NOT NULL,
     issue_key      TEXT NOT NULL,
     synced         TEXT,
@@ -87,6 +87,8 @@ CREATE TABLE deliveries (
 );
 CREATE UNIQUE INDEX deliveries_key ON deliveries (connection_id, delivery_key);
 CREATE INDEX deliveries_connection ON deliveries (connection_id, id);
+-- The queued deliveries of one issue, applied by its sync job.
+CREATE INDEX deliveries_queued ON deliveries (connection_id, issue_id, id) WHERE status = 'queued';
 
 -- Comments and attachments mirrored between the two sides.
 CREATE TABLE object_links (

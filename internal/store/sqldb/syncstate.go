@@ -135,6 +135,18 @@ func (t *tx) ListDeliveries(ctx context.Context, connectionID string, limit int)
 		`SELECT `+deliveryMeta+` FROM deliveries WHERE connection_id = ? ORDER BY id DESC LIMIT ?`, connectionID, n)
 }
 
+// QueuedDeliveries returns up to store.MaxQueuedDeliveries queued
+// deliveries of one issue of a connection, with their bodies, oldest
+// (first recorded) first.
+func (t *tx) QueuedDeliveries(ctx context.Context, connectionID, issueID string) ([]store.Delivery, error) {
+	if issueID == "" {
+		return nil, invalid("listing queued deliveries needs the issue id")
+	}
+	return queryAll(ctx, t, "list queued deliveries", scanDelivery,
+		`SELECT `+deliveryMeta+`, body FROM deliveries WHERE connection_id = ? AND issue_id = ? AND status = 'queued' ORDER BY id LIMIT ?`,
+		connectionID, issueID, store.MaxQueuedDeliveries)
+}
+
 // ---- Object links ----
 
 const objectLinkCols = `kind, local_id, item_id, integration_id, jira_id, issue_id, origin, hash, deleted, updated_at`
