@@ -89,7 +89,10 @@ func TestBurstCoalescesIntoOneRunOfTheLatestArgs(t *testing.T) {
 func TestRetriesWithBackoffThenFails(t *testing.T) {
 	st, clk, r := setup(t)
 	attempts := 0
-	Register(r, func(ctx context.Context, j store.Job, a pingArgs) error { attempts++; return errors.New("jira said 503") })
+	Register(r, func(ctx context.Context, j store.Job, a pingArgs) error {
+		attempts++
+		return errors.New("jira said 503")
+	})
 	enqueue(t, st, "item-1", 1, clk.Now())
 	if _, err := r.RunPending(context.Background()); err != nil {
 		t.Fatal(err)

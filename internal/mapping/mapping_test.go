@@ -105,12 +105,12 @@ func TestBrokenMappingNamesEveryProblem(t *testing.T) {
 		got = append(got, k)
 	}
 	want := []string{
-		"issue_types.vulnerability",  // unknown type
-		"issue_types.finding",        // not a sub-task type
-		"status_to_jira.resolved",    // unreachable status
-		"status_from_jira.Reviewing", // no such status
-		"priority.critical",          // unknown priority
-		"defaults.customfield_10054", // bad option
+		"issue_types.vulnerability",                                   // unknown type
+		"issue_types.finding",                                         // not a sub-task type
+		"status_to_jira.resolved",                                     // unreachable status
+		"status_from_jira.Reviewing",                                  // no such status
+		"priority.critical",                                           // unknown priority
+		"defaults.customfield_10054",                                  // bad option
 		"fields[5].direction", "fields[5].vulnsync", "fields[5].jira", // duplicate, bad direction, incompatible
 		"fields[6].vulnsync", "fields[6].jira",
 	}
