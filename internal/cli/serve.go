@@ -30,6 +30,7 @@ type serveConfig struct {
 	logLevel, logFormat       string
 	adminToken                string
 	shutdownTimeout           time.Duration
+	reconcileInterval         time.Duration
 }
 
 func parseServe(name string, args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
@@ -45,6 +46,8 @@ func parseServe(name string, args []string, getenv func(string) string, stderr i
 	fs.StringVar(&c.logLevel, "log-level", envOr(getenv, "VULNSYNC_LOG_LEVEL", "info"), "debug, info, warn or error (env VULNSYNC_LOG_LEVEL)")
 	fs.StringVar(&c.logFormat, "log-format", envOr(getenv, "VULNSYNC_LOG_FORMAT", "text"), "text or json (env VULNSYNC_LOG_FORMAT)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to wait for requests in flight on shutdown")
+	ri := envOr(getenv, "VULNSYNC_RECONCILE_INTERVAL", "5m")
+	fs.StringVar(&ri, "reconcile-interval", ri, "how often each integration asks Jira for changes whose webhook never came (env VULNSYNC_RECONCILE_INTERVAL)")
 	if err := parseFlags(fs, args); err != nil {
 		return c, err
 	}
@@ -53,6 +56,9 @@ func parseServe(name string, args []string, getenv func(string) string, stderr i
 		return c, fmt.Errorf("%w: --max-attachment-bytes %q must be a positive number of bytes", ErrUsage, maxAtt)
 	}
 	c.maxAttachment = n
+	if c.reconcileInterval, err = time.ParseDuration(ri); err != nil || c.reconcileInterval < time.Second {
+		return c, fmt.Errorf("%w: --reconcile-interval %q must be a duration of at least 1s, like 5m", ErrUsage, ri)
+	}
 	if c.db != "" && !strings.HasPrefix(c.db, "postgres://") && !strings.HasPrefix(c.db, "postgresql://") {
 		return c, fmt.Errorf("%w: --db must be a postgres:// URL", ErrUsage)
 	}
@@ -118,7 +124,7 @@ func assemble(ctx context.Context, cfg serveConfig, getenv func(string) string, 
 	a.svc = service.New(service.Config{Store: st, Logger: log, MaxAttachmentBytes: cfg.maxAttachment})
 	a.integ = integration.New(integration.Config{Tracker: a.svc, Vault: v, PublicURL: public, Logger: log})
 	a.runner = jobs.NewRunner(jobs.Config{Store: st, Logger: log})
-	a.engine = jirasync.New(jirasync.Config{Tracker: a.svc, Integrations: a.integ, Runner: a.runner, Logger: log})
+	a.engine = jirasync.New(jirasync.Config{Tracker: a.svc, Integrations: a.integ, Runner: a.runner, Logger: log, ReconcileInterval: cfg.reconcileInterval})
 	a.handler = httpapi.NewServer(httpapi.Config{
 		Service: a.svc, Integrations: a.integ, Sync: a.engine, Webhooks: a.engine.ServeWebhook, Logger: log,
 		Links: func(ctx context.Context, ids []string) (map[string]httpapi.JiraRef, error) {
@@ -165,6 +171,9 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "vulnsync listening on %s (store: %s)\n", a.baseURL, a.st.Backend())
 	a.log.Info("serving", "addr", a.baseURL, "store", a.st.Backend())
 
+	if err := a.engine.ScheduleReconcile(ctx); err != nil {
+		return fmt.Errorf("schedule reconciliation: %w", err)
+	}
 	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	workersDone := make(chan error, 1)
 	go func() { workersDone <- a.runner.Run(workers) }()
