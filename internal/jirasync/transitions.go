@@ -130,7 +130,24 @@ func (g *graphCache) frontier(wf, from string) map[string][]jira.Transition {
 func (r *run) transitionTo(ctx context.Context, kind, key, current, target string) (string, error) {
 	wf := r.in.ProjectKey + "/" + r.doc.IssueTypes[kind]
 	targetRank := categoryRank[r.category(kind, target)]
-	for moves := 0; moves < 12; {
+	verified := false // current was read from Jira during this call
+	// step performs one transition; a 400 means our picture is stale
+	// (someone moved the issue, or the workflow changed): forget it and
+	// read where the issue really is.
+	step := func(t jira.Transition) (bool, error) {
+		if err := r.doTransition(ctx, key, t); err != nil {
+			var er *jira.ErrorResponse
+			if errors.As(err, &er) && er.StatusCode == 400 {
+				r.e.graphs.forget(wf)
+				current, verified = "", false
+				return false, nil
+			}
+			return false, err
+		}
+		current = t.To.Name
+		return true, nil
+	}
+	for moves := 0; moves < 12; moves++ {
 		if current == "" {
 			var is *jira.Issue
 			err := r.call(ctx, "transition", "GET /issue/{key}", key, func() error {
@@ -141,28 +158,24 @@ func (r *run) transitionTo(ctx context.Context, kind, key, current, target strin
 			if err != nil {
 				return current, classify(err)
 			}
-			current = is.Status.Name
+			current, verified = is.Status.Name, true
 		}
 		if strings.EqualFold(current, target) {
 			return current, nil
 		}
 		if p, ok := r.e.graphs.path(wf, current, target); ok && len(p) > 0 {
-			if err := r.doTransition(ctx, key, p[0]); err != nil {
-				var er *jira.ErrorResponse
-				if errors.As(err, &er) && er.StatusCode == 400 {
-					// The workflow changed or the issue moved: learn again.
-					r.e.graphs.forget(wf)
-					current = ""
-					moves++
-					continue
-				}
+			if _, err := step(p[0]); err != nil {
 				return current, err
 			}
-			current = p[0].To.Name
-			moves++
 			continue
 		}
 		if !r.e.graphs.known(wf, current) {
+			if !verified {
+				// Learn only where the issue really is, or the graph
+				// would file one status's transitions under another.
+				current = ""
+				continue
+			}
 			var ts []jira.Transition
 			err := r.call(ctx, "transition", "GET /issue/{key}/transitions", key, func() error {
 				var err error
@@ -173,6 +186,7 @@ func (r *run) transitionTo(ctx context.Context, kind, key, current, target strin
 				return current, classify(err)
 			}
 			r.e.graphs.learn(wf, current, ts)
+			moves--
 			continue
 		}
 		var best []jira.Transition
@@ -198,13 +212,15 @@ func (r *run) transitionTo(ctx context.Context, kind, key, current, target strin
 			}
 		}
 		if best == nil {
+			if !verified {
+				current = "" // maybe our picture is stale: look again
+				continue
+			}
 			return current, jobs.Permanent(fmt.Errorf("status %q cannot be reached from %q in the workflow of %s", target, current, r.doc.IssueTypes[kind]))
 		}
-		if err := r.doTransition(ctx, key, best[0]); err != nil {
+		if _, err := step(best[0]); err != nil {
 			return current, err
 		}
-		current = best[0].To.Name
-		moves++
 	}
 	return current, jobs.Permanent(fmt.Errorf("gave up reaching status %q after 12 transitions", target))
 }
