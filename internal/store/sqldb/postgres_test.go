@@ -1,14 +1,9 @@
 package sqldb
 
 import (
-	"context"
-	"crypto/rand"
-	"database/sql"
 	"encoding/json"
-	"net/url"
 	"os"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,48 +17,8 @@ import (
 	"github.com/vulnsync/vulnsync/internal/tracker"
 )
 
-// postgresDSN returns the test server's DSN, or skips the test.
-func postgresDSN(tb testing.TB) string {
-	tb.Helper()
-	dsn := os.Getenv("VULNSYNC_TEST_POSTGRES")
-	if dsn == "" {
-		tb.Skip("VULNSYNC_TEST_POSTGRES not set: skipping the PostgreSQL conformance suite")
-	}
-	return dsn
-}
-
-// freshSchema creates an empty schema, dropped when the test ends, and
-// returns a DSN whose search_path is that schema.
-func freshSchema(tb testing.TB) string {
-	tb.Helper()
-	dsn := postgresDSN(tb)
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		tb.Fatalf("connect to test server: %v", err)
-	}
-	schema := "t_" + strings.ToLower(rand.Text())
-	if _, err := admin.ExecContext(tb.Context(), "CREATE SCHEMA "+schema); err != nil {
-		admin.Close()
-		tb.Fatalf("create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-		}
-		admin.Close()
-	})
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			tb.Fatalf("parse VULNSYNC_TEST_POSTGRES: %v", err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return dsn + " search_path=" + schema
-}
+// freshSchema returns a DSN for an empty schema (see storetest.PostgresDSN).
+func freshSchema(tb testing.TB) string { return storetest.PostgresDSN(tb) }
 
 func openPostgres(tb testing.TB) *DB {
 	tb.Helper()
@@ -81,7 +36,9 @@ func openPostgres(tb testing.TB) *DB {
 }
 
 func TestPostgresConformance(t *testing.T) {
-	postgresDSN(t)
+	if os.Getenv("VULNSYNC_TEST_POSTGRES") == "" {
+		t.Skip("VULNSYNC_TEST_POSTGRES not set: skipping the PostgreSQL conformance suite")
+	}
 	storetest.Run(t, func(t *testing.T) store.Store { return openPostgres(t) })
 }
 
