@@ -45,7 +45,6 @@ func chromiumPath(t *testing.T) string {
 // tab is one headless Chromium tab with helpers that fail the test.
 type tab struct {
 	t       *testing.T
-	ctx     context.Context
 	base    string
 	shots   string
 	n       int
@@ -55,7 +54,7 @@ type tab struct {
 
 // newTab starts a fresh headless Chromium (its own profile, no network
 // beyond this machine) with a deadline for the whole test.
-func newTab(t *testing.T, base string) *tab {
+func newTab(t *testing.T, base string) (*tab, context.Context) {
 	t.Helper()
 	exe := chromiumPath(t)
 	opts := []chromedp.ExecAllocatorOption{
@@ -78,7 +77,7 @@ func newTab(t *testing.T, base string) *tab {
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	// The browser lives as long as the first Run's context: start it on
 	// ctx itself, and bound the test with a timer that cancels it.
-	b := &tab{t: t, ctx: ctx, base: base, shots: t.ArtifactDir(), opened: make(chan string, 16)}
+	b := &tab{t: t, base: base, shots: t.ArtifactDir(), opened: make(chan string, 16)}
 	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
 	go func() {
 		for ev, err := range dialogs {
@@ -93,28 +92,28 @@ func newTab(t *testing.T, base string) *tab {
 			_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
 		}
 	}()
-	deadline := time.AfterFunc(90*time.Second, cancelCtx)
+	deadline := time.AfterFunc(2*time.Minute, cancelCtx)
 	t.Cleanup(func() {
 		deadline.Stop()
 		cancelCtx()
 		cancelAlloc()
 	})
 	t.Logf("screenshots of %s go to %s", t.Name(), b.shots)
-	return b
+	return b, ctx
 }
 
-func (b *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+func (b *tab) do(ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	if err := chromedp.Do(b.ctx, steps...); err != nil {
-		b.shot("failed-" + strings.ReplaceAll(what, " ", "-"))
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		b.shot(ctx, "failed-"+strings.ReplaceAll(what, " ", "-"))
 		b.t.Fatalf("%s: %v", what, err)
 	}
 }
 
 // open navigates and returns the HTTP status of the page.
-func (b *tab) open(path string) int64 {
+func (b *tab) open(ctx context.Context, path string) int64 {
 	b.t.Helper()
-	resp, err := chromedp.RunResponse(b.ctx, chromedp.Navigate(b.base+path))
+	resp, err := chromedp.RunResponse(ctx, chromedp.Navigate(b.base+path))
 	if err != nil {
 		b.t.Fatalf("open %s: %v", path, err)
 	}
@@ -123,47 +122,47 @@ func (b *tab) open(path string) int64 {
 
 // submit clicks a button that posts a form and returns the status of the
 // page that comes back (after redirects).
-func (b *tab) submit(what, button string) int64 {
+func (b *tab) submit(ctx context.Context, what, button string) int64 {
 	b.t.Helper()
-	resp, err := chromedp.RunResponse(b.ctx, chromedp.Click(chromedp.CSS(button), chromedp.NodeVisible))
+	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(button), chromedp.NodeVisible))
 	if err != nil {
-		b.shot("failed-" + strings.ReplaceAll(what, " ", "-"))
+		b.shot(ctx, "failed-"+strings.ReplaceAll(what, " ", "-"))
 		b.t.Fatalf("%s: %v", what, err)
 	}
 	return resp.Status
 }
 
-func (b *tab) text(sel string) string {
+func (b *tab) text(ctx context.Context, sel string) string {
 	b.t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
 	if err != nil {
-		b.shot("failed-text")
+		b.shot(ctx, "failed-text")
 		b.t.Fatalf("text of %s: %v", sel, err)
 	}
 	return s
 }
 
-func (b *tab) value(sel string) string {
+func (b *tab) value(ctx context.Context, sel string) string {
 	b.t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.Value(chromedp.CSS(sel)))
+	s, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(sel)))
 	if err != nil {
 		b.t.Fatalf("value of %s: %v", sel, err)
 	}
 	return s
 }
 
-func (b *tab) eval(js string) string {
+func (b *tab) eval(ctx context.Context, js string) string {
 	b.t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](js))
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
 	if err != nil {
 		b.t.Fatalf("evaluate %s: %v", js, err)
 	}
 	return s
 }
 
-func (b *tab) location() string {
+func (b *tab) location(ctx context.Context) string {
 	b.t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.Location())
+	s, err := chromedp.Run(ctx, chromedp.Location())
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -171,9 +170,9 @@ func (b *tab) location() string {
 }
 
 // shot saves a full-page PNG screenshot named after the step.
-func (b *tab) shot(name string) {
+func (b *tab) shot(ctx context.Context, name string) {
 	b.t.Helper()
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Logf("screenshot %s: %v", name, err)
 		return
@@ -186,33 +185,33 @@ func (b *tab) shot(name string) {
 }
 
 // signIn signs in through the form with the test admin token.
-func (b *tab) signIn(token string) {
+func (b *tab) signIn(ctx context.Context, token string) {
 	b.t.Helper()
-	if got := b.open("/"); got != http.StatusOK {
+	if got := b.open(ctx, "/"); got != http.StatusOK {
 		b.t.Fatalf("GET / (redirected to sign in): status %d", got)
 	}
-	if loc := b.location(); loc != "/signin" {
+	if loc := b.location(ctx); loc != "/signin" {
 		b.t.Fatalf("signed out, / went to %q, want /signin", loc)
 	}
-	b.shot("signin")
-	b.do("type the token", chromedp.SendKeys(chromedp.CSS("#token"), token))
-	if got := b.submit("sign in", `form[action="/signin"] button[type=submit]`); got != http.StatusOK {
+	b.shot(ctx, "signin")
+	b.do(ctx, "type the token", chromedp.SendKeys(chromedp.CSS("#token"), token))
+	if got := b.submit(ctx, "sign in", `form[action="/signin"] button[type=submit]`); got != http.StatusOK {
 		b.t.Fatalf("sign in: status %d", got)
 	}
-	if loc := b.location(); loc != "/targets" {
+	if loc := b.location(ctx); loc != "/targets" {
 		b.t.Fatalf("after sign-in: at %q, want /targets", loc)
 	}
 }
 
 // createTarget creates a target through the Targets page and returns its id.
-func (b *tab) createTarget(name, description string) string {
+func (b *tab) createTarget(ctx context.Context, name, description string) string {
 	b.t.Helper()
-	b.open("/targets")
-	b.do("fill the new target", chromedp.SendKeys(chromedp.CSS("#name"), name), chromedp.SendKeys(chromedp.CSS("#description"), description))
-	if got := b.submit("create target "+name, `form[action="/targets"] button[type=submit]`); got != http.StatusOK {
+	b.open(ctx, "/targets")
+	b.do(ctx, "fill the new target", chromedp.SendKeys(chromedp.CSS("#name"), name), chromedp.SendKeys(chromedp.CSS("#description"), description))
+	if got := b.submit(ctx, "create target "+name, `form[action="/targets"] button[type=submit]`); got != http.StatusOK {
 		b.t.Fatalf("create target %s: status %d", name, got)
 	}
-	loc := b.location()
+	loc := b.location(ctx)
 	if !strings.HasPrefix(loc, "/targets/") {
 		b.t.Fatalf("after creating a target: at %q", loc)
 	}
@@ -221,14 +220,14 @@ func (b *tab) createTarget(name, description string) string {
 
 // createItem creates a vulnerability through the target page and returns
 // the item's id.
-func (b *tab) createItem(targetID, title, severity string) string {
+func (b *tab) createItem(ctx context.Context, targetID, title, severity string) string {
 	b.t.Helper()
-	b.open("/targets/" + targetID)
-	b.do("fill the new item", chromedp.SendKeys(chromedp.CSS("#title"), title), chromedp.SetValue(chromedp.CSS("#severity"), severity))
-	if got := b.submit("create item", `#new-item button[type=submit]`); got != http.StatusOK {
+	b.open(ctx, "/targets/"+targetID)
+	b.do(ctx, "fill the new item", chromedp.SendKeys(chromedp.CSS("#title"), title), chromedp.SetValue(chromedp.CSS("#severity"), severity))
+	if got := b.submit(ctx, "create item", `#new-item button[type=submit]`); got != http.StatusOK {
 		b.t.Fatalf("create item: status %d", got)
 	}
-	loc := b.location()
+	loc := b.location(ctx)
 	if !strings.HasPrefix(loc, "/items/") {
 		b.t.Fatalf("after creating an item: at %q", loc)
 	}
@@ -245,120 +244,121 @@ func TestBrowserAdminFlow(t *testing.T) {
 	chromiumPath(t)
 	_, simURL := jirasim.StartTest(t, jirasim.Config{Deployment: jirasim.Cloud, Seed: 1})
 	in := startServe(t, t.TempDir(), nil)
-	b := newTab(t, in.baseURL)
+	b, ctx := newTab(t, in.baseURL)
 
-	b.signIn(in.token)
-	b.shot("targets-empty")
-	tid := b.createTarget("payments-api", "Card payments")
-	vid := b.createItem(tid, "SQL injection in /search", "critical")
-	if got := b.text("#item-title"); got != "SQL injection in /search" {
+	b.signIn(ctx, in.token)
+	b.shot(ctx, "targets-empty")
+	tid := b.createTarget(ctx, "payments-api", "Card payments")
+	vid := b.createItem(ctx, tid, "SQL injection in /search", "critical")
+	if got := b.text(ctx, "#item-title"); got != "SQL injection in /search" {
 		t.Fatalf("item page title: got %q", got)
 	}
-	b.do("comment", chromedp.SendKeys(chromedp.CSS("#body"), "Reproduced with sqlmap."))
-	b.submit("add comment", `#comments button[type=submit]`)
-	if got := b.text("#comments .comment"); !strings.Contains(got, "Reproduced with sqlmap.") || !strings.Contains(got, "vulnsync") {
+	b.do(ctx, "comment", chromedp.SendKeys(chromedp.CSS("#body"), "Reproduced with sqlmap."))
+	b.submit(ctx, "add comment", `#comments button[type=submit]`)
+	if got := b.text(ctx, "#comments .comment"); !strings.Contains(got, "Reproduced with sqlmap.") || !strings.Contains(got, "vulnsync") {
 		t.Fatalf("comment on the item page: got %q", got)
 	}
-	b.shot("item")
-	b.open("/targets/" + tid)
-	if got := b.text("table.items .item-title"); got != "SQL injection in /search" {
+	b.shot(ctx, "item")
+	b.open(ctx, "/targets/"+tid)
+	if got := b.text(ctx, "table.items .item-title"); got != "SQL injection in /search" {
 		t.Fatalf("item list: got %q", got)
 	}
-	b.shot("target-items")
+	b.shot(ctx, "target-items")
 
 	// Integrations → Jira → Connect.
-	b.open("/integrations")
-	b.shot("integrations-empty")
-	b.submit("open connect", `a[href="/integrations/jira/connect"]`)
-	b.do("fill the connection",
+	b.open(ctx, "/integrations")
+	b.shot(ctx, "integrations-empty")
+	b.submit(ctx, "open connect", `a[href="/integrations/jira/connect"]`)
+	b.do(ctx, "fill the connection",
 		chromedp.SetValue(chromedp.CSS("#name"), "Jira (simulator)"),
 		chromedp.SendKeys(chromedp.CSS("#base_url"), simURL),
 		chromedp.Click(chromedp.CSS(`input[name=deployment][value=cloud]`)),
 		chromedp.SendKeys(chromedp.CSS("#email"), "admin@example.test"),
 		chromedp.SendKeys(chromedp.CSS("#api_token"), "admin-token"),
 	)
-	if vis := b.eval(`String(document.querySelector("#pat").checkVisibility()) + "/" + String(document.querySelector("#email").checkVisibility())`); vis != "false/true" {
+	if vis := b.eval(ctx, `String(document.querySelector("#pat").checkVisibility()) + "/" + String(document.querySelector("#email").checkVisibility())`); vis != "false/true" {
 		t.Errorf("Cloud chosen: PAT/email visible: got %s, want false/true", vis)
 	}
-	b.shot("connect")
-	if got := b.submit("connect", "#connect-submit"); got != http.StatusOK {
+	b.shot(ctx, "connect")
+	if got := b.submit(ctx, "connect", "#connect-submit"); got != http.StatusOK {
 		t.Fatalf("connect: status %d", got)
 	}
-	connPath := b.location()
-	secret := b.value("#webhook-secret")
+	connPath := b.location(ctx)
+	secret := b.value(ctx, "#webhook-secret")
 	if len(secret) < 32 {
 		t.Fatalf("webhook secret right after connecting: got %q", secret)
 	}
-	if got := b.value("#webhook-url"); !strings.HasPrefix(got, in.baseURL+"/webhooks/jira/") {
+	if got := b.value(ctx, "#webhook-url"); !strings.HasPrefix(got, in.baseURL+"/webhooks/jira/") {
 		t.Fatalf("webhook URL: got %q", got)
 	}
-	b.shot("connection-new-secret")
-	b.do("test connection", chromedp.Click(chromedp.CSS("#test-connection")), chromedp.WaitVisible(chromedp.CSS("#test-result.result-ok")))
-	if got := b.text("#test-result"); !strings.Contains(got, "Connection works.") || !strings.Contains(got, "Jira Cloud") {
+	b.do(ctx, "copy the webhook URL", chromedp.Click(chromedp.CSS(`button[data-copy="webhook-url"]`)), chromedp.WaitVisible(chromedp.CSS(`button.copied[data-copy="webhook-url"]`)))
+	b.shot(ctx, "connection-new-secret")
+	b.do(ctx, "test connection", chromedp.Click(chromedp.CSS("#test-connection")), chromedp.WaitVisible(chromedp.CSS("#test-result.result-ok")))
+	if got := b.text(ctx, "#test-result"); !strings.Contains(got, "Connection works.") || !strings.Contains(got, "Jira Cloud") {
 		t.Fatalf("test connection result: got %q", got)
 	}
-	if loc := b.location(); loc != connPath {
+	if loc := b.location(ctx); loc != connPath {
 		t.Fatalf("test connection left the page (htmx swap expected): at %q", loc)
 	}
-	b.shot("test-connection")
+	b.shot(ctx, "test-connection")
 
 	// Targets → Configure Two-Way Jira Sync → Integrate Target.
-	b.open("/targets")
-	b.submit("open sync setup", `a[href="/integrations/targets"]`)
-	b.do("choose target and project",
+	b.open(ctx, "/targets")
+	b.submit(ctx, "open sync setup", `a[href="/integrations/targets"]`)
+	b.do(ctx, "choose target and project",
 		chromedp.Click(chromedp.CSS(`input[name=target][value="`+tid+`"]`)),
 		chromedp.SetValue(chromedp.CSS("#project_key"), "SEC"),
 	)
-	b.shot("sync-setup")
-	if got := b.submit("integrate", "#integrate-submit"); got != http.StatusOK {
+	b.shot(ctx, "sync-setup")
+	if got := b.submit(ctx, "integrate", "#integrate-submit"); got != http.StatusOK {
 		t.Fatalf("integrate: status %d", got)
 	}
-	if got := b.text(".flash-ok"); !strings.Contains(got, "Integrated payments-api with Jira project SEC") {
+	if got := b.text(ctx, ".flash-ok"); !strings.Contains(got, "Integrated payments-api with Jira project SEC") {
 		t.Fatalf("after integrating: flash %q", got)
 	}
-	if got := b.text(`#integrated-targets tr[data-target="payments-api"]`); !strings.Contains(got, "SEC") || !strings.Contains(got, "needs_mapping") {
+	if got := b.text(ctx, `#integrated-targets tr[data-target="payments-api"]`); !strings.Contains(got, "SEC") || !strings.Contains(got, "needs_mapping") {
 		t.Fatalf("Integrated Target List row: got %q", got)
 	}
-	b.shot("integrated")
+	b.shot(ctx, "integrated")
 
 	// One project ↔ one target: a second target on SEC is refused with the rule.
-	other := b.createTarget("mobile-app", "iOS and Android")
-	b.open("/integrations/targets")
-	b.do("choose the second target", chromedp.Click(chromedp.CSS(`input[name=target][value="`+other+`"]`)), chromedp.SetValue(chromedp.CSS("#project_key"), "SEC"))
-	if got := b.submit("integrate a second target", "#integrate-submit"); got != http.StatusConflict {
+	other := b.createTarget(ctx, "mobile-app", "iOS and Android")
+	b.open(ctx, "/integrations/targets")
+	b.do(ctx, "choose the second target", chromedp.Click(chromedp.CSS(`input[name=target][value="`+other+`"]`)), chromedp.SetValue(chromedp.CSS("#project_key"), "SEC"))
+	if got := b.submit(ctx, "integrate a second target", "#integrate-submit"); got != http.StatusConflict {
 		t.Fatalf("second target on SEC: status %d, want 409", got)
 	}
-	if got := b.text(".results .flash-error"); !strings.Contains(got, "one project maps to one target") || !strings.Contains(got, "payments-api") {
+	if got := b.text(ctx, ".results .flash-error"); !strings.Contains(got, "one project maps to one target") || !strings.Contains(got, "payments-api") {
 		t.Fatalf("refusal message: got %q", got)
 	}
-	b.shot("integrate-refused")
+	b.shot(ctx, "integrate-refused")
 
 	// Configure the mapping.
-	b.submit("open configure", `#integrated-targets tr[data-target="payments-api"] a[href$="/configure"]`)
-	if got := b.text(".flash-info"); !strings.Contains(got, "Not saved yet") {
+	b.submit(ctx, "open configure", `#integrated-targets tr[data-target="payments-api"] a[href$="/configure"]`)
+	if got := b.text(ctx, ".flash-info"); !strings.Contains(got, "Not saved yet") {
 		t.Fatalf("configure page: got %q", got)
 	}
-	b.shot("configure-suggested")
-	if got := b.submit("save the suggested mapping", "#save-mapping"); got != http.StatusUnprocessableEntity {
+	b.shot(ctx, "configure-suggested")
+	if got := b.submit(ctx, "save the suggested mapping", "#save-mapping"); got != http.StatusUnprocessableEntity {
 		t.Fatalf("saving without a Component default: status %d, want 422", got)
 	}
-	if got := b.text(`[data-error-for="defaults.customfield_10052"]`); !strings.Contains(got, "Component (customfield_10052) is required on Bug") {
+	if got := b.text(ctx, `[data-error-for="defaults.customfield_10052"]`); !strings.Contains(got, "Component (customfield_10052) is required on Bug") {
 		t.Fatalf("problem next to the Component default: got %q", got)
 	}
-	if got := b.eval(`document.getElementById("default.customfield_10052").getAttribute("aria-invalid")`); got != "true" {
+	if got := b.eval(ctx, `document.getElementById("default.customfield_10052").getAttribute("aria-invalid")`); got != "true" {
 		t.Errorf("the Component input is not marked invalid: %q", got)
 	}
-	b.do("scroll to the problem", chromedp.ScrollIntoView(chromedp.CSS(`[data-error-for="defaults.customfield_10052"]`)))
-	b.shot("configure-missing-component")
-	b.do("choose a Component default", chromedp.SetValue(chromedp.CSS(`select[name="default.customfield_10052"]`), "Web"))
-	if got := b.submit("save the fixed mapping", "#save-mapping"); got != http.StatusOK {
+	b.do(ctx, "scroll to the problem", chromedp.ScrollIntoView(chromedp.CSS(`[data-error-for="defaults.customfield_10052"]`)))
+	b.shot(ctx, "configure-missing-component")
+	b.do(ctx, "choose a Component default", chromedp.SetValue(chromedp.CSS(`select[name="default.customfield_10052"]`), "Web"))
+	if got := b.submit(ctx, "save the fixed mapping", "#save-mapping"); got != http.StatusOK {
 		t.Fatalf("saving with a Component default: status %d", got)
 	}
-	if got := b.text(".flash-ok"); !strings.Contains(got, "Mapping saved") {
+	if got := b.text(ctx, ".flash-ok"); !strings.Contains(got, "Mapping saved") {
 		t.Fatalf("after saving: flash %q", got)
 	}
-	b.shot("configure-saved")
-	integID := strings.Split(strings.TrimPrefix(b.location(), "/integrations/targets/"), "/")[0]
+	b.shot(ctx, "configure-saved")
+	integID := strings.Split(strings.TrimPrefix(b.location(ctx), "/integrations/targets/"), "/")[0]
 	var view struct {
 		State   string `json:"state"`
 		Mapping struct {
@@ -372,40 +372,40 @@ func TestBrowserAdminFlow(t *testing.T) {
 	}
 
 	// Webhook: register it in Jira from the connection page.
-	b.open(connPath)
-	if got := b.eval(`document.getElementById("webhook-secret") === null ? "hidden" : "shown"`); got != "hidden" {
+	b.open(ctx, connPath)
+	if got := b.eval(ctx, `document.getElementById("webhook-secret") === null ? "hidden" : "shown"`); got != "hidden" {
 		t.Errorf("the webhook secret is shown again on a later visit")
 	}
-	if got := b.text("#webhook-jql"); got != `project in ("SEC")` {
+	if got := b.text(ctx, "#webhook-jql"); got != `project in ("SEC")` {
 		t.Errorf("JQL in the Jira steps: got %q", got)
 	}
-	if got := b.submit("register the webhook", "#register-webhook"); got != http.StatusOK {
+	if got := b.submit(ctx, "register the webhook", "#register-webhook"); got != http.StatusOK {
 		t.Fatalf("register webhook: status %d", got)
 	}
-	if got := b.text(".flash-ok"); !strings.Contains(got, "registered in Jira") {
-		t.Fatalf("after registering: flash %q (errors: %q)", got, b.eval(`Array.from(document.querySelectorAll(".flash-error")).map(e => e.textContent).join("; ")`))
+	if got := b.text(ctx, ".flash-ok"); !strings.Contains(got, "registered in Jira") {
+		t.Fatalf("after registering: flash %q (errors: %q)", got, b.eval(ctx, `Array.from(document.querySelectorAll(".flash-error")).map(e => e.textContent).join("; ")`))
 	}
-	b.shot("webhook-registered")
-	b.open("/integrations/targets/" + integID + "/activity")
-	b.shot("activity")
-	b.open("/items/" + vid)
-	b.shot("item-integrated")
+	b.shot(ctx, "webhook-registered")
+	b.open(ctx, "/integrations/targets/"+integID+"/activity")
+	b.shot(ctx, "activity")
+	b.open(ctx, "/items/"+vid)
+	b.shot(ctx, "item-integrated")
 
 	// With the sync running: a new vulnerability gets its Jira issue, and
 	// its key shows on the item page and in the list.
-	nid := b.createItem(tid, "Stored XSS in profile", "high")
-	key := b.eventually("the Jira key on the item page", "/items/"+nid, `(document.getElementById("jira-key") || {}).textContent || ""`, func(v string) bool {
+	nid := b.createItem(ctx, tid, "Stored XSS in profile", "high")
+	key := b.eventually(ctx, "the Jira key on the item page", "/items/"+nid, `(document.getElementById("jira-key") || {}).textContent || ""`, func(v string) bool {
 		return strings.HasPrefix(v, "SEC-")
 	})
-	if href := b.eval(`document.getElementById("jira-key").getAttribute("href")`); href != simURL+"/browse/"+key {
+	if href := b.eval(ctx, `document.getElementById("jira-key").getAttribute("href")`); href != simURL+"/browse/"+key {
 		t.Errorf("Jira link: got %q, want %q", href, simURL+"/browse/"+key)
 	}
-	b.shot("item-linked")
-	b.open("/targets/" + tid)
-	if got := b.eval(`Array.from(document.querySelectorAll("table.items .jira-key")).map(a => a.textContent).sort().join(",")`); !strings.Contains(got, key) {
+	b.shot(ctx, "item-linked")
+	b.open(ctx, "/targets/"+tid)
+	if got := b.eval(ctx, `Array.from(document.querySelectorAll("table.items .jira-key")).map(a => a.textContent).sort().join(",")`); !strings.Contains(got, key) {
 		t.Errorf("Jira keys in the item list: got %q, want %s among them", got, key)
 	}
-	b.shot("target-items-linked")
+	b.shot(ctx, "target-items-linked")
 
 	// A developer starts progress in Jira: the status comes back.
 	req, _ := http.NewRequest("POST", simURL+"/rest/api/3/issue/"+key+"/transitions", strings.NewReader(`{"transition":{"id":"21"}}`))
@@ -419,33 +419,44 @@ func TestBrowserAdminFlow(t *testing.T) {
 	if resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("transition in the simulator: status %d", resp.StatusCode)
 	}
-	b.eventually("the status from Jira on the item page", "/items/"+nid, `document.getElementById("item-status").textContent`, func(v string) bool {
+	b.eventually(ctx, "the status from Jira on the item page", "/items/"+nid, `document.getElementById("item-status").textContent`, func(v string) bool {
 		return v == "in_progress"
 	})
-	if got := b.text("#history"); !strings.Contains(got, "in_progress") || !strings.Contains(got, "jira") {
+	if got := b.text(ctx, "#history"); !strings.Contains(got, "in_progress") || !strings.Contains(got, "jira") {
 		t.Errorf("history after the Jira transition: got %q", got)
 	}
-	b.shot("item-status-from-jira")
-	b.open("/integrations/targets/" + integID + "/activity")
-	b.shot("activity-synced")
+	b.shot(ctx, "item-status-from-jira")
+	b.open(ctx, "/integrations/targets/"+integID+"/activity")
+	b.shot(ctx, "activity-synced")
+
+	// A phone-sized window: nothing is wider than the screen.
+	b.do(ctx, "narrow the window", chromedp.EmulateViewport(400, 800))
+	for _, path := range []string{"/items/" + nid, "/integrations/targets/" + integID + "/configure"} {
+		b.open(ctx, path)
+		if got := b.eval(ctx, `String(document.documentElement.scrollWidth <= window.innerWidth)`); got != "true" {
+			t.Errorf("%s at 400 px: the page scrolls sideways (%s px wide); too wide: %s", path, b.eval(ctx, `String(document.documentElement.scrollWidth)`),
+				b.eval(ctx, `Array.from(document.querySelectorAll("body *")).filter(e => e.getBoundingClientRect().right > window.innerWidth && !e.closest(".scroll")).slice(0, 5).map(e => e.tagName + "." + e.className + "#" + e.id + " " + Math.round(e.getBoundingClientRect().right)).join(", ")`))
+		}
+		b.shot(ctx, "narrow-"+strings.Split(strings.TrimPrefix(path, "/"), "/")[0])
+	}
 }
 
 // eventually reloads path until the JavaScript expression's value
-// satisfies ok, and returns that value; it fails after 20 s.
-func (b *tab) eventually(what, path, expr string, ok func(string) bool) string {
+// satisfies ok, and returns that value; it fails after 30 s.
+func (b *tab) eventually(ctx context.Context, what, path, expr string, ok func(string) bool) string {
 	b.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	var last string
 	for {
-		b.open(path)
-		if last = b.eval(expr); ok(last) {
+		b.open(ctx, path)
+		if last = b.eval(ctx, expr); ok(last) {
 			return last
 		}
 		if time.Now().After(deadline) {
-			b.shot("failed-" + strings.ReplaceAll(what, " ", "-"))
-			b.t.Fatalf("%s: still %q after 20 s", what, last)
+			b.shot(ctx, "failed-"+strings.ReplaceAll(what, " ", "-"))
+			b.t.Fatalf("%s: still %q after 30 s", what, last)
 		}
 		<-tick.C
 	}
@@ -463,33 +474,33 @@ func TestBrowserShowsScriptTitlesAsText(t *testing.T) {
 		"description": `<img src=x onerror=alert(3)>`, "fields": map[string]any{"cwe": `<svg onload=alert(4)>`}}, &item)
 	in.mustDo(201, "POST", "/api/v1/items/"+item.ID+"/comments", map[string]any{"body": `<iframe src="javascript:alert(5)"></iframe>`}, nil)
 
-	b := newTab(t, in.baseURL)
-	b.signIn(in.token)
+	b, ctx := newTab(t, in.baseURL)
+	b.signIn(ctx, in.token)
 	for _, path := range []string{"/targets", "/targets/" + target.ID, "/items/" + item.ID} {
-		if got := b.open(path); got != http.StatusOK {
+		if got := b.open(ctx, path); got != http.StatusOK {
 			t.Fatalf("GET %s: status %d", path, got)
 		}
 		// Only our two script files are scripts; nothing user-supplied
 		// became an element.
-		if got := b.eval(`Array.from(document.scripts).map(s => s.src ? new URL(s.src).pathname : "inline").join(",")`); got != "/static/htmx.min.js,/static/app.js" {
+		if got := b.eval(ctx, `Array.from(document.scripts).map(s => s.src ? new URL(s.src).pathname : "inline").join(",")`); got != "/static/htmx.min.js,/static/app.js" {
 			t.Errorf("GET %s: scripts in the page: %q", path, got)
 		}
-		if got := b.eval(`String(document.querySelectorAll("main img, main svg, main iframe").length)`); got != "0" {
+		if got := b.eval(ctx, `String(document.querySelectorAll("main img, main svg, main iframe").length)`); got != "0" {
 			t.Errorf("GET %s: user data became %s elements", path, got)
 		}
 	}
-	if got := b.text("#item-title"); got != evil {
+	if got := b.text(ctx, "#item-title"); got != evil {
 		t.Errorf("item title in the DOM: got %q, want the literal text %q", got, evil)
 	}
-	if got := b.text("#comments .comment .prose"); got != `<iframe src="javascript:alert(5)"></iframe>` {
+	if got := b.text(ctx, "#comments .comment .prose"); got != `<iframe src="javascript:alert(5)"></iframe>` {
 		t.Errorf("comment in the DOM: got %q", got)
 	}
-	b.shot("xss-item")
+	b.shot(ctx, "xss-item")
 	if n := b.dialogs.Load(); n != 0 {
 		t.Fatalf("%d dialogs opened while showing user data", n)
 	}
 	// Control: the dialog watch does see a dialog when one opens.
-	b.eval(`setTimeout(() => alert("probe"), 0), "scheduled"`)
+	b.eval(ctx, `setTimeout(() => alert("probe"), 0), "scheduled"`)
 	select {
 	case msg := <-b.opened:
 		if msg != "probe" {
@@ -506,21 +517,21 @@ func TestBrowserShowsScriptTitlesAsText(t *testing.T) {
 func TestBrowserRefusesFormsWithoutCSRFToken(t *testing.T) {
 	chromiumPath(t)
 	in := startServe(t, t.TempDir(), nil)
-	b := newTab(t, in.baseURL)
-	b.signIn(in.token)
+	b, ctx := newTab(t, in.baseURL)
+	b.signIn(ctx, in.token)
 	before := in.snapshot()
 
-	b.open("/targets")
-	token := b.value(`form[action="/targets"] input[name=csrf_token]`)
-	b.eval(`document.querySelector('form[action="/targets"] input[name=csrf_token]').remove(), "removed"`)
-	b.do("fill the form", chromedp.SendKeys(chromedp.CSS("#name"), "forged-without-token"))
-	if got := b.submit("submit without token", `form[action="/targets"] button[type=submit]`); got != http.StatusForbidden {
+	b.open(ctx, "/targets")
+	token := b.value(ctx, `form[action="/targets"] input[name=csrf_token]`)
+	b.eval(ctx, `document.querySelector('form[action="/targets"] input[name=csrf_token]').remove(), "removed"`)
+	b.do(ctx, "fill the form", chromedp.SendKeys(chromedp.CSS("#name"), "forged-without-token"))
+	if got := b.submit(ctx, "submit without token", `form[action="/targets"] button[type=submit]`); got != http.StatusForbidden {
 		t.Fatalf("form without its CSRF token: status %d, want 403", got)
 	}
-	if got := b.text(".error-message"); !strings.Contains(got, "reload the page") {
+	if got := b.text(ctx, ".error-message"); !strings.Contains(got, "reload the page") {
 		t.Errorf("refusal page: got %q", got)
 	}
-	b.shot("csrf-refused")
+	b.shot(ctx, "csrf-refused")
 
 	// Another site on this machine (another port: same-site, not
 	// same-origin) posts the form with the real token: refused too.
@@ -530,25 +541,25 @@ func TestBrowserRefusesFormsWithoutCSRFToken(t *testing.T) {
 <input name="csrf_token" value="%s"><input name="name" value="forged-cross-origin"><button id="go">go</button></form>`, in.baseURL, token)
 	}))
 	t.Cleanup(evil.Close)
-	if _, err := chromedp.RunResponse(b.ctx, chromedp.Navigate(evil.URL)); err != nil {
+	if _, err := chromedp.RunResponse(ctx, chromedp.Navigate(evil.URL)); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := chromedp.RunResponse(b.ctx, chromedp.Click(chromedp.CSS("#go"), chromedp.NodeVisible))
+	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS("#go"), chromedp.NodeVisible))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if resp.Status != http.StatusForbidden {
 		t.Fatalf("cross-origin post with a valid token: status %d, want 403", resp.Status)
 	}
-	b.shot("cross-origin-refused")
+	b.shot(ctx, "cross-origin-refused")
 
 	if diff := cmp.Diff(before, in.snapshot(), rawJSON); diff != "" {
 		t.Fatalf("refused forms changed the store:\n%s", diff)
 	}
 	// The session is intact and the genuine form still works.
-	b.open("/targets")
-	b.do("fill the form", chromedp.SendKeys(chromedp.CSS("#name"), "genuine"))
-	if got := b.submit("genuine submit", `form[action="/targets"] button[type=submit]`); got != http.StatusOK {
+	b.open(ctx, "/targets")
+	b.do(ctx, "fill the form", chromedp.SendKeys(chromedp.CSS("#name"), "genuine"))
+	if got := b.submit(ctx, "genuine submit", `form[action="/targets"] button[type=submit]`); got != http.StatusOK {
 		t.Fatalf("genuine form: status %d", got)
 	}
 }

@@ -223,9 +223,13 @@ func (u *ui) checkPost(w http.ResponseWriter, r *http.Request, sv *sessionView) 
 	if err := u.xorigin.Check(r); err != nil {
 		return errForbidden
 	}
+	// Refuse a foreign Origin outright, even where Sec-Fetch-Site said
+	// same-origin. A proxy that rewrites Host is expected to pass the
+	// original in X-Forwarded-Host (a cross-site form cannot set headers).
 	if o := r.Header.Get("Origin"); o != "" {
 		ou, err := url.Parse(o)
-		if err != nil || !strings.EqualFold(ou.Host, r.Host) {
+		fwd := r.Header.Get("X-Forwarded-Host")
+		if err != nil || ou.Host == "" || !(strings.EqualFold(ou.Host, r.Host) || (fwd != "" && strings.EqualFold(ou.Host, fwd))) {
 			return errForbidden
 		}
 	}

@@ -203,6 +203,9 @@ func (u *ui) targetPage(w http.ResponseWriter, r *http.Request, sv *sessionView,
 	}
 	if d.Form.Kind == "" {
 		d.Form = newItemForm{Kind: tracker.KindVulnerability, Severity: string(tracker.SeverityMedium), Status: string(tracker.StatusOpen)}
+		if parent := q.Get("parent"); parent != "" { // "Add a finding" on a vulnerability
+			d.Form.Kind, d.Form.ParentID = tracker.KindFinding, parent
+		}
 	}
 	u.render(w, r, sv, status, "target", t.Name, "targets", d)
 }

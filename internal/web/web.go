@@ -166,7 +166,9 @@ func (u *ui) parseTemplates() (*template.Template, map[string]*template.Template
 			}
 			return done * 100 / total
 		},
-		"value": displayValue,
+		"value":    displayValue,
+		"sentence": sentence,
+		"domid":    domID,
 	}
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html"))
 	pages := map[string]*template.Template{}
@@ -394,4 +396,16 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// domID turns a form key (which may hold a Jira status name with spaces
+// and quotes) into a valid HTML id.
+func domID(key string) string {
+	b := []byte(key)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
 }

@@ -45,7 +45,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 // env is a UI over a real SQLite store (and, when asked, a Jira
 // simulator), served by httptest.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	svc     *service.Service
 	integ   *integration.Service
 	srv     *httptest.Server
@@ -62,7 +62,7 @@ type envOptions struct {
 	maxSession int
 }
 
-func newEnv(t *testing.T, o envOptions) *env {
+func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -112,7 +112,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 // browser is a cookie-keeping client that does not follow redirects, so
 // tests see every answer.
 type browser struct {
-	t   *testing.T
+	t   testing.TB
 	e   *env
 	c   *http.Client
 	jar *cookiejar.Jar
@@ -420,7 +420,13 @@ func TestCSRFRefusesForgedPosts(t *testing.T) {
 	if a := b.post("/targets", url.Values{"name": {"via-header"}}, "X-CSRF-Token", tok); a.status != http.StatusSeeOther {
 		t.Fatalf("token in X-CSRF-Token: got %d, want 303", a.status)
 	}
-	if diff := cmp.Diff([]string{"genuine", "via-header"}, e.targetNames()); diff != "" {
+	// Behind a proxy that rewrites Host, the original host comes in
+	// X-Forwarded-Host and the page's own Origin matches it (a browser
+	// that sends Sec-Fetch-Site; older ones need the proxy to keep Host).
+	if a := b.post("/targets", url.Values{"name": {"behind-proxy"}, "csrf_token": {tok}}, "Origin", "https://vulnsync.example", "X-Forwarded-Host", "vulnsync.example", "Sec-Fetch-Site", "same-origin"); a.status != http.StatusSeeOther {
+		t.Fatalf("same origin through a proxy: got %d, want 303", a.status)
+	}
+	if diff := cmp.Diff([]string{"behind-proxy", "genuine", "via-header"}, e.targetNames()); diff != "" {
 		t.Errorf("targets (-want +got):\n%s", diff)
 	}
 }
@@ -499,6 +505,9 @@ func TestTrackerPages(t *testing.T) {
 	vid := strings.TrimPrefix(ipath, "/items/")
 	if a := b.post(tpath+"/items", url.Values{"csrf_token": {tok}, "kind": {"finding"}, "title": {"on staging"}, "severity": {"high"}, "status": {"open"}}); a.status != http.StatusBadRequest || !strings.Contains(a.body, "parent") {
 		t.Fatalf("finding without parent: got %d", a.status)
+	}
+	if a := b.get(tpath + "?parent=" + vid); !strings.Contains(a.body, `<option value="finding" selected>`) || !strings.Contains(a.body, `<option value="`+vid+`" selected>`) {
+		t.Errorf("\"Add a finding\" does not preselect the kind and the parent")
 	}
 	if a := b.post(tpath+"/items", url.Values{"csrf_token": {tok}, "kind": {"finding"}, "title": {"on staging"}, "severity": {"low"}, "status": {"open"}, "parent_id": {vid}}); a.status != http.StatusSeeOther {
 		t.Fatalf("finding: got %d", a.status)
@@ -598,7 +607,7 @@ func TestStaticAndErrors(t *testing.T) {
 	if a := b.get("/items/nope"); a.status != http.StatusNotFound {
 		t.Errorf("unknown item: got %d, want 404", a.status)
 	}
-	if a := b.get("/no/such/page"); a.status != http.StatusNotFound || !strings.Contains(a.body, "no such page") {
+	if a := b.get("/no/such/page"); a.status != http.StatusNotFound || !strings.Contains(a.body, "No such page") {
 		t.Errorf("unknown page: got %d", a.status)
 	}
 	if a := b.get("/integrations"); a.status != http.StatusServiceUnavailable {
@@ -607,5 +616,38 @@ func TestStaticAndErrors(t *testing.T) {
 	big := url.Values{"csrf_token": {b.csrf("/targets")}, "name": {strings.Repeat("x", 2<<20)}}
 	if a := b.post("/targets", big); a.status != http.StatusRequestEntityTooLarge {
 		t.Errorf("2 MiB form: got %d, want 413", a.status)
+	}
+}
+
+// BenchmarkPages measures rendering the busiest pages: a target with 50
+// items (with their Jira links) and an item with comments and history.
+func BenchmarkPages(b *testing.B) {
+	e := newEnv(b, envOptions{})
+	ctx := context.Background()
+	tg, err := e.svc.CreateTarget(ctx, tracker.Target{Name: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var last tracker.Item
+	for i := 0; i < 50; i++ {
+		if last, err = e.svc.CreateItem(ctx, service.System, tg.ID, tracker.NewItem{Kind: "vulnerability", Title: "vuln", Severity: "high"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := 0; i < 20; i++ {
+		if _, err := e.svc.AddComment(ctx, service.System, last.ID, "a comment with **markdown**"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	br := e.browser()
+	br.signIn()
+	for name, path := range map[string]string{"target-50-items": "/targets/" + tg.ID, "item-20-comments": "/items/" + last.ID} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if a := br.get(path); a.status != http.StatusOK {
+					b.Fatalf("GET %s: %d", path, a.status)
+				}
+			}
+		})
 	}
 }
