@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/vulnsync/vulnsync/internal/integration"
@@ -207,6 +208,24 @@ func (r *run) jiraField(kind, id string) mapping.JiraField {
 		}
 	}
 	return mapping.JiraField{ID: id, Schema: mapping.Schema{Type: "string"}}
+}
+
+// refreshOnUnknownField drops the cached project metadata when Jira says a
+// field is unknown or not on the screen (an admin changed the project), so
+// the next attempt works from fresh createmeta.
+func (r *run) refreshOnUnknownField(ctx context.Context, err error) {
+	var er *jira.ErrorResponse
+	if !errors.As(err, &er) || er.StatusCode != 400 {
+		return
+	}
+	for _, msg := range er.Errors {
+		if strings.Contains(msg, "not on the appropriate screen") || strings.Contains(msg, "unknown") {
+			if _, rerr := r.e.cfg.Integrations.ProjectMeta(ctx, r.in.ConnectionID, r.in.ProjectKey, true); rerr != nil {
+				r.e.log.Warn("refresh Jira metadata", "err", rerr)
+			}
+			return
+		}
+	}
 }
 
 // classify turns a Jira failure into the job outcome: rate limits wait for

@@ -515,3 +515,27 @@ func TestReconciliationRecoversDroppedWebhooks(t *testing.T) {
 		})
 	}
 }
+
+// G11 with on_issue_deleted = recreate: the item gets a new issue.
+func TestDeletedIssueIsRecreatedUnderThatPolicy(t *testing.T) {
+	e := apptest.New(t, apptest.Options{})
+	s, it, key := setup(t, e)
+	mapping := strings.Replace(apptest.SpecMapping, `"comments": "both"`, `"comments": "both", "on_issue_deleted": "recreate"`, 1)
+	e.Must(200, "PUT", "/api/v1/integrations/"+s.IntegrationID+"/mapping", mapping, nil)
+	e.Sync()
+	if st := e.Jira("admin", "DELETE", "/rest/api/3/issue/"+key, nil, nil); st != 204 {
+		t.Fatalf("delete issue: %d", st)
+	}
+	e.Deliver()
+	e.Sync()
+	newKey := jiraKey(t, e, it.ID)
+	if newKey == key {
+		t.Fatalf("still linked to the deleted %s", key)
+	}
+	if is := readIssue(t, e, newKey); is.Fields.Summary != it.Title {
+		t.Errorf("recreated issue: %+v", is.Fields)
+	}
+	if keys := searchAll(t, e); len(keys) != 1 {
+		t.Errorf("issues: %v, want only the recreated one", keys)
+	}
+}

@@ -266,6 +266,7 @@ func (r *run) ensureIssue(ctx context.Context, s snapshot) (bool, error) {
 		}
 		// Jira refused the create: nothing exists, the next attempt need
 		// not search for it.
+		r.refreshOnUnknownField(ctx, err)
 		link.State = linkRefused
 		if werr := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertLink(ctx, link) }); werr != nil {
 			return false, werr
@@ -424,6 +425,7 @@ func (r *run) pushFields(ctx context.Context, s *snapshot) error {
 		if jira.IsNotFound(err) {
 			return r.issueGone(ctx, *s)
 		}
+		r.refreshOnUnknownField(ctx, err)
 		return classify(err)
 	}
 	if synced.Priority != "" && next.Priority != synced.Priority {
@@ -601,13 +603,11 @@ func (r *run) pushFindingEvents(ctx context.Context, s snapshot) error {
 	return nil
 }
 
-// issueGone handles an issue deleted in Jira under the unlink policy: the
-// item stays, unlinked, with the reason recorded (G11).
+// issueGone handles an issue found deleted while pushing: the
+// on_issue_deleted policy applies as for a deletion webhook (G11).
 func (r *run) issueGone(ctx context.Context, s snapshot) error {
-	l := s.link
-	l.State, l.UpdatedAt = linkUnlinked, r.e.now()
-	r.record(ctx, "unlink", "", l.IssueKey, time.Now(), fmt.Errorf("issue %s no longer exists in Jira: item unlinked", l.IssueKey))
-	return r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertLink(ctx, l) })
+	r.record(ctx, "unlink", "", s.link.IssueKey, time.Now(), fmt.Errorf("issue %s no longer exists in Jira", s.link.IssueKey))
+	return r.issueDeleted(ctx, &s, jira.User{}, r.e.now())
 }
 
 // deleteIssue applies the on_item_deleted policy (G11).
