@@ -284,3 +284,35 @@ func TestRenderersStopOnCycles(t *testing.T) {
 		t.Error("Validate accepted a cyclic tree")
 	}
 }
+
+// Runs whose formatting overlaps (italic "a", bold italic "b", bold "c")
+// keep it exactly in wiki markup, which can reopen a closed effect; in
+// Markdown, where "*a**b*****c**" does not read back, the italics that
+// cannot be written are dropped, and what is written is stable.
+func TestOverlappingFormatting(t *testing.T) {
+	text := func(s string, marks ...string) *Node {
+		n := &Node{Type: "text", Text: s}
+		for _, m := range marks {
+			n.Marks = append(n.Marks, Mark{Type: m})
+		}
+		return n
+	}
+	para := &Node{Type: "paragraph", Content: []*Node{text("a", "em"), text("b", "strong", "em"), text("c", "strong")}}
+	doc := &Node{Type: "doc", Version: 1, Content: []*Node{para}}
+
+	wiki := ADFToWiki(doc)
+	if want := "_a{*}b*_*c*"; wiki != want {
+		t.Errorf("ADFToWiki: got %q, want %q", wiki, want)
+	}
+	if diff := cmp.Diff(doc, WikiToADF(wiki)); diff != "" {
+		t.Errorf("WikiToADF(ADFToWiki(doc)) (-want +got):\n%s", diff)
+	}
+
+	md := FromADF(doc)
+	if want := "a**bc**"; md != want {
+		t.Errorf("FromADF: got %q, want %q", md, want)
+	}
+	if again := FromADF(ToADF(md)); again != md {
+		t.Errorf("FromADF(ToADF(%q)): got %q", md, again)
+	}
+}

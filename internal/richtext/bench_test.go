@@ -8,7 +8,7 @@ import (
 )
 
 // benchMarkdown is a vulnerability description of a realistic size (about
-// 4 KB): headings, lists, code, a table and links, repeated.
+// 2 KB): headings, lists, code, a table and links, repeated.
 var benchMarkdown = strings.Repeat(roundTripByName("mixed document").md+"\n\n", 8)
 
 func roundTripByName(name string) roundTrip {

@@ -203,8 +203,11 @@ func normalizeRuns(rs []run) []run {
 			if r.marks&mSub != 0 {
 				r.marks &^= mSup
 			}
-			if r.href != "" && !safeHref(r.href) {
-				r.href = ""
+			if r.href != "" {
+				r.href = canonicalHref(r.href)
+				if !safeHref(r.href) {
+					r.href = ""
+				}
 			}
 			if r.text == "" {
 				continue
@@ -382,4 +385,33 @@ func openOrder(rs []run, i int, toOpen markSet, order []markSet) []markSet {
 	}
 	sort.SliceStable(bits, func(a, c int) bool { return dur(bits[a]) > dur(bits[c]) })
 	return bits
+}
+
+// canonicalHref percent-encodes the bytes no format can carry in a link
+// target (controls, spaces, backslashes), so that a link reads the same in
+// Markdown, ADF and wiki markup.
+func canonicalHref(h string) string {
+	clean := true
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; c <= ' ' || c == 0x7f || c == '\\' {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return h
+	}
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if c <= ' ' || c == 0x7f || c == '\\' {
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }

@@ -535,12 +535,9 @@ func (w *mdInline) runs(rs []run, base markSet) {
 		}
 		open = open[:k]
 	}
+	// renderMDInline has turned atoms into text already.
 	for i := 0; i < len(rs); {
 		r := rs[i]
-		if r.atom != nil {
-			text, href := atomText(r.atom)
-			r = run{text: text, href: href}
-		}
 		if r.brk {
 			w.text(pending)
 			pending = ""
@@ -564,19 +561,11 @@ func (w *mdInline) runs(rs []run, base markSet) {
 				common &= rs[j].marks
 				j++
 			}
-			if j == i { // an atom carrying a link
-				j = i + 1
-				common = 0
-			}
 			closeTo(common)
 			w.text(pending)
 			pending = ""
 			group := make([]run, 0, j-i)
 			for _, g := range rs[i:j] {
-				if g.atom != nil {
-					t, _ := atomText(g.atom)
-					g = run{text: t}
-				}
 				g.href = ""
 				group = append(group, g)
 			}

@@ -90,14 +90,14 @@ func headingLine(t string) (int, string, bool) {
 	if len(t) > 3 && t[3] != ' ' && t[3] != '\t' {
 		return 0, "", false
 	}
-	return int(t[1] - '0'), strings.TrimSpace(t[3:]), true
+	return int(t[1] - '0'), trimBlank(t[3:]), true
 }
 
 func bqLine(t string) (string, bool) {
 	if !strings.HasPrefix(t, "bq.") || (len(t) > 3 && t[3] != ' ' && t[3] != '\t') {
 		return "", false
 	}
-	return strings.TrimSpace(t[3:]), true
+	return trimBlank(t[3:]), true
 }
 
 // listLine reads a list item line: markers ("*", "#", "**", "*#", or a
@@ -113,10 +113,10 @@ func listLine(t string) (string, string, bool) {
 	if i == 0 || i >= len(t) || (t[i] != ' ' && t[i] != '\t') {
 		return "", "", false
 	}
-	return t[:i], strings.TrimSpace(t[i+1:]), true
+	return t[:i], trimBlank(t[i+1:]), true
 }
 
-func isRuleLine(t string) bool { return strings.TrimSpace(t) == "----" }
+func isRuleLine(t string) bool { return trimBlank(t) == "----" }
 
 // startsBlock reports whether a line begins a block other than a paragraph.
 func startsBlock(t string, depth int) bool {
@@ -141,7 +141,7 @@ func wikiBlocks(s string, depth int) []*Node {
 	for pos < len(s) {
 		line, next := lineAt(s, pos)
 		t := strings.TrimLeft(line, " \t")
-		if strings.TrimSpace(t) == "" {
+		if trimBlank(t) == "" {
 			pos = next
 			continue
 		}
@@ -187,7 +187,7 @@ func wikiBlocks(s string, depth int) []*Node {
 			tbl := &Node{Type: "table"}
 			for pos < len(s) {
 				line, next := lineAt(s, pos)
-				t := strings.TrimSpace(line)
+				t := trimBlank(line)
 				if !strings.HasPrefix(t, "|") {
 					break
 				}
@@ -197,7 +197,7 @@ func wikiBlocks(s string, depth int) []*Node {
 					if c.header {
 						typ = "tableHeader"
 					}
-					row.Content = append(row.Content, &Node{Type: typ, Content: []*Node{{Type: "paragraph", Content: wikiInlineNodes(strings.TrimSpace(c.text))}}})
+					row.Content = append(row.Content, &Node{Type: typ, Content: []*Node{{Type: "paragraph", Content: wikiInlineNodes(trimBlank(c.text))}}})
 				}
 				tbl.Content = append(tbl.Content, row)
 				pos = next
@@ -211,7 +211,7 @@ func wikiBlocks(s string, depth int) []*Node {
 		for pos < len(s) {
 			line, next := lineAt(s, pos)
 			t := strings.TrimLeft(line, " \t")
-			if strings.TrimSpace(t) == "" || (len(lines) > 0 && startsBlock(t, depth)) {
+			if trimBlank(t) == "" || (len(lines) > 0 && startsBlock(t, depth)) {
 				break
 			}
 			if i, _ := blockMacroIndex(t, depth); i > 0 {
@@ -238,7 +238,7 @@ func wikiMacro(s string, start int, name string, depth int) (*Node, int) {
 		body, end = s[tagEnd:tagEnd+k], tagEnd+k+len(closeTag)
 	}
 	// What follows the end tag on its line, if only blanks, goes with it.
-	if rest, next := lineAt(s, end); strings.TrimSpace(rest) == "" {
+	if rest, next := lineAt(s, end); trimBlank(rest) == "" {
 		end = next
 	}
 	switch name {
@@ -280,14 +280,14 @@ func codeLanguage(params string) string {
 	if strings.Contains(first, "=") {
 		return ""
 	}
-	return strings.TrimSpace(first)
+	return trimBlank(first)
 }
 
 func macroParam(params, key string) string {
 	for _, p := range strings.Split(params, "|") {
 		k, v, ok := strings.Cut(p, "=")
-		if ok && strings.EqualFold(strings.TrimSpace(k), key) {
-			return strings.TrimSpace(v)
+		if ok && strings.EqualFold(trimBlank(k), key) {
+			return trimBlank(v)
 		}
 	}
 	return ""
@@ -398,7 +398,7 @@ func splitWikiRow(line string) []rowCell {
 		}
 		j = min(j, len(line))
 		text := line[i:j]
-		if j >= len(line) && strings.TrimSpace(text) == "" {
+		if j >= len(line) && trimBlank(text) == "" {
 			break
 		}
 		cells = append(cells, rowCell{header, text})
@@ -705,16 +705,16 @@ func (p *wikiInlineParser) link(i int) (int, bool) {
 		p.out = append(p.out, run{text: unescapeWiki(inner[1:]), marks: p.marks, href: p.href})
 		return end, true
 	}
-	text, target := "", strings.TrimSpace(parts[0])
+	text, target := "", unescapeWiki(trimBlank(parts[0]))
 	if len(parts) > 1 {
-		text, target = parts[0], strings.TrimSpace(parts[1])
+		text, target = parts[0], unescapeWiki(trimBlank(parts[1]))
 	}
 	href := target
 	if p.href != "" || p.depth >= maxWikiInlineDepth || (!isURL(target) && (len(parts) == 1 || isIssueKey(target) || !isRelativeTarget(target))) {
 		href = p.href
 	}
 	if text == "" {
-		p.out = append(p.out, run{text: unescapeWiki(target), marks: p.marks, href: href})
+		p.out = append(p.out, run{text: target, marks: p.marks, href: href})
 		return end, true
 	}
 	p.out = parseWikiInline(p.out, text, p.marks, href, p.depth+1)
@@ -771,7 +771,7 @@ func (p *wikiInlineParser) image(i int) (int, bool) {
 		return 0, false
 	}
 	content := s[i+1 : i+1+k]
-	if strings.TrimSpace(content) != content || strings.ContainsAny(content, "[]{}") {
+	if trimBlank(content) != content || strings.ContainsAny(content, "[]{}") {
 		return 0, false
 	}
 	name, _, _ := strings.Cut(content, "|")
@@ -884,3 +884,7 @@ func isRelativeTarget(t string) bool {
 	}
 	return true
 }
+
+// trimBlank trims spaces and tabs, the blanks of wiki markup (and of
+// Markdown: a form feed is text to both).
+func trimBlank(s string) string { return strings.Trim(s, " \t") }

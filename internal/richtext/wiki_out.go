@@ -1,7 +1,6 @@
 package richtext
 
 import (
-	"net/url"
 	"strings"
 	"unicode/utf8"
 )
@@ -324,6 +323,10 @@ func renderWikiInline(rs []run, mode int) string {
 }
 
 func (w *wikiWriter) raw(s string) {
+	if n := len(w.b); n > 0 && w.b[n-1] == '!' && (n < 2 || w.b[n-2] != '\\') && s != "" && s[0] != ' ' && s[0] != '\n' {
+		// Text ending in "!" right before markup would open an image.
+		w.b = append(w.b[:n-1], '\\', '!')
+	}
 	w.b = append(w.b, s...)
 	if s != "" {
 		w.lineStart = false
@@ -379,7 +382,12 @@ func (w *wikiWriter) runs(rs []run, base markSet) {
 			pending = ""
 			switch w.mode {
 			case wikiPara:
-				w.raw("\n")
+				if w.lineStart && len(w.b) > 0 {
+					// An empty line would end the paragraph.
+					w.raw("\\\\\n")
+				} else {
+					w.raw("\n")
+				}
 				w.lineStart = true
 			default:
 				w.raw("\\\\")
@@ -432,7 +440,16 @@ func (w *wikiWriter) runs(rs []run, base markSet) {
 		if core == "" {
 			want = openSet() & nextMarks(rs, i)
 		}
-		opening := openOrder(rs, i, want&^openSet(), wikiOrder)
+		// The marks still open after closing down to want, and so those
+		// to open: they decide what follows the closing delimiters.
+		var kept markSet
+		for _, o := range open {
+			if want&o == 0 {
+				break
+			}
+			kept |= o
+		}
+		opening := openOrder(rs, i, want&^kept, wikiOrder)
 		nextAlnum := pending == "" && lead == "" && len(opening) == 0 && !code && isAlnum(firstRune(core))
 		closeTo(want, nextAlnum)
 		w.text(pending)
@@ -470,18 +487,9 @@ func (w *wikiWriter) link(group []run, href string, base markSet) {
 	w.raw(string(inner.b) + "|" + target + "]")
 }
 
-// wikiURL percent-encodes the characters that would end a wiki link early.
+// wikiURL escapes the characters that would end a wiki link early.
 func wikiURL(u string) string {
-	var b strings.Builder
-	for i := 0; i < len(u); i++ {
-		c := u[i]
-		if c == '|' || c == ']' || c == '[' || c <= ' ' || c == 0x7f {
-			b.WriteString(url.PathEscape(string(c)))
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
+	return strings.NewReplacer("|", "\\|", "[", "\\[", "]", "\\]").Replace(canonicalHref(u))
 }
 
 // wikiEmoticons are the character sequences Jira replaces with icons.
