@@ -24,6 +24,7 @@ import (
 	"github.com/vulnsync/vulnsync/internal/jiraspec"
 	"github.com/vulnsync/vulnsync/internal/jirasync"
 	"github.com/vulnsync/vulnsync/internal/jobs"
+	"github.com/vulnsync/vulnsync/internal/mapping"
 	"github.com/vulnsync/vulnsync/internal/service"
 	"github.com/vulnsync/vulnsync/internal/store"
 	"github.com/vulnsync/vulnsync/internal/store/sqldb"
@@ -319,25 +320,7 @@ func (e *Env) Sync() int {
 
 // SpecMapping is the mapping document of PRODUCT.md §2, which fits the
 // simulator's seed project.
-const SpecMapping = `{
-  "issue_types": {"vulnerability": "Bug", "finding": "Sub-task", "risk": "Task"},
-  "status_to_jira": {"open": "To Do", "in_progress": "In Progress", "resolved": "Done",
-                     "accepted_risk": "Won't Do", "false_positive": "Won't Do"},
-  "status_from_jira": {"To Do": "open", "In Progress": "in_progress", "Done": "resolved",
-                       "Won't Do": "accepted_risk"},
-  "priority": {"critical": "Highest", "high": "High", "medium": "Medium", "low": "Low", "info": "Lowest"},
-  "default_priority": "Medium",
-  "fields": [
-    {"vulnsync": "title",       "jira": "summary",           "direction": "to_jira"},
-    {"vulnsync": "description", "jira": "description",       "direction": "to_jira"},
-    {"vulnsync": "cvss_score",  "jira": "customfield_10050", "direction": "both"},
-    {"vulnsync": "asset_id",    "jira": "customfield_10051", "direction": "both", "locked": "vulnsync"},
-    {"vulnsync": "labels",      "jira": "labels",            "direction": "both"}
-  ],
-  "defaults": {"customfield_10052": {"value": "Web"}},
-  "comments": "both",
-  "attachments": {"to_jira": true, "from_jira": true, "max_bytes": 10485760}
-}`
+const SpecMapping = mapping.Example
 
 // AdminAuth is the connection auth of the simulator's admin for the
 // environment's deployment.

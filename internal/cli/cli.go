@@ -29,6 +29,7 @@ const usage = `vulnsync — a vulnerability tracker with real-time two-way Jira 
 
 Usage:
   vulnsync serve   [flags]   run the service (API, UI, webhook receiver, sync workers)
+  vulnsync demo    [flags]   serve plus an in-process Jira simulator, seeded and synced
   vulnsync jirasim [flags]   run the Jira simulator alone
   vulnsync version           print version, commit and Go version
 
@@ -46,6 +47,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "serve":
 		return runServe(ctx, args[1:], getenv, stdout, stderr)
+	case "demo":
+		return runDemo(ctx, args[1:], getenv, stdout, stderr)
 	case "jirasim":
 		return runJirasim(ctx, args[1:], stdout, stderr)
 	case "version":

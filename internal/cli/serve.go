@@ -33,7 +33,9 @@ type serveConfig struct {
 	reconcileInterval         time.Duration
 }
 
-func parseServe(name string, args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
+// parseServe parses the flags of serve; extra, when given, adds flags of
+// commands that take serve's flags plus their own (demo).
+func parseServe(name string, args []string, getenv func(string) string, stderr io.Writer, extra ...func(*flag.FlagSet)) (serveConfig, error) {
 	var c serveConfig
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -48,6 +50,9 @@ func parseServe(name string, args []string, getenv func(string) string, stderr i
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to wait for requests in flight on shutdown")
 	ri := envOr(getenv, "VULNSYNC_RECONCILE_INTERVAL", "5m")
 	fs.StringVar(&ri, "reconcile-interval", ri, "how often each integration asks Jira for changes whose webhook never came (env VULNSYNC_RECONCILE_INTERVAL)")
+	for _, add := range extra {
+		add(fs)
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return c, err
 	}
@@ -96,6 +101,10 @@ type app struct {
 	ln      net.Listener
 	baseURL string
 	handler http.Handler
+	// onServing, when set, runs once the API and the sync workers are up
+	// (the demo seeds and waits for its first sync there); an error from it
+	// stops the process.
+	onServing func(ctx context.Context) error
 }
 
 // assemble opens the store, listens (so the webhook URL knows the real
@@ -179,11 +188,25 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	go func() { workersDone <- a.runner.Run(workers) }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(a.ln) }()
+	hookCtx, stopHook := context.WithCancel(ctx)
+	defer stopHook()
+	hookErr, hookDone := make(chan error, 1), make(chan struct{})
+	go func() {
+		defer close(hookDone)
+		if a.onServing != nil {
+			if err := a.onServing(hookCtx); err != nil && hookCtx.Err() == nil {
+				hookErr <- err
+			}
+		}
+	}()
 	var serveErr error
 	select {
 	case serveErr = <-errc:
+	case serveErr = <-hookErr:
 	case <-ctx.Done():
 	}
+	stopHook()
+	<-hookDone
 	a.log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.shutdownTimeout)
 	defer cancel()

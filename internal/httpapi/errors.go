@@ -27,6 +27,15 @@ type errorBody struct {
 	Fields map[string]string `json:"fields,omitempty"`
 }
 
+// StatusOf is the HTTP status of a domain error kind, for every HTTP
+// surface (API and UI) alike; unknown kinds are 500.
+func StatusOf(kind tracker.ErrorKind) int {
+	if status, ok := statusOf[kind]; ok {
+		return status
+	}
+	return http.StatusInternalServerError
+}
+
 // writeError answers err with its status and message. Internal errors are
 // logged and answered with a generic message so nothing internal leaks.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
@@ -39,10 +48,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 			e = &tracker.Error{Kind: tracker.EInternal, Message: "internal error"}
 		}
 	}
-	status, ok := statusOf[e.Kind]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := StatusOf(e.Kind)
 	if status >= 500 {
 		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		if e.Kind == tracker.EInternal {

@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -185,29 +183,8 @@ func roundTrip(t *testing.T, v any) any {
 	return decodeBody(t, b)
 }
 
-// sharedDir finds ../shared next to the repository root, or skips.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("getwd: %v", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory; cannot locate ../shared")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(filepath.Dir(dir), "shared", "jira")
-	if _, err := os.Stat(shared); err != nil {
-		t.Skipf("recorded Jira material not available at %s: %v", shared, err)
-	}
-	return shared
-}
+// sharedDir is ../shared/jira, or the test skips.
+func sharedDir(t *testing.T) string { return jiraspec.Shared(t, "jira") }
 
 // logBuffer is a slog handler target safe for concurrent writes.
 type logBuffer struct {

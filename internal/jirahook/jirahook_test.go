@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vulnsync/vulnsync/internal/jiraspec"
 )
 
 // The test vector of ../shared/jira/README.md (from Atlassian's docs).
@@ -36,24 +38,9 @@ func TestSignatureVector(t *testing.T) {
 	}
 }
 
+// recordedDir holds the recorded deliveries, or the test skips.
 func recordedDir(t *testing.T) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
-	rec := filepath.Join(dir, "..", "shared", "jira", "recorded", "mattermost-plugin-jira", "webhooks")
-	if _, err := os.Stat(rec); err != nil {
-		t.Skipf("../shared/jira/recorded is absent (%v): skipping the recorded-delivery tests", err)
-	}
-	return rec
+	return jiraspec.Shared(t, "jira/recorded/mattermost-plugin-jira/webhooks")
 }
 
 // Every recorded delivery parses, or is classified as ignored with a reason.

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -222,35 +221,12 @@ func (c *client) createIssue(typ, summary string, extra map[string]any) string {
 	return r.json(c.t)["key"].(string)
 }
 
-// repoRoot walks up from the working directory to the directory holding
-// go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("getwd: %v", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("no go.mod above %s", dir)
-		}
-		dir = parent
-	}
-}
-
 // recorded reads a file of ../shared/jira/recorded/mattermost-plugin-jira,
 // skipping the test when the shared material is absent.
 func recorded(t testing.TB, rel string) any {
 	t.Helper()
-	p := filepath.Join(filepath.Dir(repoRoot(t)), "shared", "jira", "recorded", "mattermost-plugin-jira", filepath.FromSlash(rel))
+	p := jiraspec.Shared(t, "jira/recorded/mattermost-plugin-jira/"+rel)
 	b, err := os.ReadFile(p)
-	if os.IsNotExist(err) {
-		t.Skipf("recorded Jira material not available (%s); these tests need ../shared next to the repository", p)
-	}
 	if err != nil {
 		t.Fatalf("read %s: %v", p, err)
 	}

@@ -90,9 +90,9 @@ func Load(t testing.TB) *Spec {
 	return &Spec{p: loadResult, rec: newRecorder()}
 }
 
-// docPath walks up from the working directory to the directory containing
-// go.mod and returns the document's path next to it.
-func docPath() (string, error) {
+// sharedRoot walks up from the working directory to the directory holding
+// go.mod and returns the ../shared directory next to it.
+func sharedRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", fmt.Errorf("find working directory: %w", err)
@@ -107,7 +107,32 @@ func docPath() (string, error) {
 		}
 		dir = parent
 	}
-	p := filepath.Join(filepath.Dir(dir), filepath.FromSlash(docRelPath))
+	return filepath.Join(filepath.Dir(dir), "shared"), nil
+}
+
+// Shared returns the path of rel inside ../shared (next to the repository
+// root), the real Jira material tests hold the project against; it skips
+// the test with a clear message when that material is absent.
+func Shared(t testing.TB, rel string) string {
+	t.Helper()
+	root, err := sharedRoot()
+	if err == nil {
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		if _, err = os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Skipf("../shared/%s is absent (%v): skipping a test that needs real Jira material", rel, err)
+	return ""
+}
+
+// docPath returns the OpenAPI document's path.
+func docPath() (string, error) {
+	root, err := sharedRoot()
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(filepath.Dir(root), filepath.FromSlash(docRelPath))
 	if _, err := os.Stat(p); err != nil {
 		return "", fmt.Errorf("stat %s: %w", p, err)
 	}

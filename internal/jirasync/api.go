@@ -2,6 +2,7 @@ package jirasync
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/vulnsync/vulnsync/internal/jobs"
@@ -196,4 +197,24 @@ func (e *Engine) Progress(ctx context.Context, integrationID string) (total, don
 		}
 	})
 	return total, done, failed, err
+}
+
+// Busy reports whether any item sync is pending or running: false once the
+// sync has caught up with every change made so far.
+func (e *Engine) Busy(ctx context.Context) (bool, error) {
+	busy := false
+	err := e.st.View(ctx, func(tx store.Tx) error {
+		for _, st := range []store.JobState{store.JobPending, store.JobRunning} {
+			js, err := tx.ListJobs(ctx, store.JobFilter{Kind: syncItem{}.Kind(), State: st, Limit: 1})
+			if err != nil {
+				return err
+			}
+			busy = busy || len(js) > 0
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("read sync jobs: %w", err)
+	}
+	return busy, nil
 }

@@ -8,32 +8,12 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/vulnsync/vulnsync/internal/jiraspec"
 )
 
-// sharedDir finds ../shared next to the module root (the directory holding
-// go.mod), skipping the test when the recorded Jira material is absent.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("working directory: %v", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory, so ../shared cannot be located")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(shared); err != nil {
-		t.Skipf("recorded Jira material not available at %s: %v", shared, err)
-	}
-	return shared
-}
+// sharedDir is ../shared, or the test skips.
+func sharedDir(t *testing.T) string { return jiraspec.Shared(t, ".") }
 
 // recordedWikiBodies collects the description and comment body fields of
 // the recorded webhook deliveries: wiki markup, on Cloud as on Server.

@@ -321,19 +321,6 @@ func (u *ui) execute(w http.ResponseWriter, r *http.Request, status int, t *temp
 	_, _ = w.Write([]byte(buf.String()))
 }
 
-// statusOf maps domain error kinds to HTTP statuses, as the API does.
-var statusOf = map[tracker.ErrorKind]int{
-	tracker.EInvalid:       http.StatusBadRequest,
-	tracker.EUnauthorized:  http.StatusUnauthorized,
-	tracker.EForbidden:     http.StatusForbidden,
-	tracker.ENotFound:      http.StatusNotFound,
-	tracker.EConflict:      http.StatusConflict,
-	tracker.ETooLarge:      http.StatusRequestEntityTooLarge,
-	tracker.EUnprocessable: http.StatusUnprocessableEntity,
-	tracker.EUnavailable:   http.StatusServiceUnavailable,
-	tracker.EInternal:      http.StatusInternalServerError,
-}
-
 // problem is an error as a page shows it: status, message and, for
 // validation failures, one problem per field.
 type problem struct {
@@ -354,10 +341,7 @@ func (u *ui) explain(r *http.Request, err error) problem {
 			e = &tracker.Error{Kind: tracker.EInternal, Message: "internal error"}
 		}
 	}
-	status, ok := statusOf[e.Kind]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := httpapi.StatusOf(e.Kind)
 	if status >= 500 {
 		u.log.ErrorContext(r.Context(), "ui request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		if e.Kind == tracker.EInternal {
