@@ -463,10 +463,32 @@ func (r *run) pushStatus(ctx context.Context, s *snapshot) error {
 		return err
 	}
 	s.link.Synced = synced.encode()
-	if from != "" {
-		return r.keyEvent(ctx, s.link, fmt.Sprintf("Status changed in vulnsync to **%s** (Jira: %s → %s).", s.item.Status, from, reached))
+	if from == "" {
+		return nil
 	}
-	return nil
+	if err := r.keyEvent(ctx, s.link, fmt.Sprintf("Status changed in vulnsync to **%s** (Jira: %s → %s).", s.item.Status, from, reached)); err != nil {
+		return err
+	}
+	return r.retestEvent(ctx, s, from)
+}
+
+// retestEvent reports a finding's retest on its vulnerability's issue: a
+// finding moved to resolved passed its retest; one moved back from a done
+// status to open or in progress failed it.
+func (r *run) retestEvent(ctx context.Context, s *snapshot, from string) error {
+	if s.item.Kind != tracker.KindFinding || s.parent.State != linkLinked {
+		return nil
+	}
+	var body string
+	switch {
+	case s.item.Status == tracker.StatusResolved:
+		body = fmt.Sprintf("Retest of finding **%s** (%s): **passed** — resolved.", s.item.Title, s.link.IssueKey)
+	case r.category(s.item.Kind, from) == "done" && (s.item.Status == tracker.StatusOpen || s.item.Status == tracker.StatusInProgress):
+		body = fmt.Sprintf("Retest of finding **%s** (%s): **failed** — reopened as %s.", s.item.Title, s.link.IssueKey, s.item.Status)
+	default:
+		return nil
+	}
+	return r.keyEvent(ctx, s.parent, body)
 }
 
 // statuses of a kind's issue type; all the project's statuses when the

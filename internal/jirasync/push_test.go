@@ -247,6 +247,16 @@ func TestOutboundScenarios(t *testing.T) {
 				t.Errorf("the parent got no new-finding comment: %s", last.Body)
 			}
 
+			// Retest results of the finding are key events on the vulnerability's issue.
+			for _, step := range []struct{ status, want string }{{"resolved", "passed"}, {"open", "failed"}} {
+				e.Must(200, "PATCH", "/api/v1/items/"+finding.ID, map[string]any{"status": step.status}, nil)
+				e.Sync()
+				is = readIssue(t, e, key)
+				if last := is.Fields.Comment.Comments[len(is.Fields.Comment.Comments)-1]; !strings.Contains(text(last.Body), "Retest") || !strings.Contains(text(last.Body), step.want) {
+					t.Errorf("finding %s: last comment on the parent: %s, want a retest %s", step.status, last.Body, step.want)
+				}
+			}
+
 			// The sync log shows each call.
 			var evs struct {
 				Events []map[string]any `json:"events"`
