@@ -246,7 +246,7 @@ func New(t testing.TB, o Options) *Env {
 	if _, err := e.Tracker.BootstrapAdminToken(ctx, Token); err != nil {
 		t.Fatal(err)
 	}
-	e.closeAll = func() { e.API.Close(); st.Close() }
+	e.closeAll = func() { e.API.Close(); e.Engine.Close(); st.Close() }
 	t.Cleanup(e.Close)
 	return e
 }

@@ -213,6 +213,7 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		serveErr = errors.Join(serveErr, fmt.Errorf("shutdown: %w", err))
 	}
+	a.engine.Close()
 	stopWorkers()
 	if err := <-workersDone; err != nil {
 		serveErr = errors.Join(serveErr, err)

@@ -24,6 +24,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vulnsync/vulnsync/internal/jira"
+	"github.com/vulnsync/vulnsync/internal/jirahook"
 	"github.com/vulnsync/vulnsync/internal/mapping"
 	"github.com/vulnsync/vulnsync/internal/service"
 	"github.com/vulnsync/vulnsync/internal/store"
@@ -72,6 +73,7 @@ type Service struct {
 	mu      sync.Mutex
 	clients map[string]*jira.Client // per connection: pacing state is per connection
 	meta    map[string]cachedMeta   // per connection + project
+	secrets map[string]cachedSecret // webhook secrets in clear, briefly
 	// mappingHooks run after a mapping was accepted (the sync backfills).
 	mappingHooks []func(ctx context.Context, integrationID string)
 }
@@ -97,7 +99,7 @@ func New(cfg Config) *Service {
 		cfg.MetaTTL = 10 * time.Minute
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	return &Service{cfg: cfg, st: cfg.Tracker.Store(), log: cfg.Logger, clients: map[string]*jira.Client{}, meta: map[string]cachedMeta{}}
+	return &Service{cfg: cfg, st: cfg.Tracker.Store(), log: cfg.Logger, clients: map[string]*jira.Client{}, meta: map[string]cachedMeta{}, secrets: map[string]cachedSecret{}}
 }
 
 func (s *Service) now() time.Time { return s.cfg.Tracker.Now() }
@@ -418,6 +420,41 @@ func (s *Service) WebhookSecret(ctx context.Context, connectionID string) (strin
 	return s.cfg.Vault.Open(c.SealedWebhookSecret, "webhook:"+c.ID)
 }
 
+// secretTTL bounds how long a webhook secret is trusted from memory; a
+// secret rotated by another replica is picked up at the latest then, and
+// at once when a delivery fails to verify against the cached one.
+const secretTTL = 10 * time.Second
+
+type cachedSecret struct {
+	secret  string
+	fetched time.Time
+}
+
+// VerifyWebhook checks a delivery's X-Hub-Signature against the
+// connection's webhook secret over the raw body (G10). The secret is
+// cached briefly so the receiver does not read and decrypt it for every
+// delivery; a failed check re-reads it once before refusing.
+func (s *Service) VerifyWebhook(ctx context.Context, connectionID, signature string, body []byte) error {
+	s.mu.Lock()
+	c, ok := s.secrets[connectionID]
+	s.mu.Unlock()
+	fresh := ok && time.Since(c.fetched) < secretTTL
+	if fresh && c.secret != "" && jirahook.Verify([]byte(c.secret), signature, body) == nil {
+		return nil
+	}
+	secret, err := s.WebhookSecret(ctx, connectionID)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.secrets[connectionID] = cachedSecret{secret: secret, fetched: time.Now()}
+	s.mu.Unlock()
+	if secret == "" {
+		return jirahook.ErrBadSignature
+	}
+	return jirahook.Verify([]byte(secret), signature, body)
+}
+
 // SetWebhookSecret rotates the secret (secret == "": a new one is
 // generated) or sets the one Jira generated, and shows it once. A webhook
 // vulnsync registered in Jira is updated to the new secret.
@@ -442,6 +479,9 @@ func (s *Service) SetWebhookSecret(ctx context.Context, connectionID, secret str
 	if err != nil {
 		return ConnectionView{}, fmt.Errorf("set webhook secret: %w", err)
 	}
+	s.mu.Lock()
+	delete(s.secrets, connectionID)
+	s.mu.Unlock()
 	if c.WebhookID != "" {
 		if _, err := s.RegisterWebhook(ctx, connectionID); err != nil {
 			return ConnectionView{}, fmt.Errorf("the secret changed but updating the webhook in Jira failed (retry \"Register in Jira\"): %w", err)
@@ -472,6 +512,7 @@ func (s *Service) DeleteConnection(ctx context.Context, id string) error {
 	}
 	s.mu.Lock()
 	delete(s.clients, id)
+	delete(s.secrets, id)
 	s.mu.Unlock()
 	return nil
 }

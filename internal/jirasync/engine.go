@@ -61,6 +61,7 @@ type Engine struct {
 	st     store.Store
 	log    *slog.Logger
 	graphs *graphCache
+	intake *intake
 }
 
 // New returns the engine; it registers its hook on the tracker service and
@@ -79,6 +80,7 @@ func New(cfg Config) *Engine {
 		cfg.ReconcileOverlap = 5 * time.Minute
 	}
 	e := &Engine{cfg: cfg, st: cfg.Tracker.Store(), log: cfg.Logger, graphs: newGraphCache()}
+	e.intake = newIntake(e)
 	cfg.Tracker.AddHook(e.onChange)
 	cfg.Tracker.AddCommitHook(e.Notify)
 	jobs.Register(cfg.Runner, e.workItem)
@@ -114,6 +116,10 @@ func (e *Engine) onChange(ctx context.Context, tx store.Tx, ev service.Event) er
 	}
 	return nil
 }
+
+// Close stops the webhook intake's writer; deliveries arriving later are
+// recorded one by one. Call it after the HTTP server stopped.
+func (e *Engine) Close() { e.intake.close() }
 
 // Notify wakes the runner after a commit that enqueued work.
 func (e *Engine) Notify() { e.cfg.Runner.Notify() }

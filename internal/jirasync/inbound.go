@@ -26,7 +26,8 @@ import (
 // It verifies the signature over the raw body before parsing anything,
 // records the delivery durably (deduplicated by Jira's identifier) and
 // queues the affected item's sync in the same transaction, then answers at
-// once: no Jira call happens here.
+// once: no Jira call happens here. Deliveries arriving together share one
+// transaction (group commit), so the intake keeps up with bursts.
 func (e *Engine) ServeWebhook(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	connID := r.PathValue("connection_id")
@@ -40,18 +41,16 @@ func (e *Engine) ServeWebhook(w http.ResponseWriter, r *http.Request) {
 		hookError(w, http.StatusBadRequest, "could not read the delivery")
 		return
 	}
-	secret, err := e.cfg.Integrations.WebhookSecret(ctx, connID)
-	if err != nil {
-		if tracker.KindOf(err) == tracker.ENotFound {
+	if err := e.cfg.Integrations.VerifyWebhook(ctx, connID, r.Header.Get("X-Hub-Signature"), body); err != nil {
+		switch {
+		case tracker.KindOf(err) == tracker.ENotFound:
 			hookError(w, http.StatusNotFound, "no such connection")
-			return
+		case errors.Is(err, jirahook.ErrNoSignature), errors.Is(err, jirahook.ErrBadSignature):
+			hookError(w, http.StatusUnauthorized, "signature missing or wrong")
+		default:
+			e.log.Error("verify webhook", "connection", connID, "err", err)
+			hookError(w, http.StatusInternalServerError, "internal error")
 		}
-		e.log.Error("webhook secret", "connection", connID, "err", err)
-		hookError(w, http.StatusInternalServerError, "internal error")
-		return
-	}
-	if err := jirahook.Verify([]byte(secret), r.Header.Get("X-Hub-Signature"), body); err != nil || secret == "" {
-		hookError(w, http.StatusUnauthorized, "signature missing or wrong")
 		return
 	}
 	ev, perr := jirahook.Parse(body)
@@ -69,43 +68,43 @@ func (e *Engine) ServeWebhook(w http.ResponseWriter, r *http.Request) {
 	if perr != nil {
 		d.Status, d.Note = store.DeliveryIgnored, perr.Error()
 	}
-	dup := false
-	err = e.st.InTx(ctx, func(tx store.Tx) error {
-		stored, isNew, err := tx.RecordDelivery(ctx, d)
-		if err != nil || !isNew {
-			dup = !isNew
-			return err
-		}
-		if stored.Status != store.DeliveryQueued {
-			return nil
-		}
-		itemID, note, err := e.route(ctx, tx, connID, ev)
-		if err != nil {
-			return err
-		}
-		if itemID == "" {
-			return tx.SetDeliveryStatus(ctx, stored.ID, store.DeliveryIgnored, note)
-		}
-		return jobs.Enqueue(ctx, tx, itemKey(itemID), syncItem{ItemID: itemID}, e.now())
-	})
-	if err != nil {
-		if tracker.KindOf(err) == tracker.ETooLarge {
-			hookError(w, http.StatusRequestEntityTooLarge, err.Error())
+	res := e.intake.submit(ctx, intakeReq{d: d, ev: ev})
+	if res.err != nil {
+		if tracker.KindOf(res.err) == tracker.ETooLarge {
+			hookError(w, http.StatusRequestEntityTooLarge, res.err.Error())
 			return
 		}
-		e.log.Error("record webhook delivery", "connection", connID, "err", err)
-		hookError(w, http.StatusInternalServerError, "could not record the delivery")
+		e.log.Error("record webhook delivery", "connection", connID, "err", res.err)
+		hookError(w, http.StatusServiceUnavailable, "could not record the delivery; Jira will retry")
 		return
 	}
-	e.Notify()
 	w.Header().Set("Content-Type", "application/json")
-	if dup {
+	if res.dup {
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write([]byte(`{"status":"duplicate"}`))
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
 	_, _ = w.Write([]byte(`{"status":"accepted"}`))
+}
+
+// recordOne records one delivery and queues its item's sync inside tx.
+func (e *Engine) recordOne(ctx context.Context, tx store.Tx, q intakeReq) (dup bool, err error) {
+	stored, isNew, err := tx.RecordDelivery(ctx, q.d)
+	if err != nil || !isNew {
+		return !isNew && err == nil, err
+	}
+	if stored.Status != store.DeliveryQueued {
+		return false, nil
+	}
+	itemID, note, err := e.route(ctx, tx, q.d.ConnectionID, q.ev)
+	if err != nil {
+		return false, err
+	}
+	if itemID == "" {
+		return false, tx.SetDeliveryStatus(ctx, stored.ID, store.DeliveryIgnored, note)
+	}
+	return false, jobs.Enqueue(ctx, tx, itemKey(itemID), syncItem{ItemID: itemID}, e.now())
 }
 
 func hookError(w http.ResponseWriter, status int, msg string) {

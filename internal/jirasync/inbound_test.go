@@ -6,6 +6,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,7 +25,7 @@ type fullItem struct {
 	} `json:"jira"`
 }
 
-func getItem(t *testing.T, e *apptest.Env, id string) fullItem {
+func getItem(t testing.TB, e *apptest.Env, id string) fullItem {
 	t.Helper()
 	var it fullItem
 	e.Must(200, "GET", "/api/v1/items/"+id, nil, &it)
@@ -32,7 +33,7 @@ func getItem(t *testing.T, e *apptest.Env, id string) fullItem {
 }
 
 // jiraTransition moves an issue as dev, by transition name.
-func jiraTransition(t *testing.T, e *apptest.Env, key, name string) {
+func jiraTransition(t testing.TB, e *apptest.Env, key, name string) {
 	t.Helper()
 	var ts struct {
 		Transitions []struct{ ID, Name string } `json:"transitions"`
@@ -49,14 +50,14 @@ func jiraTransition(t *testing.T, e *apptest.Env, key, name string) {
 	t.Fatalf("no transition %q from where %s is: %+v", name, key, ts.Transitions)
 }
 
-func jiraEdit(t *testing.T, e *apptest.Env, key string, fields map[string]any) {
+func jiraEdit(t testing.TB, e *apptest.Env, key string, fields map[string]any) {
 	t.Helper()
 	if st := e.Jira("dev", "PUT", "/rest/api/"+e.APIVersion()+"/issue/"+key, map[string]any{"fields": fields}, nil); st != 204 {
 		t.Fatalf("edit %s: %d", key, st)
 	}
 }
 
-func jiraComment(t *testing.T, e *apptest.Env, key, text string) string {
+func jiraComment(t testing.TB, e *apptest.Env, key, text string) string {
 	t.Helper()
 	var body any = text
 	if e.Deploy == "cloud" {
@@ -71,7 +72,7 @@ func jiraComment(t *testing.T, e *apptest.Env, key, text string) string {
 
 // setup integrates a target and syncs one vulnerability to Jira, with our
 // own webhooks delivered and applied (they must change nothing).
-func setup(t *testing.T, e *apptest.Env) (apptest.Integrated, fullItem, string) {
+func setup(t testing.TB, e *apptest.Env) (apptest.Integrated, fullItem, string) {
 	t.Helper()
 	s := e.Setup("payments-api")
 	it := createItem(t, e, s.TargetID, map[string]any{"kind": "vulnerability", "title": "IDOR on /invoices", "severity": "high",
@@ -83,7 +84,7 @@ func setup(t *testing.T, e *apptest.Env) (apptest.Integrated, fullItem, string) 
 	return s, getItem(t, e, it.ID), key
 }
 
-func comments(t *testing.T, e *apptest.Env, itemID string) []map[string]any {
+func comments(t testing.TB, e *apptest.Env, itemID string) []map[string]any {
 	t.Helper()
 	var cs struct {
 		Comments []map[string]any `json:"comments"`
@@ -421,7 +422,7 @@ func TestAttachmentsFromJira(t *testing.T) {
 	}
 }
 
-func jiraUpload(t *testing.T, e *apptest.Env, key, name string, content []byte) {
+func jiraUpload(t testing.TB, e *apptest.Env, key, name string, content []byte) {
 	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
@@ -537,5 +538,46 @@ func TestDeletedIssueIsRecreatedUnderThatPolicy(t *testing.T) {
 	}
 	if keys := searchAll(t, e); len(keys) != 1 {
 		t.Errorf("issues: %v, want only the recreated one", keys)
+	}
+}
+
+// Concurrent deliveries share transactions (group commit); retries of one
+// delivery arriving at the same moment are still answered exactly once as
+// new, and only new ones are applied.
+func TestConcurrentDeliveriesAreDeduplicated(t *testing.T) {
+	e := apptest.New(t, apptest.Options{})
+	_, it, key := setup(t, e)
+	e.HoldWebhooks(true)
+	jiraEdit(t, e, key, map[string]any{"customfield_10050": 1.5})
+	e.Deliver()
+	held := e.Held()
+	if len(held) != 1 {
+		t.Fatalf("held %d deliveries", len(held))
+	}
+	const ids, copies = 10, 5
+	codes := make(chan int, ids*copies)
+	var wg sync.WaitGroup
+	for i := 0; i < ids; i++ {
+		for c := 0; c < copies; c++ {
+			d := held[0]
+			d.Header = d.Header.Clone()
+			d.Header.Set("X-Atlassian-Webhook-Identifier", fmt.Sprintf("delivery-%d", i))
+			d.Header.Set("X-Atlassian-Webhook-Retry", fmt.Sprint(c))
+			wg.Add(1)
+			go func() { defer wg.Done(); codes <- e.Send(d) }()
+		}
+	}
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for c := range codes {
+		count[c]++
+	}
+	if count[202] != ids || count[200] != ids*(copies-1) {
+		t.Fatalf("answers: %v, want %d × 202 and %d × 200", count, ids, ids*(copies-1))
+	}
+	e.Sync()
+	if got := getItem(t, e, it.ID); got.Fields["cvss_score"] != 1.5 {
+		t.Errorf("cvss after the deliveries: %v", got.Fields["cvss_score"])
 	}
 }

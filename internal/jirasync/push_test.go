@@ -68,7 +68,7 @@ type issue struct {
 }
 
 // readIssue reads an issue back through Jira's REST API, as a person would.
-func readIssue(t *testing.T, e *apptest.Env, key string) issue {
+func readIssue(t testing.TB, e *apptest.Env, key string) issue {
 	t.Helper()
 	var is issue
 	if st := e.Jira("dev", "GET", "/rest/api/"+e.APIVersion()+"/issue/"+key, nil, &is); st != 200 {
@@ -78,7 +78,7 @@ func readIssue(t *testing.T, e *apptest.Env, key string) issue {
 }
 
 // searchAll returns the keys of every issue of SEC.
-func searchAll(t *testing.T, e *apptest.Env) []string {
+func searchAll(t testing.TB, e *apptest.Env) []string {
 	t.Helper()
 	var keys []string
 	if e.Deploy == "datacenter" {
@@ -124,14 +124,14 @@ func searchAll(t *testing.T, e *apptest.Env) []string {
 
 func text(raw json.RawMessage) string { return string(raw) }
 
-func createItem(t *testing.T, e *apptest.Env, targetID string, body map[string]any) item {
+func createItem(t testing.TB, e *apptest.Env, targetID string, body map[string]any) item {
 	t.Helper()
 	var it item
 	e.Must(201, "POST", "/api/v1/targets/"+targetID+"/items", body, &it)
 	return it
 }
 
-func jiraKey(t *testing.T, e *apptest.Env, itemID string) string {
+func jiraKey(t testing.TB, e *apptest.Env, itemID string) string {
 	t.Helper()
 	var it item
 	e.Must(200, "GET", "/api/v1/items/"+itemID, nil, &it)
@@ -281,7 +281,7 @@ func TestOutboundScenarios(t *testing.T) {
 	}
 }
 
-func upload(t *testing.T, e *apptest.Env, itemID, name string, content []byte) {
+func upload(t testing.TB, e *apptest.Env, itemID, name string, content []byte) {
 	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
@@ -301,7 +301,7 @@ func upload(t *testing.T, e *apptest.Env, itemID, name string, content []byte) {
 	}
 }
 
-func download(t *testing.T, e *apptest.Env, url string) []byte {
+func download(t testing.TB, e *apptest.Env, url string) []byte {
 	t.Helper()
 	req, _ := http.NewRequest("GET", url, nil)
 	if e.Deploy == "datacenter" {
@@ -480,7 +480,7 @@ func converge(t *testing.T, e *apptest.Env, clock *apptest.Clock) {
 	t.Fatal("the sync did not converge in 500 rounds")
 }
 
-func jobsIn(t *testing.T, e *apptest.Env, st store.JobState) []store.Job {
+func jobsIn(t testing.TB, e *apptest.Env, st store.JobState) []store.Job {
 	t.Helper()
 	var js []store.Job
 	err := e.Store.View(context.Background(), func(tx store.Tx) error {
