@@ -136,14 +136,8 @@ func assemble(ctx context.Context, cfg serveConfig, getenv func(string) string, 
 	a.engine = jirasync.New(jirasync.Config{Tracker: a.svc, Integrations: a.integ, Runner: a.runner, Logger: log, ReconcileInterval: cfg.reconcileInterval})
 	a.handler = httpapi.NewServer(httpapi.Config{
 		Service: a.svc, Integrations: a.integ, Sync: a.engine, Webhooks: a.engine.ServeWebhook, Logger: log,
-		Links: func(ctx context.Context, ids []string) (map[string]httpapi.JiraRef, error) {
-			refs, err := a.engine.Links(ctx, ids)
-			out := make(map[string]httpapi.JiraRef, len(refs))
-			for k, r := range refs {
-				out[k] = httpapi.JiraRef{Key: r.Key, URL: r.URL}
-			}
-			return out, err
-		},
+		Links: a.links,
+
 		Extra: a.mountUI, // the browser UI: internal/cli/webui.go
 	})
 	return a, nil

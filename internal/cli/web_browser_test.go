@@ -428,6 +428,14 @@ func TestBrowserAdminFlow(t *testing.T) {
 	b.shot(ctx, "item-status-from-jira")
 	b.open(ctx, "/integrations/targets/"+integID+"/activity")
 	b.shot(ctx, "activity-synced")
+	// Backfill: every item of the target is linked, the bar says so.
+	b.submit(ctx, "start a backfill", `form[action$="/backfill"] button`)
+	b.eventually(ctx, "a full backfill progress bar", "/integrations/targets/"+integID+"/activity",
+		`(p => p ? p.value + "/" + p.max : "none")(document.getElementById("backfill"))`, func(v string) bool {
+			parts := strings.Split(v, "/")
+			return len(parts) == 2 && parts[0] == parts[1] && parts[0] != "0"
+		})
+	b.shot(ctx, "activity-backfilled")
 
 	// A phone-sized window: nothing is wider than the screen.
 	b.do(ctx, "narrow the window", chromedp.EmulateViewport(400, 800))

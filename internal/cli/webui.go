@@ -20,14 +20,7 @@ func (a *app) mountUI(mux *http.ServeMux, _ func(http.Handler) http.Handler) {
 		Tracker:      a.svc,
 		Integrations: a.integ,
 		Logger:       a.log,
-		Links: func(ctx context.Context, ids []string) (map[string]httpapi.JiraRef, error) {
-			refs, err := a.engine.Links(ctx, ids)
-			out := make(map[string]httpapi.JiraRef, len(refs))
-			for k, r := range refs {
-				out[k] = httpapi.JiraRef{Key: r.Key, URL: r.URL}
-			}
-			return out, err
-		},
+		Links:        a.links,
 		SyncEvents: func(ctx context.Context, integrationID, itemID string) ([]store.SyncEvent, error) {
 			return a.engine.Events(ctx, integrationID, itemID, 200)
 		},
@@ -35,6 +28,17 @@ func (a *app) mountUI(mux *http.ServeMux, _ func(http.Handler) http.Handler) {
 			_, err := a.engine.RetryJob(ctx, jobID)
 			return err
 		},
+		Backfill:      a.engine.Backfill,
 		SecureCookies: strings.HasPrefix(public, "https://"),
 	}))
+}
+
+// links resolves items' Jira issues for the API and the UI.
+func (a *app) links(ctx context.Context, ids []string) (map[string]httpapi.JiraRef, error) {
+	refs, err := a.engine.Links(ctx, ids)
+	out := make(map[string]httpapi.JiraRef, len(refs))
+	for k, r := range refs {
+		out[k] = httpapi.JiraRef{Key: r.Key, URL: r.URL}
+	}
+	return out, err
 }

@@ -140,9 +140,6 @@ func (s *server) handleListIntegrations(w http.ResponseWriter, r *http.Request) 
 
 func (s *server) handleGetIntegration(w http.ResponseWriter, r *http.Request) {
 	v, err := s.integ.Integration(r.Context(), r.PathValue("id"))
-	if err == nil {
-		err = s.withProgress(r.Context(), &v)
-	}
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

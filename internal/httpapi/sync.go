@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/vulnsync/vulnsync/internal/integration"
 	"github.com/vulnsync/vulnsync/internal/store"
 	"github.com/vulnsync/vulnsync/internal/tracker"
 )
@@ -16,7 +15,6 @@ type Sync interface {
 	Events(ctx context.Context, integrationID, itemID string, limit int) ([]store.SyncEvent, error)
 	ItemEvents(ctx context.Context, itemID string, limit int) ([]store.SyncEvent, error)
 	Backfill(ctx context.Context, integrationID string) (int, error)
-	Progress(ctx context.Context, integrationID string) (total, done, failed int, err error)
 	FailedJobs(ctx context.Context, limit int) ([]store.Job, error)
 	RetryJob(ctx context.Context, id int64) (store.Job, error)
 }
@@ -104,17 +102,4 @@ func (s *server) handleRetryJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, j)
-}
-
-// withProgress fills an integration's backfill progress from the engine.
-func (s *server) withProgress(ctx context.Context, v *integration.View) error {
-	if s.sync == nil {
-		return nil
-	}
-	total, done, failed, err := s.sync.Progress(ctx, v.ID)
-	if err != nil {
-		return err
-	}
-	v.Backfill = integration.Progress{Total: total, Done: done, Failed: failed}
-	return nil
 }

@@ -76,6 +76,15 @@ type Service struct {
 	secrets map[string]cachedSecret // webhook secrets in clear, briefly
 	// mappingHooks run after a mapping was accepted (the sync backfills).
 	mappingHooks []func(ctx context.Context, integrationID string)
+	// progress derives an integration's backfill progress (the sync
+	// provides it); nil leaves it zero.
+	progress func(ctx context.Context, integrationID string) (Progress, error)
+}
+
+// SetProgress registers how an integration's backfill progress is derived
+// (from the items and their links, by the sync).
+func (s *Service) SetProgress(f func(ctx context.Context, integrationID string) (Progress, error)) {
+	s.progress = f
 }
 
 // AddMappingHook registers f to run after each accepted mapping, with the

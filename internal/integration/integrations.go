@@ -47,7 +47,7 @@ type View struct {
 
 func (s *Service) integrationView(ctx context.Context, tx store.Tx, in store.Integration) (View, error) {
 	v := View{ID: in.ID, ConnectionID: in.ConnectionID, TargetID: in.TargetID, ProjectKey: in.ProjectKey, State: in.State,
-		Backfill: Progress{Total: in.BackfillTotal, Done: in.BackfillDone, Failed: in.BackfillFailed}, CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt}
+		CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt}
 	t, err := tx.GetTarget(ctx, in.TargetID)
 	if err != nil {
 		return v, err
@@ -172,7 +172,25 @@ func (s *Service) Integrations(ctx context.Context) ([]View, error) {
 		}
 		return nil
 	})
+	for i := range out {
+		if err == nil {
+			err = s.fillProgress(ctx, &out[i])
+		}
+	}
 	return out, err
+}
+
+// fillProgress derives the backfill progress of a view.
+func (s *Service) fillProgress(ctx context.Context, v *View) error {
+	if s.progress == nil {
+		return nil
+	}
+	p, err := s.progress(ctx, v.ID)
+	if err != nil {
+		return fmt.Errorf("backfill progress of %s: %w", v.ID, err)
+	}
+	v.Backfill = p
+	return nil
 }
 
 // Integration returns one integration with its mapping and progress.
@@ -186,6 +204,9 @@ func (s *Service) Integration(ctx context.Context, id string) (View, error) {
 		v, err = s.integrationView(ctx, tx, in)
 		return err
 	})
+	if err == nil {
+		err = s.fillProgress(ctx, &v)
+	}
 	return v, err
 }
 

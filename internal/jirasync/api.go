@@ -2,10 +2,12 @@ package jirasync
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/vulnsync/vulnsync/internal/jobs"
+	"github.com/vulnsync/vulnsync/internal/mapping"
 	"github.com/vulnsync/vulnsync/internal/store"
 	"github.com/vulnsync/vulnsync/internal/tracker"
 )
@@ -149,13 +151,20 @@ func (e *Engine) Backfill(ctx context.Context, integrationID string) (int, error
 	}
 }
 
-// Progress counts, for an integration, the items of its target, those
-// linked to an issue, and those whose sync failed for good.
+// Progress counts, for an integration, the items of its target whose kind
+// the mapping syncs, those linked to an issue, and those whose sync failed
+// for good.
 func (e *Engine) Progress(ctx context.Context, integrationID string) (total, done, failed int, err error) {
 	err = e.st.View(ctx, func(tx store.Tx) error {
 		in, err := tx.GetIntegration(ctx, integrationID)
 		if err != nil {
 			return err
+		}
+		var doc mapping.Document
+		if len(in.Mapping) > 0 {
+			if err := json.Unmarshal(in.Mapping, &doc); err != nil {
+				return fmt.Errorf("decode mapping of %s: %w", in.ID, err)
+			}
 		}
 		js, err := tx.ListJobs(ctx, store.JobFilter{Kind: syncItem{}.Kind(), State: store.JobFailed, Limit: store.MaxPageSize})
 		if err != nil {
@@ -171,9 +180,11 @@ func (e *Engine) Progress(ctx context.Context, integrationID string) (total, don
 			if err != nil {
 				return err
 			}
-			ids := make([]string, len(page.Items))
-			for i, it := range page.Items {
-				ids[i] = it.ID
+			ids := make([]string, 0, len(page.Items))
+			for _, it := range page.Items {
+				if _, mapped := doc.IssueTypes[it.Kind]; mapped {
+					ids = append(ids, it.ID)
+				}
 			}
 			total += len(ids)
 			links, err := tx.LinksForItems(ctx, ids)

@@ -86,6 +86,10 @@ func New(cfg Config) *Engine {
 	jobs.Register(cfg.Runner, e.workItem)
 	jobs.Register(cfg.Runner, e.workReconcile)
 	cfg.Integrations.AddMappingHook(e.mappingSet)
+	cfg.Integrations.SetProgress(func(ctx context.Context, id string) (integration.Progress, error) {
+		total, done, failed, err := e.Progress(ctx, id)
+		return integration.Progress{Total: total, Done: done, Failed: failed}, err
+	})
 	return e
 }
 

@@ -254,12 +254,13 @@ func (r *run) ensureIssue(ctx context.Context, s snapshot) (bool, error) {
 			req.Fields[id] = rawJSON(raw)
 		}
 	}
-	var created *jira.CreatedIssue
-	err := r.call(ctx, "create", "POST /issue", "", func() error {
-		var err error
-		created, err = r.client.CreateIssue(ctx, req)
-		return err
-	})
+	start := time.Now()
+	created, err := r.client.CreateIssue(ctx, req)
+	createdKey := ""
+	if created != nil {
+		createdKey = created.Key
+	}
+	r.record(ctx, "create", "POST /issue", createdKey, start, err)
 	if err != nil {
 		if jira.IsUnknownOutcome(err) {
 			return false, err // the link stays "creating": the next attempt searches first

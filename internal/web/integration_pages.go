@@ -437,6 +437,7 @@ type activityData struct {
 	EventsShown bool
 	EventsError string
 	CanRetry    bool
+	CanBackfill bool
 }
 
 func (u *ui) handleActivity(w http.ResponseWriter, r *http.Request, sv *sessionView) {
@@ -448,7 +449,7 @@ func (u *ui) handleActivity(w http.ResponseWriter, r *http.Request, sv *sessionV
 		u.renderError(w, r, sv, err)
 		return
 	}
-	d := activityData{Integration: v, CanRetry: u.cfg.RetryJob != nil}
+	d := activityData{Integration: v, CanRetry: u.cfg.RetryJob != nil, CanBackfill: u.cfg.Backfill != nil && v.State == integration.StateActive}
 	if u.cfg.SyncEvents != nil {
 		d.EventsShown = true
 		evs, err := u.cfg.SyncEvents(r.Context(), v.ID, "")
@@ -477,6 +478,25 @@ func failuresFirst(evs []store.SyncEvent) []store.SyncEvent {
 		return out[i].At.After(out[j].At)
 	})
 	return out
+}
+
+func (u *ui) handleBackfill(w http.ResponseWriter, r *http.Request, sv *sessionView) {
+	if !u.jiraGuard(w, r, sv) {
+		return
+	}
+	id := r.PathValue("id")
+	if u.cfg.Backfill == nil {
+		u.renderError(w, r, sv, tracker.Errorf(tracker.EUnavailable, "backfill is not available in this process"))
+		return
+	}
+	n, err := u.cfg.Backfill(r.Context(), id)
+	if err != nil {
+		p := u.explain(r, err)
+		u.sessions.addFlash(sv.ID, "error", "The backfill did not start: "+joinProblem(p))
+	} else {
+		u.sessions.addFlash(sv.ID, "ok", fmt.Sprintf("Backfill started: %d items queued. Items that already have an issue are only brought up to date.", n))
+	}
+	seeOther(w, r, "/integrations/targets/"+url.PathEscape(id)+"/activity")
 }
 
 func (u *ui) handleRetryJob(w http.ResponseWriter, r *http.Request, sv *sessionView) {

@@ -60,6 +60,9 @@ type Config struct {
 	SyncEvents SyncEventsFunc
 	// RetryJob backs the retry buttons of failed sync work; nil hides them.
 	RetryJob RetryJobFunc
+	// Backfill starts a backfill of an integration (it returns how many
+	// items were queued); nil hides the button.
+	Backfill func(ctx context.Context, integrationID string) (int, error)
 	// SecureCookies marks the session cookie Secure even on plain-HTTP
 	// requests (set it behind a TLS-terminating proxy). Requests that arrive
 	// over TLS always get Secure cookies.
@@ -223,6 +226,7 @@ func (u *ui) routes() {
 	m.Handle("POST /integrations/targets/{id}/remove", a(u.handleRemoveIntegration))
 	m.Handle("GET /integrations/targets/{id}/activity", a(u.handleActivity))
 	m.Handle("POST /integrations/targets/{id}/jobs/{job}/retry", a(u.handleRetryJob))
+	m.Handle("POST /integrations/targets/{id}/backfill", a(u.handleBackfill))
 
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		u.renderError(w, r, nil, tracker.Errorf(tracker.ENotFound, "no such page: %s", r.URL.Path))
