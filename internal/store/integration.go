@@ -39,10 +39,6 @@ type Integration struct {
 	Mapping json.RawMessage
 	// State is "needs_mapping", "active" or "paused".
 	State string
-	// Backfill progress.
-	BackfillTotal  int
-	BackfillDone   int
-	BackfillFailed int
 	// Watermark is the reconciliation watermark (Jira "updated" time).
 	Watermark time.Time
 	CreatedAt time.Time
@@ -102,9 +98,8 @@ type IntegrationTx interface {
 	GetIntegration(ctx context.Context, id string) (Integration, error)
 	IntegrationByTarget(ctx context.Context, targetID string) (Integration, error)
 	ListIntegrations(ctx context.Context) ([]Integration, error)
-	// UpdateIntegration replaces the mapping, state, backfill progress,
-	// watermark and updated time; connection, target and project are fixed
-	// at creation.
+	// UpdateIntegration replaces the mapping, state, watermark and updated
+	// time; connection, target and project are fixed at creation.
 	UpdateIntegration(ctx context.Context, in Integration) error
 	// DeleteIntegration removes the integration with its links and object
 	// links (its items stop syncing) but keeps its sync events: they are

@@ -221,13 +221,13 @@ func (t *tx) DeleteConnection(ctx context.Context, id string) error {
 
 // ---- Integrations ----
 
-const integrationCols = `id, connection_id, target_id, project_key, mapping, state, backfill_total, backfill_done, backfill_failed, watermark, created_at, updated_at`
+const integrationCols = `id, connection_id, target_id, project_key, mapping, state, watermark, created_at, updated_at`
 
 func scanIntegration(s rowScanner) (store.Integration, error) {
 	var in store.Integration
 	var mapping []byte
 	err := s.Scan(&in.ID, &in.ConnectionID, &in.TargetID, &in.ProjectKey, &mapping, &in.State,
-		&in.BackfillTotal, &in.BackfillDone, &in.BackfillFailed, timeCol{&in.Watermark}, timeCol{&in.CreatedAt}, timeCol{&in.UpdatedAt})
+		timeCol{&in.Watermark}, timeCol{&in.CreatedAt}, timeCol{&in.UpdatedAt})
 	in.Mapping = rawJSON(mapping)
 	return in, err
 }
@@ -235,9 +235,6 @@ func scanIntegration(s rowScanner) (store.Integration, error) {
 // checkIntegrationState checks what UpdateIntegration may change.
 func checkIntegrationState(p tracker.Problems, in store.Integration) {
 	oneOf(p, "state", in.State, "needs_mapping", "active", "paused")
-	if in.BackfillTotal < 0 || in.BackfillDone < 0 || in.BackfillFailed < 0 {
-		p.Add("backfill", "counts must not be negative")
-	}
 }
 
 // CreateIntegration stores a new integration of an existing connection and
@@ -288,8 +285,8 @@ func (t *tx) CreateIntegration(ctx context.Context, in store.Integration) error 
 	if !in.UpdatedAt.IsZero() {
 		updated = tracker.Truncate(in.UpdatedAt)
 	}
-	n, err := t.execN(ctx, `INSERT INTO integrations (`+integrationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-		in.ID, in.ConnectionID, in.TargetID, in.ProjectKey, mapping, in.State, in.BackfillTotal, in.BackfillDone, in.BackfillFailed,
+	n, err := t.execN(ctx, `INSERT INTO integrations (`+integrationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		in.ID, in.ConnectionID, in.TargetID, in.ProjectKey, mapping, in.State,
 		t.d.nullTS(in.Watermark), t.d.ts(created), t.d.ts(updated))
 	if err != nil {
 		return wrap(op, err)
@@ -351,9 +348,9 @@ func (t *tx) UpdateIntegration(ctx context.Context, in store.Integration) error 
 	if err != nil {
 		return err
 	}
-	n, err := t.execN(ctx, `UPDATE integrations SET mapping = ?, state = ?, backfill_total = ?, backfill_done = ?, backfill_failed = ?,
+	n, err := t.execN(ctx, `UPDATE integrations SET mapping = ?, state = ?,
 		watermark = ?, updated_at = ? WHERE id = ?`,
-		mapping, in.State, in.BackfillTotal, in.BackfillDone, in.BackfillFailed, t.d.nullTS(in.Watermark), t.d.ts(t.stamp(in.UpdatedAt)), in.ID)
+		mapping, in.State, t.d.nullTS(in.Watermark), t.d.ts(t.stamp(in.UpdatedAt)), in.ID)
 	if err != nil {
 		return wrap("update integration", err)
 	}

@@ -309,7 +309,7 @@ func testIntegrations(t *testing.T, s store.Store) {
 	second := newIntegration(conn.ID, api.ID, "API")
 	second.CreatedAt, second.UpdatedAt = tracker.Truncate(base.Add(time.Minute)), tracker.Truncate(base.Add(time.Minute))
 	second.Mapping = json.RawMessage(`{"issue_type": "Bug",  "fields":{"title":"summary"}}`)
-	second.State, second.BackfillTotal, second.BackfillDone, second.BackfillFailed = "active", 10, 7, 1
+	second.State = "active"
 	second.Watermark = tracker.Truncate(base.Add(-time.Hour))
 	inTx(t, s, func(tx store.Tx) error { return tx.CreateIntegration(t.Context(), second) })
 
@@ -341,7 +341,7 @@ func testIntegrations(t *testing.T, s store.Store) {
 
 	upd := first
 	upd.Mapping = json.RawMessage(`{"v":2}`)
-	upd.State, upd.BackfillTotal, upd.BackfillDone = "paused", 3, 3
+	upd.State = "paused"
 	upd.Watermark, upd.UpdatedAt = base.Add(2*time.Hour), base.Add(3*time.Hour)
 	upd.ConnectionID, upd.TargetID, upd.ProjectKey = "other", api.ID, "OTHER" // fixed at creation: ignored
 	inTx(t, s, func(tx store.Tx) error { return tx.UpdateIntegration(t.Context(), upd) })
@@ -431,7 +431,6 @@ func testIntegrationBadInput(t *testing.T, s store.Store) {
 		{"no id", func(in *store.Integration) { in.ID = "" }, tracker.EInvalid, "id"},
 		{"no project", func(in *store.Integration) { in.ProjectKey = "" }, tracker.EInvalid, "project_key"},
 		{"unknown state", func(in *store.Integration) { in.State = "running" }, tracker.EInvalid, "state"},
-		{"negative backfill", func(in *store.Integration) { in.BackfillDone = -1 }, tracker.EInvalid, "backfill"},
 		{"mapping not JSON", func(in *store.Integration) { in.Mapping = json.RawMessage(`{"a":`) }, tracker.EInvalid, "mapping"},
 		{"mapping too large", func(in *store.Integration) {
 			in.Mapping = json.RawMessage(`"` + strings.Repeat("m", store.MaxSyncDocBytes) + `"`)

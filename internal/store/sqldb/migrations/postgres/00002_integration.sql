@@ -28,9 +28,6 @@ CREATE TABLE integrations (
     project_key     text NOT NULL,
     mapping         json,
     state           text NOT NULL CHECK (state IN ('needs_mapping', 'active', 'paused')),
-    backfill_total  bigint NOT NULL,
-    backfill_done   bigint NOT NULL,
-    backfill_failed bigint NOT NULL,
     watermark       timestamptz,
     created_at      timestamptz NOT NULL,
     updated_at      timestamptz NOT NULL

@@ -28,9 +28,6 @@ CREATE TABLE integrations (
     project_key     TEXT NOT NULL,
     mapping         TEXT,
     state           TEXT NOT NULL CHECK (state IN ('needs_mapping', 'active', 'paused')),
-    backfill_total  INTEGER NOT NULL,
-    backfill_done   INTEGER NOT NULL,
-    backfill_failed INTEGER NOT NULL,
     watermark       INTEGER,
     created_at      INTEGER NOT NULL,
     updated_at      INTEGER NOT NULL
