@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -55,7 +56,10 @@ type DB struct {
 	// it is the only pool and read is the same value.
 	write *sql.DB
 	// read runs View: a pool of read-only connections on SQLite.
-	read   *sql.DB
+	read *sql.DB
+	// stmts holds the prepared statements of each pool (SQLite only).
+	stmtMu sync.Mutex
+	stmts  map[*sql.DB]*stmtCache
 	logger *slog.Logger
 	// now stamps bookkeeping times the caller does not supply (job
 	// created/updated times, defaults for zero creation times).
@@ -219,7 +223,30 @@ func (db *DB) Ping(ctx context.Context) error {
 }
 
 // Close closes the connection pools.
+// stmtCache returns the statement cache of a pool, nil on PostgreSQL.
+func (db *DB) stmtCache(pool *sql.DB) *stmtCache {
+	if db.d.name != "sqlite" {
+		return nil
+	}
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	if db.stmts == nil {
+		db.stmts = map[*sql.DB]*stmtCache{}
+	}
+	c, ok := db.stmts[pool]
+	if !ok {
+		c = newStmtCache(pool)
+		db.stmts[pool] = c
+	}
+	return c
+}
+
 func (db *DB) Close() error {
+	db.stmtMu.Lock()
+	for _, c := range db.stmts {
+		c.close()
+	}
+	db.stmtMu.Unlock()
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -270,6 +297,11 @@ func (db *DB) View(ctx context.Context, fn func(tx store.Tx) error) error {
 }
 
 func (db *DB) runTx(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(tx store.Tx) error) (err error) {
+	cache := db.stmtCache(pool)
+	if cache != nil {
+		// Runs after the rollback below: the connection is free again.
+		defer cache.prepareWanted(ctx)
+	}
 	sqlTx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
@@ -282,7 +314,7 @@ func (db *DB) runTx(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn f
 			}
 		}
 	}()
-	if err := fn(&tx{tx: sqlTx, d: &db.d, now: db.now}); err != nil {
+	if err := fn(&tx{tx: sqlTx, d: &db.d, now: db.now, stmts: cache}); err != nil {
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {

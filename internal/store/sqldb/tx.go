@@ -18,22 +18,45 @@ import (
 
 // tx implements store.Tx on one database/sql transaction.
 type tx struct {
-	tx  *sql.Tx
-	d   *dialect
-	now func() time.Time
+	tx    *sql.Tx
+	d     *dialect
+	now   func() time.Time
+	stmts *stmtCache // nil: no statement cache (PostgreSQL)
+}
+
+// stmt returns q rebound for the dialect and, when the cache has it
+// prepared, as a statement of this transaction.
+func (t *tx) stmt(ctx context.Context, q string) (*sql.Stmt, string) {
+	q = t.d.rebind(q)
+	if t.stmts == nil {
+		return nil, q
+	}
+	if st := t.stmts.lookup(q); st != nil {
+		return t.tx.StmtContext(ctx, st), q
+	}
+	return nil, q
 }
 
 var _ store.Tx = (*tx)(nil)
 
 func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st, _ := t.stmt(ctx, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return t.tx.ExecContext(ctx, t.d.rebind(q), args...)
 }
 
 func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st, _ := t.stmt(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return t.tx.QueryContext(ctx, t.d.rebind(q), args...)
 }
 
 func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if st, _ := t.stmt(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return t.tx.QueryRowContext(ctx, t.d.rebind(q), args...)
 }
 
