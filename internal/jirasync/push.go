@@ -283,7 +283,29 @@ func (r *run) ensureIssue(ctx context.Context, s snapshot) (bool, error) {
 	if err := r.storeLink(ctx, it.ID, created.ID, created.Key, synced); err != nil {
 		return false, err
 	}
-	return true, nil
+	return true, r.wakeFindings(ctx, it)
+}
+
+// wakeFindings makes the findings of a vulnerability whose issue was just
+// created sync now: their jobs were waiting for this parent.
+func (r *run) wakeFindings(ctx context.Context, it tracker.Item) error {
+	if it.Kind != tracker.KindVulnerability {
+		return nil
+	}
+	err := r.e.st.InTx(ctx, func(tx store.Tx) error {
+		page, err := tx.ListItems(ctx, store.ItemFilter{TargetID: it.TargetID, ParentID: it.ID, Limit: store.MaxPageSize})
+		if err != nil {
+			return err
+		}
+		for _, f := range page.Items {
+			if err := jobs.Enqueue(ctx, tx, itemKey(f.ID), syncItem{ItemID: f.ID}, r.e.now()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	r.e.Notify()
+	return err
 }
 
 func (r *run) onScreen(kind, fieldID string) bool {
