@@ -31,6 +31,7 @@ Usage:
   vulnsync serve   [flags]   run the service (API, UI, webhook receiver, sync workers)
   vulnsync demo    [flags]   serve plus an in-process Jira simulator, seeded and synced
   vulnsync jirasim [flags]   run the Jira simulator alone
+  vulnsync bench   [flags]   measure the service levels of PRODUCT.md §6 on this machine
   vulnsync version           print version, commit and Go version
 
 Run "vulnsync <command> -h" for the flags of a command.
@@ -51,6 +52,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runDemo(ctx, args[1:], getenv, stdout, stderr)
 	case "jirasim":
 		return runJirasim(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return runBench(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		return runVersion(stdout)
 	case "help", "-h", "--help":

@@ -447,6 +447,7 @@ func (c *Client) do(req *http.Request, v any, maxBody int64) (*Response, error) 
 		if err := c.gate(ctx, req, endpoint, issue, write); err != nil {
 			return nil, err
 		}
+		sentAt := c.clock()
 		resp, body, err := c.send(ctx, req, attempt, maxBody)
 		last := attempt >= c.maxRetries
 		if err != nil {
@@ -496,6 +497,7 @@ func (c *Client) do(req *http.Request, v any, maxBody int64) (*Response, error) 
 				rl.Reset = c.clock().Add(rl.RetryAfter)
 			}
 			c.pacer.block(c.clock().Add(rl.RetryAfter), rl.Reason, issue)
+			c.pacer.learn(c.clock(), sentAt, endpoint, rl.Reason, r.RateLimit.Limit)
 			c.log.Warn("jira rate limited", "method", req.Method, "path", path, "reason", rl.Reason,
 				"retryAfter", rl.RetryAfter, "attempt", attempt+1)
 			if last {
@@ -526,6 +528,12 @@ func (c *Client) do(req *http.Request, v any, maxBody int64) (*Response, error) 
 		}
 	}
 }
+
+// PacedRate is the connection-wide rate, in requests per second, the
+// client currently holds itself to: configured (Limits.Rate) or learned
+// from Jira's 429s; 0 when it is not limiting itself. It is exposed for
+// diagnostics (the bench reports it).
+func (c *Client) PacedRate() float64 { return c.pacer.rate() }
 
 // gate waits until req may be sent: after every not-before instant and
 // within every window, then takes a concurrency slot. It fails fast when

@@ -25,6 +25,11 @@ type Limits struct {
 	// IssueWrites apply to writes (POST, PUT, DELETE) aimed at one issue
 	// (Jira: 20 per 2 s and 100 per 30 s).
 	IssueWrites []Window
+	// Rate, when positive, is a connection-wide limit in requests per
+	// second known in advance (a Data Center admin's rate limit, say): the
+	// client never paces above it. When zero, the client learns the limit
+	// from Jira's 429s instead (see adaptiveRate).
+	Rate float64
 }
 
 // DefaultLimits returns Jira Cloud's published limits.
@@ -103,21 +108,42 @@ type pacer struct {
 	endpoints  map[string]*slidingLog
 	issues     map[string][]*slidingLog
 	lastPruned time.Time
+	// conn is the connection-wide adaptive rate; epRates hold one per
+	// endpoint that Jira answered with jira-burst-based 429s.
+	conn    adaptiveRate
+	epRates map[string]*adaptiveRate
+	// sent holds the connection's send slots of the last measureWindow,
+	// to measure the rate a 429 interrupted.
+	sent []time.Time
 }
 
 func newPacer(l Limits) *pacer {
-	return &pacer{
+	p := &pacer{
 		limits:    l,
 		issueNB:   map[string]time.Time{},
 		endpoints: map[string]*slidingLog{},
 		issues:    map[string][]*slidingLog{},
+		epRates:   map[string]*adaptiveRate{},
 	}
+	if l.Rate > 0 {
+		p.conn = adaptiveRate{rate: l.Rate, ceiling: l.Rate, configured: true}
+	}
+	return p
 }
 
-// reservation is a send slot taken in the windows; cancel returns it.
+// reservation is a send slot taken in the windows and rates; cancel
+// returns it.
 type reservation struct {
-	at   time.Time
-	logs []*slidingLog
+	at    time.Time
+	logs  []*slidingLog
+	rates []rateBooking
+}
+
+// rateBooking is what a reservation changed in an adaptive rate, so that
+// cancel can undo it while nothing was booked after it.
+type rateBooking struct {
+	r          *adaptiveRate
+	prev, next time.Time
 }
 
 // reserve books the earliest send time at or after now that respects the
@@ -163,8 +189,12 @@ func (p *pacer) reserve(now time.Time, endpoint, issue string, write bool) (rese
 		}
 		logs = append(logs, il...)
 	}
-	// Each log's earliest() is monotone in its lower bound, so iterating to
-	// a fixed point finds the first instant all of them accept.
+	rates := []*adaptiveRate{&p.conn}
+	if er := p.epRates[endpoint]; er != nil {
+		rates = append(rates, er)
+	}
+	// Each log's and rate's earliest() is monotone in its lower bound, so
+	// iterating to a fixed point finds the first instant all accept.
 	for _, l := range logs {
 		l.trim(now)
 	}
@@ -176,11 +206,31 @@ func (p *pacer) reserve(now time.Time, endpoint, issue string, write bool) (rese
 				t, changed = e, true
 			}
 		}
+		for _, a := range rates {
+			if e := a.earliest(t); e.After(t) {
+				t, changed = e, true
+			}
+		}
 	}
 	for _, l := range logs {
 		l.add(t)
 	}
-	return reservation{at: t, logs: logs}, nb
+	res := reservation{at: t, logs: logs}
+	for _, a := range rates {
+		held := a.earliest(lb).After(lb)
+		prev := a.next
+		a.book(now, t, held)
+		res.rates = append(res.rates, rateBooking{r: a, prev: prev, next: a.next})
+	}
+	// Slots are booked roughly in time order; dropping the old ones from
+	// the front keeps this bounded by the sends of about one window.
+	p.sent = append(p.sent, t)
+	cut := 0
+	for cut < len(p.sent) && !p.sent[cut].After(now.Add(-measureWindow)) {
+		cut++
+	}
+	p.sent = p.sent[cut:]
+	return res, nb
 }
 
 func (p *pacer) cancel(r reservation) {
@@ -189,6 +239,187 @@ func (p *pacer) cancel(r reservation) {
 	for _, l := range r.logs {
 		l.remove(r.at)
 	}
+	for _, b := range r.rates {
+		if b.r.next.Equal(b.next) {
+			b.r.next = b.prev
+		}
+	}
+	for i := len(p.sent) - 1; i >= 0; i-- {
+		if p.sent[i].Equal(r.at) {
+			p.sent = append(p.sent[:i], p.sent[i+1:]...)
+			break
+		}
+	}
+}
+
+// learn adapts the pacing to a 429 for a request sent at sentAt: per-issue
+// limits are already handled by the issue's Retry-After; a burst-based one
+// slows the endpoint; any other slows the whole connection. limit is the
+// answer's X-RateLimit-Limit (0 when absent).
+func (p *pacer) learn(now, sentAt time.Time, endpoint, reason string, limit int) {
+	if reason == reasonPerIssue {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if reason == reasonBurst {
+		a := p.epRates[endpoint]
+		if a == nil {
+			a = &adaptiveRate{}
+			p.epRates[endpoint] = a
+		}
+		var sent []time.Time
+		if el := p.endpoints[endpoint]; el != nil {
+			sent = el.times
+		}
+		a.cut(now, sentAt, measure(sent, now), limit)
+		return
+	}
+	p.conn.cut(now, sentAt, measure(p.sent, now), limit)
+}
+
+// rate returns the connection-wide rate the pacer holds to (0: none).
+func (p *pacer) rate() float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.conn.rate
+}
+
+// Adaptive pacing. Jira Cloud does not say its limits in advance, and
+// honouring Retry-After alone means meeting every limit head on: each
+// time the budget runs out, everything in flight is answered 429 and the
+// connection stalls for the whole Retry-After. So the client also paces
+// itself at a rate learned from the 429s it gets (AIMD, as TCP does): a
+// 429 sets the rate under what was being sent when it came — to
+// X-RateLimit-Limit per second (less a margin) when Jira sent one that is
+// plausible as such, else to a fraction of the measured rate — and each
+// second in which that rate held requests back raises it a little, so a
+// limit that grows is found again. A learned rate is forgotten after a
+// quiet period.
+const (
+	// rateBackoff is the multiplicative decrease without a usable
+	// X-RateLimit-Limit.
+	rateBackoff = 0.7
+	// limitMargin keeps a rate learned from X-RateLimit-Limit under it.
+	limitMargin = 0.95
+	// rateStep is the additive increase per second the rate binds, as a
+	// share of the rate (at least one request per second).
+	rateStep = 0.02
+	// minRate is the lowest rate a 429 sets (requests per second).
+	minRate = 1.0
+	// rateMemory is how long a learned rate outlives the last 429.
+	rateMemory = 15 * time.Minute
+	// measureWindow is the span over which the interrupted rate is
+	// measured.
+	measureWindow = time.Second
+)
+
+const reasonBurst = "jira-burst-based"
+
+// adaptiveRate spaces sends 1/rate apart (no bursts: Jira's budgets
+// refill continuously).
+type adaptiveRate struct {
+	rate float64 // requests per second; 0: not limited
+	// ceiling bounds the additive increase: X-RateLimit-Limit less the
+	// margin, or the configured rate (0: none).
+	ceiling    float64
+	configured bool // set from Limits.Rate: never forgotten
+	next       time.Time
+	lastCut    time.Time
+	lastRaise  time.Time
+}
+
+func (a *adaptiveRate) interval() time.Duration {
+	return time.Duration(float64(time.Second) / a.rate)
+}
+
+// earliest returns the first instant not before lb at which the rate
+// allows a send.
+func (a *adaptiveRate) earliest(lb time.Time) time.Time {
+	if a.rate <= 0 || !a.next.After(lb) {
+		return lb
+	}
+	return a.next
+}
+
+// book takes the slot t (reserved at now); held says the rate delayed it,
+// which allows an additive increase at most once a second.
+func (a *adaptiveRate) book(now, t time.Time, held bool) {
+	if a.rate <= 0 {
+		return
+	}
+	if !a.configured && now.Sub(a.lastCut) >= rateMemory {
+		*a = adaptiveRate{}
+		return
+	}
+	if held && now.Sub(a.lastRaise) >= time.Second {
+		r := a.rate + max(minRate, rateStep*a.rate)
+		if a.ceiling > 0 {
+			r = min(r, a.ceiling)
+		}
+		a.rate, a.lastRaise = r, now
+	}
+	a.next = t.Add(a.interval())
+}
+
+// cut lowers the rate after a 429 for a request sent at sentAt, when the
+// connection was sending at measured requests per second. A 429 for a
+// request sent before the last cut belongs to the episode that cut
+// reacted to and changes nothing; so does one when too little was sent to
+// measure (the Retry-After is enough then).
+func (a *adaptiveRate) cut(now, sentAt time.Time, measured float64, limit int) {
+	if !a.lastCut.IsZero() && sentAt.Before(a.lastCut) {
+		return
+	}
+	if measured <= 0 {
+		return
+	}
+	base := measured
+	if a.rate > 0 {
+		base = min(base, a.rate)
+	}
+	r := rateBackoff * base
+	if l := limitMargin * float64(limit); limit > 0 && l < measured {
+		// The header reads as a per-second budget we were exceeding: it
+		// bounds the rate from now on, and on a first 429 it is the rate.
+		// (A 429 while already under it means the budget is shared:
+		// decrease from there.)
+		if a.rate == 0 {
+			r = l
+		}
+		a.ceiling = l
+	}
+	if a.ceiling > 0 {
+		r = min(r, a.ceiling)
+	}
+	a.rate = max(r, minRate)
+	a.lastCut, a.lastRaise = now, now
+	if a.next.Before(now) {
+		a.next = now
+	}
+}
+
+// measure returns the send rate before now from send times (in any
+// order; reserved future ones are ignored): the sends of the last
+// measureWindow over the time since the first of them (at least 100 ms).
+// Fewer than two sends measure nothing (0).
+func measure(times []time.Time, now time.Time) float64 {
+	from := now.Add(-measureWindow)
+	n := 0
+	var first time.Time
+	for _, t := range times {
+		if t.After(from) && !t.After(now) {
+			if n == 0 || t.Before(first) {
+				first = t
+			}
+			n++
+		}
+	}
+	if n < 2 {
+		return 0
+	}
+	span := max(now.Sub(first), 100*time.Millisecond)
+	return float64(n) / span.Seconds()
 }
 
 // blockedUntil returns the not-before instant that applies to a request
@@ -249,6 +480,11 @@ func (p *pacer) prune(now time.Time) {
 	for k, l := range p.endpoints {
 		if l.idle(now) {
 			delete(p.endpoints, k)
+		}
+	}
+	for k, a := range p.epRates {
+		if now.Sub(a.lastCut) >= rateMemory {
+			delete(p.epRates, k)
 		}
 	}
 }
