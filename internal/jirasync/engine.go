@@ -10,6 +10,7 @@ package jirasync
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -169,10 +170,14 @@ func (e *Engine) prepare(ctx context.Context, in store.Integration, itemID strin
 	if len(in.Mapping) == 0 {
 		return nil, jobs.Permanent(errors.New("the integration has no mapping"))
 	}
-	v, err := e.cfg.Integrations.Integration(ctx, in.ID)
-	if err != nil {
-		return nil, err
+	// The mapping comes from the row itself: reading the integration's view
+	// would derive its backfill progress, a scan of the whole target, on
+	// every job.
+	var doc mapping.Document
+	if err := json.Unmarshal(in.Mapping, &doc); err != nil {
+		return nil, jobs.Permanent(fmt.Errorf("decode the mapping of integration %s: %w", in.ID, err))
 	}
+	doc.Normalize()
 	client, err := e.cfg.Integrations.Client(ctx, in.ConnectionID)
 	if err != nil {
 		return nil, err
@@ -194,7 +199,7 @@ func (e *Engine) prepare(ctx context.Context, in store.Integration, itemID strin
 	if err != nil {
 		return nil, err
 	}
-	return &run{e: e, in: in, doc: v.Mapping, meta: meta, client: client, dep: dep, itemID: itemID, jobID: jobID, account: account}, nil
+	return &run{e: e, in: in, doc: &doc, meta: meta, client: client, dep: dep, itemID: itemID, jobID: jobID, account: account}, nil
 }
 
 // jiraField returns the createmeta description of a Jira field on the

@@ -423,7 +423,7 @@ func (t *tx) UpsertLink(ctx context.Context, l store.Link) error {
 	}
 	if l.IssueID != "" {
 		var other string
-		err := t.queryRow(ctx, `SELECT item_id FROM links WHERE integration_id = ? AND issue_id = ? AND item_id <> ?`, l.IntegrationID, l.IssueID, l.ItemID).Scan(&other)
+		err := t.queryRow(ctx, `SELECT item_id FROM links WHERE integration_id = ? AND issue_id = ? AND issue_id <> '' AND item_id <> ?`, l.IntegrationID, l.IssueID, l.ItemID).Scan(&other)
 		switch {
 		case err == nil:
 			return conflict("Jira issue %s (id %s) is already linked to item %q", l.IssueKey, l.IssueID, other)
@@ -464,7 +464,7 @@ func (t *tx) LinkByIssue(ctx context.Context, integrationID, issueID string) (st
 	if issueID == "" {
 		return store.Link{}, invalid("finding a link by issue needs the issue id")
 	}
-	l, err := scanLink(t.queryRow(ctx, `SELECT `+linkCols+` FROM links WHERE integration_id = ? AND issue_id = ?`, integrationID, issueID))
+	l, err := scanLink(t.queryRow(ctx, `SELECT `+linkCols+` FROM links WHERE integration_id = ? AND issue_id = ? AND issue_id <> ''`, integrationID, issueID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Link{}, notFound("Jira issue %s is not linked in integration %q", issueID, integrationID)
 	}
