@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vulnsync/vulnsync/internal/httpapi"
+	"github.com/vulnsync/vulnsync/internal/app"
 	"github.com/vulnsync/vulnsync/internal/integration"
 	"github.com/vulnsync/vulnsync/internal/jira"
 	"github.com/vulnsync/vulnsync/internal/jirasim"
@@ -27,8 +27,6 @@ import (
 	"github.com/vulnsync/vulnsync/internal/mapping"
 	"github.com/vulnsync/vulnsync/internal/service"
 	"github.com/vulnsync/vulnsync/internal/store"
-	"github.com/vulnsync/vulnsync/internal/store/sqldb"
-	"github.com/vulnsync/vulnsync/internal/vault"
 )
 
 // Token is the admin API token of every test environment.
@@ -85,6 +83,7 @@ type Env struct {
 	Sim      *jirasim.Simulator
 	SimURL   string
 	API      *httptest.Server
+	App      *app.App
 	Store    store.Store
 	Tracker  *service.Service
 	Integ    *integration.Service
@@ -193,7 +192,7 @@ func New(t testing.TB, o Options) *Env {
 	if o.DataDir == "" {
 		o.DataDir = t.TempDir()
 	}
-	spec := jiraspec.Load(t)
+	spec := jiraspec.Optional(t)
 	e := &Env{T: t, Spec: spec, DataDir: o.DataDir, Deploy: o.Deployment, Clock: o.Clock}
 	if o.Sim != nil {
 		e.Sim, e.SimURL = o.Sim, o.SimURL
@@ -206,47 +205,35 @@ func New(t testing.TB, o Options) *Env {
 		e.Sim, e.SimURL = jirasim.StartTest(t, cfg)
 	}
 	ctx := context.Background()
-	st, err := sqldb.Open(ctx, o.DB, o.DataDir, nil)
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	e.Store = st
-	v, err := vault.Load("", o.DataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var clock func() time.Time
 	if o.Clock != nil {
 		clock = o.Clock.Now
 	}
-	e.Tracker = service.New(service.Config{Store: st, Clock: clock})
-	httpClient := &http.Client{Transport: spec.Transport(t, http.DefaultTransport)}
 	e.API = httptest.NewUnstartedServer(nil)
-	e.Integ = integration.New(integration.Config{Tracker: e.Tracker, Vault: v, PublicURL: "http://" + e.API.Listener.Addr().String(),
-		HTTPClient: httpClient, JiraConfig: func(c *jira.Config) {
+	a, err := app.New(ctx, app.Config{DB: o.DB, DataDir: o.DataDir, PublicURL: "http://" + e.API.Listener.Addr().String(), Clock: clock,
+		JiraHTTPClient: &http.Client{Transport: spec.Transport(t, http.DefaultTransport)},
+		JiraConfig: func(c *jira.Config) {
 			if o.Clock != nil {
 				c.Clock, c.Sleep = o.Clock.Now, o.Clock.Sleep
 			}
 			if o.JiraConcurrency > 0 {
 				c.MaxConcurrency = o.JiraConcurrency
 			}
-		}})
-	e.Runner = jobs.NewRunner(jobs.Config{Store: st, Clock: clock, BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
-	e.Engine = jirasync.New(jirasync.Config{Tracker: e.Tracker, Integrations: e.Integ, Runner: e.Runner, AfterCreate: o.AfterCreate})
-	e.API.Config.Handler = httpapi.NewServer(httpapi.Config{Service: e.Tracker, Integrations: e.Integ, Sync: e.Engine, Webhooks: e.Engine.ServeWebhook,
-		Links: func(ctx context.Context, ids []string) (map[string]httpapi.JiraRef, error) {
-			refs, err := e.Engine.Links(ctx, ids)
-			out := map[string]httpapi.JiraRef{}
-			for k, r := range refs {
-				out[k] = httpapi.JiraRef{Key: r.Key, URL: r.URL}
-			}
-			return out, err
-		}})
+		},
+		Jobs:        jobs.Config{BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond},
+		AfterCreate: o.AfterCreate,
+	})
+	if err != nil {
+		t.Fatalf("assemble vulnsync: %v", err)
+	}
+	e.App = a
+	e.Store, e.Tracker, e.Integ, e.Engine, e.Runner = a.Store, a.Tracker, a.Integrations, a.Engine, a.Runner
+	e.API.Config.Handler = a.Handler
 	e.API.Start()
 	if _, err := e.Tracker.BootstrapAdminToken(ctx, Token); err != nil {
 		t.Fatal(err)
 	}
-	e.closeAll = func() { e.API.Close(); e.Engine.Close(); st.Close() }
+	e.closeAll = func() { e.API.Close(); a.Close() }
 	t.Cleanup(e.Close)
 	return e
 }

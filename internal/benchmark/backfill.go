@@ -79,7 +79,8 @@ func runBackfill(ctx context.Context, env *runEnv, rec recorder) error {
 	limited := after.Total.RateLimited - before.Total.RateLimited
 	failed := after.Total.Errors - before.Total.Errors
 	useful := requests - limited - failed
-	total, done, failedItems, err := s.engine.Progress(ctx, in.integrationID)
+	prog, err := s.engine.Progress(ctx, in.integrationID)
+	total, done, failedItems := prog.Total, prog.Done, prog.Failed
 	if err != nil {
 		return fmt.Errorf("read backfill progress: %w", err)
 	}

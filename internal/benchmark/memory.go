@@ -206,7 +206,7 @@ func preloadLinked(ctx context.Context, s *stack, in integrated, n int, synced [
 			first = it.ID
 		}
 		id := 1_000_000 + i
-		return tx.UpsertLink(ctx, store.Link{ItemID: it.ID, IntegrationID: in.integrationID, State: store.LinkLinked,
+		return tx.UpsertLink(ctx, store.Link{ItemID: it.ID, IntegrationID: in.integrationID, State: tracker.LinkLinked,
 			IssueID: strconv.Itoa(id), IssueKey: "SEC-" + strconv.Itoa(id), Synced: synced, UpdatedAt: time.Now()})
 	})
 	return first, err

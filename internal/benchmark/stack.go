@@ -18,17 +18,16 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for the bench's own schemas
 
-	"github.com/vulnsync/vulnsync/internal/httpapi"
+	"github.com/vulnsync/vulnsync/internal/app"
 	"github.com/vulnsync/vulnsync/internal/integration"
+	"github.com/vulnsync/vulnsync/internal/jiraconn"
 	"github.com/vulnsync/vulnsync/internal/jirasim"
 	"github.com/vulnsync/vulnsync/internal/jirasync"
 	"github.com/vulnsync/vulnsync/internal/jobs"
 	"github.com/vulnsync/vulnsync/internal/mapping"
 	"github.com/vulnsync/vulnsync/internal/service"
 	"github.com/vulnsync/vulnsync/internal/store"
-	"github.com/vulnsync/vulnsync/internal/store/sqldb"
 	"github.com/vulnsync/vulnsync/internal/tracker"
-	"github.com/vulnsync/vulnsync/internal/vault"
 )
 
 // stack is one whole vulnsync, wired as `vulnsync serve` wires it (store,
@@ -36,6 +35,7 @@ import (
 // on a loopback listener), next to an in-process Jira simulator on its own
 // loopback listener that delivers webhooks by itself.
 type stack struct {
+	app    *app.App
 	log    *slog.Logger
 	sim    *jirasim.Simulator
 	simURL string
@@ -95,39 +95,20 @@ func newStack(ctx context.Context, o stackOptions) (_ *stack, err error) {
 		}
 		s.onClose(drop)
 	}
-	st, err := sqldb.Open(ctx, dsn, o.dir, o.log)
-	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	s.st = st
-	s.onClose(func() { st.Close() })
-	v, err := vault.Load("", o.dir)
-	if err != nil {
-		return nil, fmt.Errorf("load secret key: %w", err)
-	}
-
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listen for the API: %w", err)
 	}
 	s.apiURL = "http://" + ln.Addr().String()
-	s.svc = service.New(service.Config{Store: st, Logger: o.log})
-	s.integ = integration.New(integration.Config{Tracker: s.svc, Vault: v, PublicURL: s.apiURL, Logger: o.log})
-	s.runner = jobs.NewRunner(jobs.Config{Store: st, Logger: o.log})
-	s.engine = jirasync.New(jirasync.Config{Tracker: s.svc, Integrations: s.integ, Runner: s.runner, Logger: o.log})
-	handler := httpapi.NewServer(httpapi.Config{
-		Service: s.svc, Integrations: s.integ, Sync: s.engine, Webhooks: s.engine.ServeWebhook, Logger: o.log,
-		Links: func(ctx context.Context, ids []string) (map[string]httpapi.JiraRef, error) {
-			refs, err := s.engine.Links(ctx, ids)
-			out := make(map[string]httpapi.JiraRef, len(refs))
-			for k, r := range refs {
-				out[k] = httpapi.JiraRef{Key: r.Key, URL: r.URL}
-			}
-			return out, err
-		},
-	})
-	stopAPI := serveListener(ln, handler, o.log)
-	s.onClose(func() { stopAPI(); s.engine.Close() })
+	a, err := app.New(ctx, app.Config{DB: dsn, DataDir: o.dir, PublicURL: s.apiURL, Logger: o.log})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	s.onClose(a.Close)
+	s.app, s.st, s.svc, s.integ, s.runner, s.engine = a, a.Store, a.Tracker, a.Integrations, a.Runner, a.Engine
+	stopAPI := serveListener(ln, a.Handler, o.log)
+	s.onClose(stopAPI)
 
 	s.token = "bench-" + rand.Text()
 	if _, err := s.svc.BootstrapAdminToken(ctx, s.token); err != nil {
@@ -252,7 +233,7 @@ var benchActor = service.Actor{Name: "bench", Email: "bench@example.test", Role:
 func (s *stack) connect(ctx context.Context, targetName string) (integrated, error) {
 	var in integrated
 	conn, err := s.integ.CreateConnection(ctx, integration.ConnectionInput{Name: "sim", BaseURL: s.simURL,
-		Auth: integration.AuthInput{Type: integration.AuthBasic, Email: "admin@example.test", APIToken: "admin-token"}})
+		Auth: integration.AuthInput{Type: jiraconn.AuthBasic, Email: "admin@example.test", APIToken: "admin-token"}})
 	if err != nil {
 		return in, fmt.Errorf("connect the simulator: %w", err)
 	}

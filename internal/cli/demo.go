@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/vulnsync/vulnsync/internal/integration"
+	"github.com/vulnsync/vulnsync/internal/jiraconn"
 	"github.com/vulnsync/vulnsync/internal/jirasim"
 	"github.com/vulnsync/vulnsync/internal/mapping"
 	"github.com/vulnsync/vulnsync/internal/tracker"
@@ -119,7 +120,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	defer a.close()
 	// Bootstrap here, not in serve, to know the token: the data is fresh,
 	// so a token is generated unless VULNSYNC_ADMIN_TOKEN names one.
-	token, err := a.svc.BootstrapAdminToken(ctx, cfg.serve.adminToken)
+	token, err := a.Tracker.BootstrapAdminToken(ctx, cfg.serve.adminToken)
 	if err != nil {
 		return err
 	}
@@ -162,7 +163,7 @@ func resetDemoDir(dir string) (bool, error) {
 
 // demo is one running demo: the assembled app plus the simulator's address.
 type demo struct {
-	a       *app
+	a       *process
 	cfg     demoConfig
 	jiraURL string
 	token   string
@@ -188,7 +189,7 @@ func (d *demo) start(ctx context.Context) error {
 	if err := d.waitSynced(ctx, s); err != nil {
 		return fmt.Errorf("demo: initial sync: %w", err)
 	}
-	refs, err := d.a.engine.Links(ctx, []string{s.firstVuln.ID})
+	refs, err := d.a.Engine.Links(ctx, []string{s.firstVuln.ID})
 	if err != nil {
 		return fmt.Errorf("demo: read the first vulnerability's issue: %w", err)
 	}
@@ -196,7 +197,7 @@ func (d *demo) start(ctx context.Context) error {
 	if key == "" {
 		return fmt.Errorf("demo: the first vulnerability %s has no Jira issue", s.firstVuln.ID)
 	}
-	client, err := d.a.integ.Client(ctx, s.connectionID)
+	client, err := d.a.Integrations.Client(ctx, s.connectionID)
 	if err != nil {
 		return fmt.Errorf("demo: jira client: %w", err)
 	}
@@ -222,35 +223,35 @@ func (d *demo) start(ctx context.Context) error {
 // assessment.
 func (d *demo) seed(ctx context.Context) (seeded, error) {
 	var s seeded
-	auth := integration.AuthInput{Type: integration.AuthBasic, Email: jirasim.AdminEmail, APIToken: jirasim.AdminToken}
+	auth := integration.AuthInput{Type: jiraconn.AuthBasic, Email: jirasim.AdminEmail, APIToken: jirasim.AdminToken}
 	if d.cfg.deployment == jirasim.DataCenter {
-		auth = integration.AuthInput{Type: integration.AuthBearer, Token: jirasim.AdminPAT}
+		auth = integration.AuthInput{Type: jiraconn.AuthBearer, Token: jirasim.AdminPAT}
 	}
-	conn, err := d.a.integ.CreateConnection(ctx, integration.ConnectionInput{Name: "Jira simulator", BaseURL: d.jiraURL, Auth: auth})
+	conn, err := d.a.Integrations.CreateConnection(ctx, integration.ConnectionInput{Name: "Jira simulator", BaseURL: d.jiraURL, Auth: auth})
 	if err != nil {
 		return s, fmt.Errorf("connect the simulator: %w", err)
 	}
 	s.connectionID = conn.ID
-	target, err := d.a.svc.CreateTarget(ctx, demoTarget)
+	target, err := d.a.Tracker.CreateTarget(ctx, demoTarget)
 	if err != nil {
 		return s, fmt.Errorf("create target: %w", err)
 	}
 	s.targetID = target.ID
-	in, err := d.a.integ.Integrate(ctx, integration.IntegrationInput{ConnectionID: conn.ID, TargetID: target.ID, ProjectKey: demoProject})
+	in, err := d.a.Integrations.Integrate(ctx, integration.IntegrationInput{ConnectionID: conn.ID, TargetID: target.ID, ProjectKey: demoProject})
 	if err != nil {
 		return s, fmt.Errorf("integrate target: %w", err)
 	}
 	s.integrationID = in.ID
-	if _, err := d.a.integ.SetMapping(ctx, in.ID, json.RawMessage(mapping.Example)); err != nil {
+	if _, err := d.a.Integrations.SetMapping(ctx, in.ID, json.RawMessage(mapping.Example)); err != nil {
 		return s, fmt.Errorf("set mapping: %w", err)
 	}
-	if _, err := d.a.integ.RegisterWebhook(ctx, conn.ID); err != nil {
+	if _, err := d.a.Integrations.RegisterWebhook(ctx, conn.ID); err != nil {
 		return s, fmt.Errorf("register webhook: %w", err)
 	}
 	for i, si := range demoSeed {
 		n := si.Item
 		n.Fields = maps.Clone(n.Fields)
-		v, err := d.a.svc.CreateItem(ctx, demoActor, target.ID, n)
+		v, err := d.a.Tracker.CreateItem(ctx, demoActor, target.ID, n)
 		if err != nil {
 			return s, fmt.Errorf("create %q: %w", n.Title, err)
 		}
@@ -261,18 +262,18 @@ func (d *demo) seed(ctx context.Context) (seeded, error) {
 		for _, f := range si.Findings {
 			f.ParentID = v.ID
 			f.Fields = maps.Clone(f.Fields)
-			if _, err := d.a.svc.CreateItem(ctx, demoActor, target.ID, f); err != nil {
+			if _, err := d.a.Tracker.CreateItem(ctx, demoActor, target.ID, f); err != nil {
 				return s, fmt.Errorf("create finding %q: %w", f.Title, err)
 			}
 			s.items++
 		}
 		for _, c := range si.Comments {
-			if _, err := d.a.svc.AddComment(ctx, demoActor, v.ID, c); err != nil {
+			if _, err := d.a.Tracker.AddComment(ctx, demoActor, v.ID, c); err != nil {
 				return s, fmt.Errorf("comment on %q: %w", n.Title, err)
 			}
 		}
 		if at := si.Attachment; at != nil {
-			if _, err := d.a.svc.AddAttachment(ctx, demoActor, v.ID, at.Filename, at.ContentType, []byte(at.Content)); err != nil {
+			if _, err := d.a.Tracker.AddAttachment(ctx, demoActor, v.ID, at.Filename, at.ContentType, []byte(at.Content)); err != nil {
 				return s, fmt.Errorf("attach %s to %q: %w", at.Filename, n.Title, err)
 			}
 		}
@@ -288,14 +289,15 @@ func (d *demo) waitSynced(ctx context.Context, s seeded) error {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		total, linked, failed, err := d.a.engine.Progress(ctx, s.integrationID)
+		prog, err := d.a.Engine.Progress(ctx, s.integrationID)
+		total, linked, failed := prog.Total, prog.Done, prog.Failed
 		if err != nil {
 			return fmt.Errorf("read sync progress: %w", err)
 		}
 		if failed > 0 {
 			return fmt.Errorf("%d of %d items failed to sync; their errors are in the sync log (GET /api/v1/integrations/%s/events)", failed, total, s.integrationID)
 		}
-		busy, err := d.a.engine.Busy(ctx)
+		busy, err := d.a.Engine.Busy(ctx)
 		if err != nil {
 			return err
 		}

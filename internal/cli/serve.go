@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/vulnsync/vulnsync/internal/app"
+	"github.com/vulnsync/vulnsync/internal/service"
 	"io"
 	"log/slog"
 	"net"
@@ -12,15 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/vulnsync/vulnsync/internal/httpapi"
-	"github.com/vulnsync/vulnsync/internal/integration"
-	"github.com/vulnsync/vulnsync/internal/jirasync"
-	"github.com/vulnsync/vulnsync/internal/jobs"
-	"github.com/vulnsync/vulnsync/internal/service"
-	"github.com/vulnsync/vulnsync/internal/store"
-	"github.com/vulnsync/vulnsync/internal/store/sqldb"
-	"github.com/vulnsync/vulnsync/internal/vault"
 )
 
 // serveConfig is everything `serve` reads from flags and the environment.
@@ -88,77 +81,55 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	return a.serve(ctx, stdout)
 }
 
-// app is the assembled process: store, services, sync engine and the
-// listener, ready to serve.
-type app struct {
+// process is the assembled vulnsync (internal/app) with its listener,
+// ready to serve.
+type process struct {
+	*app.App
 	cfg     serveConfig
 	log     *slog.Logger
-	st      store.Store
-	svc     *service.Service
-	integ   *integration.Service
-	runner  *jobs.Runner
-	engine  *jirasync.Engine
 	ln      net.Listener
 	baseURL string
-	handler http.Handler
 	// onServing, when set, runs once the API and the sync workers are up
 	// (the demo seeds and waits for its first sync there); an error from it
 	// stops the process.
 	onServing func(ctx context.Context) error
 }
 
-// assemble opens the store, listens (so the webhook URL knows the real
-// port when --addr ends in :0) and wires every part together.
-func assemble(ctx context.Context, cfg serveConfig, getenv func(string) string, log *slog.Logger) (*app, error) {
-	st, err := sqldb.Open(ctx, cfg.db, cfg.data, log)
+// assemble listens (so the webhook URL knows the real port when --addr
+// ends in :0) and builds the process through app.New.
+func assemble(ctx context.Context, cfg serveConfig, getenv func(string) string, log *slog.Logger) (*process, error) {
+	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	a := &app{cfg: cfg, log: log, st: st}
-	v, err := vault.Load(getenv("VULNSYNC_SECRET_KEY"), cfg.data)
-	if err != nil {
-		a.close()
-		return nil, fmt.Errorf("load secret key: %w", err)
-	}
-	a.ln, err = net.Listen("tcp", cfg.addr)
-	if err != nil {
-		a.close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
-	a.baseURL = "http://" + a.ln.Addr().String()
+	p := &process{cfg: cfg, log: log, ln: ln, baseURL: "http://" + ln.Addr().String()}
 	public := cfg.publicURL
 	if public == "" {
-		public = a.baseURL
+		public = p.baseURL
 	}
-	a.svc = service.New(service.Config{Store: st, Logger: log, MaxAttachmentBytes: cfg.maxAttachment})
-	a.integ = integration.New(integration.Config{Tracker: a.svc, Vault: v, PublicURL: public, Logger: log})
-	a.runner = jobs.NewRunner(jobs.Config{Store: st, Logger: log})
-	a.engine = jirasync.New(jirasync.Config{Tracker: a.svc, Integrations: a.integ, Runner: a.runner, Logger: log, ReconcileInterval: cfg.reconcileInterval})
-	a.handler = httpapi.NewServer(httpapi.Config{
-		Service: a.svc, Integrations: a.integ, Sync: a.engine, Webhooks: a.engine.ServeWebhook, Logger: log,
-		Links: a.links,
-
-		Extra: a.mountUI, // the browser UI: internal/cli/webui.go
-	})
-	return a, nil
+	p.App, err = app.New(ctx, app.Config{DB: cfg.db, DataDir: cfg.data, SecretKey: getenv("VULNSYNC_SECRET_KEY"), PublicURL: public,
+		Logger: log, MaxAttachmentBytes: cfg.maxAttachment, ReconcileInterval: cfg.reconcileInterval, UI: true})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return p, nil
 }
 
-func (a *app) close() {
-	if a.ln != nil {
-		a.ln.Close()
-	}
-	a.st.Close()
+func (a *process) close() {
+	a.ln.Close()
+	a.App.Close()
 }
 
 // serve bootstraps the admin token, runs the sync workers and serves HTTP
 // until ctx is done, then shuts down gracefully.
-func (a *app) serve(ctx context.Context, stdout io.Writer) error {
-	token, err := a.svc.BootstrapAdminToken(ctx, a.cfg.adminToken)
+func (a *process) serve(ctx context.Context, stdout io.Writer) error {
+	token, err := a.Tracker.BootstrapAdminToken(ctx, a.cfg.adminToken)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           a.handler,
+		Handler:           a.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
@@ -171,15 +142,12 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "UI: %s/\n", a.baseURL)
 	fmt.Fprintf(stdout, "API: %s/api/v1\n", a.baseURL)
-	fmt.Fprintf(stdout, "vulnsync listening on %s (store: %s)\n", a.baseURL, a.st.Backend())
-	a.log.Info("serving", "addr", a.baseURL, "store", a.st.Backend())
+	fmt.Fprintf(stdout, "vulnsync listening on %s (store: %s)\n", a.baseURL, a.Store.Backend())
+	a.log.Info("serving", "addr", a.baseURL, "store", a.Store.Backend())
 
-	if err := a.engine.ScheduleReconcile(ctx); err != nil {
-		return fmt.Errorf("schedule reconciliation: %w", err)
-	}
 	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	workersDone := make(chan error, 1)
-	go func() { workersDone <- a.runner.Run(workers) }()
+	go func() { workersDone <- a.RunWorkers(workers) }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(a.ln) }()
 	hookCtx, stopHook := context.WithCancel(ctx)
@@ -207,7 +175,6 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		serveErr = errors.Join(serveErr, fmt.Errorf("shutdown: %w", err))
 	}
-	a.engine.Close()
 	stopWorkers()
 	if err := <-workersDone; err != nil {
 		serveErr = errors.Join(serveErr, err)

@@ -8,32 +8,10 @@ import (
 	"github.com/vulnsync/vulnsync/internal/tracker"
 )
 
-// statusOf is the one table from domain error kind to HTTP status.
-var statusOf = map[tracker.ErrorKind]int{
-	tracker.EInvalid:       http.StatusBadRequest,
-	tracker.EUnauthorized:  http.StatusUnauthorized,
-	tracker.EForbidden:     http.StatusForbidden,
-	tracker.ENotFound:      http.StatusNotFound,
-	tracker.EConflict:      http.StatusConflict,
-	tracker.ETooLarge:      http.StatusRequestEntityTooLarge,
-	tracker.EUnprocessable: http.StatusUnprocessableEntity,
-	tracker.EUnavailable:   http.StatusServiceUnavailable,
-	tracker.EInternal:      http.StatusInternalServerError,
-}
-
 // errorBody is the JSON shape of every error answer (PRODUCT.md §4).
 type errorBody struct {
 	Error  string            `json:"error"`
 	Fields map[string]string `json:"fields,omitempty"`
-}
-
-// StatusOf is the HTTP status of a domain error kind, for every HTTP
-// surface (API and UI) alike; unknown kinds are 500.
-func StatusOf(kind tracker.ErrorKind) int {
-	if status, ok := statusOf[kind]; ok {
-		return status
-	}
-	return http.StatusInternalServerError
 }
 
 // writeError answers err with its status and message. Internal errors are
@@ -48,7 +26,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 			e = &tracker.Error{Kind: tracker.EInternal, Message: "internal error"}
 		}
 	}
-	status := StatusOf(e.Kind)
+	status := e.Kind.HTTPStatus()
 	if status >= 500 {
 		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		if e.Kind == tracker.EInternal {

@@ -69,12 +69,12 @@ func (s *server) handleGetTarget(w http.ResponseWriter, r *http.Request) {
 // itemView is an item as the API shows it: with its Jira link or null.
 type itemView struct {
 	tracker.Item
-	Jira *JiraRef `json:"jira"`
+	Jira *tracker.JiraRef `json:"jira"`
 }
 
 func (s *server) views(r *http.Request, items ...tracker.Item) ([]itemView, error) {
 	out := make([]itemView, len(items))
-	var links map[string]JiraRef
+	var links map[string]tracker.JiraRef
 	if s.links != nil && len(items) > 0 {
 		ids := make([]string, len(items))
 		for i, it := range items {

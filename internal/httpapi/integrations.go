@@ -8,25 +8,6 @@ import (
 	"github.com/vulnsync/vulnsync/internal/tracker"
 )
 
-// integrationRoutes adds the Jira setup endpoints (PRODUCT.md §2, §4).
-func (s *server) integrationRoutes(a func(http.HandlerFunc) http.Handler) {
-	s.mux.Handle("POST /api/v1/jira/connections", a(s.handleCreateConnection))
-	s.mux.Handle("GET /api/v1/jira/connections", a(s.handleListConnections))
-	s.mux.Handle("GET /api/v1/jira/connections/{id}", a(s.handleGetConnection))
-	s.mux.Handle("DELETE /api/v1/jira/connections/{id}", a(s.handleDeleteConnection))
-	s.mux.Handle("POST /api/v1/jira/connections/{id}/test", a(s.handleTestConnection))
-	s.mux.Handle("POST /api/v1/jira/connections/{id}/webhook-secret", a(s.handleWebhookSecret))
-	s.mux.Handle("POST /api/v1/jira/connections/{id}/webhook", a(s.handleRegisterWebhook))
-	s.mux.Handle("GET /api/v1/jira/connections/{id}/projects", a(s.handleProjects))
-
-	s.mux.Handle("POST /api/v1/integrations", a(s.handleIntegrate))
-	s.mux.Handle("GET /api/v1/integrations", a(s.handleListIntegrations))
-	s.mux.Handle("GET /api/v1/integrations/{id}", a(s.handleGetIntegration))
-	s.mux.Handle("DELETE /api/v1/integrations/{id}", a(s.handleRemoveIntegration))
-	s.mux.Handle("PUT /api/v1/integrations/{id}/mapping", a(s.handleSetMapping))
-	s.mux.Handle("GET /api/v1/integrations/{id}/jira-meta", a(s.handleIntegrationMeta))
-}
-
 func (s *server) handleCreateConnection(w http.ResponseWriter, r *http.Request) {
 	var in integration.ConnectionInput
 	if err := s.decode(w, r, &in); err != nil {
@@ -181,4 +162,13 @@ func (s *server) handleIntegrationMeta(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, m)
+}
+
+func (s *server) handleMappingSuggestion(w http.ResponseWriter, r *http.Request) {
+	d, err := s.integ.SuggestMapping(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
 }

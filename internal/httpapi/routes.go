@@ -6,13 +6,16 @@ import (
 	"github.com/vulnsync/vulnsync/internal/tracker"
 )
 
-// routes lists every endpoint of the API in one place.
+// routes lists every endpoint the process serves, in one place: health,
+// the REST API, Jira's webhook receiver and, last, the UI on everything
+// else.
 func (s *server) routes() {
 	a := func(h http.HandlerFunc) http.Handler { return s.requireAuth(h) }
 
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
 
+	// Tracker.
 	s.mux.Handle("POST /api/v1/targets", a(s.handleCreateTarget))
 	s.mux.Handle("GET /api/v1/targets", a(s.handleListTargets))
 	s.mux.Handle("GET /api/v1/targets/{id}", a(s.handleGetTarget))
@@ -35,19 +38,39 @@ func (s *server) routes() {
 	s.mux.Handle("GET /api/v1/fields", a(s.handleListFields))
 	s.mux.Handle("POST /api/v1/fields", a(s.handleCreateField))
 
-	if s.integ != nil {
-		s.integrationRoutes(a)
-	}
-	if s.sync != nil {
-		s.syncRoutes(a)
-	}
-	if s.hooks != nil {
-		// Jira authenticates with the webhook signature, not a token.
-		s.mux.HandleFunc("POST /webhooks/jira/{connection_id}", s.hooks)
-	}
+	// Jira setup (PRODUCT.md §2).
+	s.mux.Handle("POST /api/v1/jira/connections", a(s.handleCreateConnection))
+	s.mux.Handle("GET /api/v1/jira/connections", a(s.handleListConnections))
+	s.mux.Handle("GET /api/v1/jira/connections/{id}", a(s.handleGetConnection))
+	s.mux.Handle("DELETE /api/v1/jira/connections/{id}", a(s.handleDeleteConnection))
+	s.mux.Handle("POST /api/v1/jira/connections/{id}/test", a(s.handleTestConnection))
+	s.mux.Handle("POST /api/v1/jira/connections/{id}/webhook-secret", a(s.handleWebhookSecret))
+	s.mux.Handle("POST /api/v1/jira/connections/{id}/webhook", a(s.handleRegisterWebhook))
+	s.mux.Handle("GET /api/v1/jira/connections/{id}/projects", a(s.handleProjects))
+
+	s.mux.Handle("POST /api/v1/integrations", a(s.handleIntegrate))
+	s.mux.Handle("GET /api/v1/integrations", a(s.handleListIntegrations))
+	s.mux.Handle("GET /api/v1/integrations/{id}", a(s.handleGetIntegration))
+	s.mux.Handle("DELETE /api/v1/integrations/{id}", a(s.handleRemoveIntegration))
+	s.mux.Handle("PUT /api/v1/integrations/{id}/mapping", a(s.handleSetMapping))
+	s.mux.Handle("GET /api/v1/integrations/{id}/mapping/suggestion", a(s.handleMappingSuggestion))
+	s.mux.Handle("GET /api/v1/integrations/{id}/jira-meta", a(s.handleIntegrationMeta))
+
+	// Sync log, backfill and manual retry (G12).
+	s.mux.Handle("GET /api/v1/integrations/{id}/events", a(s.handleIntegrationEvents))
+	s.mux.Handle("POST /api/v1/integrations/{id}/backfill", a(s.handleBackfill))
+	s.mux.Handle("GET /api/v1/items/{id}/events", a(s.handleItemEvents))
+	s.mux.Handle("GET /api/v1/jobs/failed", a(s.handleFailedJobs))
+	s.mux.Handle("POST /api/v1/jobs/{id}/retry", a(s.handleRetryJob))
+
+	// Jira authenticates with the webhook signature, not a token (G10).
+	s.mux.HandleFunc("POST /webhooks/jira/{connection_id}", s.handleWebhook)
 
 	// Anything else under /api/ answers a JSON 404 rather than the mux's text.
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, tracker.Errorf(tracker.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
+	if s.ui != nil {
+		s.mux.Handle("/", s.ui)
+	}
 }

@@ -16,39 +16,36 @@ import (
 	"time"
 
 	"github.com/vulnsync/vulnsync/internal/integration"
+	"github.com/vulnsync/vulnsync/internal/jirasync"
 	"github.com/vulnsync/vulnsync/internal/service"
 	"github.com/vulnsync/vulnsync/internal/tracker"
 )
 
-// JiraRef is how an item's linked Jira issue appears in API answers.
-type JiraRef struct {
-	Key string `json:"key"`
-	URL string `json:"url"`
+// WebhookReceiver is the use case behind POST /webhooks/jira/{connection_id}:
+// the sync engine verifies, records and queues a delivery and answers with
+// a domain error kind that the one error table turns into a status.
+type WebhookReceiver interface {
+	Receive(ctx context.Context, d jirasync.Delivery) (jirasync.Receipt, error)
 }
-
-// LinkLookup finds the Jira issues linked to items; the sync provides it.
-// Items without a link are absent from the answer.
-type LinkLookup func(ctx context.Context, itemIDs []string) (map[string]JiraRef, error)
 
 // Config wires the API to the rest of the process.
 type Config struct {
 	Service *service.Service
 	Logger  *slog.Logger
-	// Integrations serves the Jira setup endpoints; nil leaves them out.
+	// Integrations serves the Jira setup endpoints.
 	Integrations *integration.Service
-	// Sync serves the sync log, backfill and retry endpoints; nil leaves
-	// them out.
+	// Sync serves the sync log, backfill and retry endpoints.
 	Sync Sync
-	// Webhooks receives Jira's deliveries at POST /webhooks/jira/{connection_id};
-	// nil leaves the route out.
-	Webhooks http.HandlerFunc
-	// Links resolves Jira links for item answers; nil answers "jira": null.
-	Links LinkLookup
+	// Webhooks receives Jira's deliveries.
+	Webhooks WebhookReceiver
+	// Links resolves the Jira issues linked to items (items without one
+	// are absent from the answer); nil answers "jira": null.
+	Links func(ctx context.Context, itemIDs []string) (map[string]tracker.JiraRef, error)
+	// UI, when set, serves every path the API and the receiver do not
+	// claim (the browser UI).
+	UI http.Handler
 	// MaxJSONBytes bounds JSON request bodies; default 1 MiB.
 	MaxJSONBytes int64
-	// Extra registers more routes on the same mux (the sync's endpoints,
-	// the webhook receiver, the UI). Called once by NewServer.
-	Extra func(mux *http.ServeMux, auth func(http.Handler) http.Handler)
 }
 
 type server struct {
@@ -56,15 +53,20 @@ type server struct {
 	log     *slog.Logger
 	integ   *integration.Service
 	sync    Sync
-	hooks   http.HandlerFunc
-	links   LinkLookup
+	hooks   WebhookReceiver
+	links   func(ctx context.Context, itemIDs []string) (map[string]tracker.JiraRef, error)
+	ui      http.Handler
 	maxJSON int64
 	mux     *http.ServeMux
 }
 
-// NewServer returns the HTTP handler serving the API.
+// NewServer returns the HTTP handler serving the API, the webhook receiver
+// and the UI. Service, Integrations, Sync and Webhooks are required.
 func NewServer(cfg Config) http.Handler {
-	s := &server{svc: cfg.Service, integ: cfg.Integrations, sync: cfg.Sync, hooks: cfg.Webhooks, log: cfg.Logger, links: cfg.Links, maxJSON: cfg.MaxJSONBytes, mux: http.NewServeMux()}
+	if cfg.Service == nil || cfg.Integrations == nil || cfg.Sync == nil || cfg.Webhooks == nil {
+		panic("httpapi.NewServer: Service, Integrations, Sync and Webhooks are required")
+	}
+	s := &server{svc: cfg.Service, integ: cfg.Integrations, sync: cfg.Sync, hooks: cfg.Webhooks, log: cfg.Logger, links: cfg.Links, ui: cfg.UI, maxJSON: cfg.MaxJSONBytes, mux: http.NewServeMux()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -72,9 +74,6 @@ func NewServer(cfg Config) http.Handler {
 		s.maxJSON = 1 << 20
 	}
 	s.routes()
-	if cfg.Extra != nil {
-		cfg.Extra(s.mux, s.requireAuth)
-	}
 	return s.logRequests(s.recoverPanics(s.mux))
 }
 

@@ -19,14 +19,6 @@ type Sync interface {
 	RetryJob(ctx context.Context, id int64) (store.Job, error)
 }
 
-func (s *server) syncRoutes(a func(http.HandlerFunc) http.Handler) {
-	s.mux.Handle("GET /api/v1/integrations/{id}/events", a(s.handleIntegrationEvents))
-	s.mux.Handle("POST /api/v1/integrations/{id}/backfill", a(s.handleBackfill))
-	s.mux.Handle("GET /api/v1/items/{id}/events", a(s.handleItemEvents))
-	s.mux.Handle("GET /api/v1/jobs/failed", a(s.handleFailedJobs))
-	s.mux.Handle("POST /api/v1/jobs/{id}/retry", a(s.handleRetryJob))
-}
-
 func limitParam(r *http.Request, def int) (int, error) {
 	l := r.URL.Query().Get("limit")
 	if l == "" {

@@ -14,17 +14,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/vulnsync/vulnsync/internal/jira"
-	"github.com/vulnsync/vulnsync/internal/jirahook"
+	"github.com/vulnsync/vulnsync/internal/jiraconn"
 	"github.com/vulnsync/vulnsync/internal/mapping"
 	"github.com/vulnsync/vulnsync/internal/service"
 	"github.com/vulnsync/vulnsync/internal/store"
@@ -32,71 +30,34 @@ import (
 	"github.com/vulnsync/vulnsync/internal/vault"
 )
 
-// Integration states.
-const (
-	StateNeedsMapping = "needs_mapping"
-	StateActive       = "active"
-	StatePaused       = "paused"
-)
-
-// Auth types of a connection.
-const (
-	AuthBasic  = "basic"
-	AuthBearer = "bearer"
-)
-
 // WebhookEvents are the Jira events vulnsync subscribes to.
 var WebhookEvents = []string{"jira:issue_created", "jira:issue_updated", "jira:issue_deleted", "comment_created", "comment_updated", "comment_deleted"}
 
-// Config wires the integration service.
+// Config wires the integration service. Everything it calls is given here:
+// nothing is registered on it after it was built.
 type Config struct {
 	Tracker *service.Service
-	Vault   *vault.Vault
+	// Connections is the runtime registry of Jira clients, metadata and
+	// webhook secrets that the sync shares.
+	Connections *jiraconn.Registry
 	// PublicURL is the base of the webhook URL Jira calls.
 	PublicURL string
 	Logger    *slog.Logger
-	// HTTPClient is used by the Jira clients (tests inject validating
-	// transports).
-	HTTPClient *http.Client
-	// JiraConfig, when set, adjusts each Jira client's configuration
-	// (clocks, limits) before it is created.
-	JiraConfig func(*jira.Config)
-	// MetaTTL is how long Jira project metadata is cached; default 10 min.
-	MetaTTL time.Duration
+	// OnMappingSet runs after a mapping was accepted, with the
+	// integration's id: the sync backfills and re-syncs. Nil does nothing.
+	OnMappingSet func(ctx context.Context, integrationID string)
+	// Progress derives an integration's backfill progress (the sync
+	// provides it from items and links); nil leaves it zero.
+	Progress func(ctx context.Context, integrationID string) (tracker.BackfillProgress, error)
 }
 
 // Service implements the admin flow.
 type Service struct {
-	cfg     Config
-	st      store.Store
-	log     *slog.Logger
-	mu      sync.Mutex
-	clients map[string]*jira.Client // per connection: pacing state is per connection
-	meta    map[string]cachedMeta   // per connection + project
-	secrets map[string]cachedSecret // webhook secrets in clear, briefly
-	// mappingHooks run after a mapping was accepted (the sync backfills).
-	mappingHooks []func(ctx context.Context, integrationID string)
-	// progress derives an integration's backfill progress (the sync
-	// provides it); nil leaves it zero.
-	progress func(ctx context.Context, integrationID string) (Progress, error)
-}
-
-// SetProgress registers how an integration's backfill progress is derived
-// (from the items and their links, by the sync).
-func (s *Service) SetProgress(f func(ctx context.Context, integrationID string) (Progress, error)) {
-	s.progress = f
-}
-
-// AddMappingHook registers f to run after each accepted mapping, with the
-// integration's id. The sync uses it to backfill and re-sync.
-func (s *Service) AddMappingHook(f func(ctx context.Context, integrationID string)) {
-	s.mappingHooks = append(s.mappingHooks, f)
-}
-
-type cachedMeta struct {
-	meta    mapping.Meta
-	fields  []jira.Field
-	fetched time.Time
+	cfg   Config
+	st    store.Store
+	log   *slog.Logger
+	conns *jiraconn.Registry
+	vault *vault.Vault
 }
 
 // New returns the service.
@@ -104,17 +65,11 @@ func New(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.MetaTTL <= 0 {
-		cfg.MetaTTL = 10 * time.Minute
-	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	return &Service{cfg: cfg, st: cfg.Tracker.Store(), log: cfg.Logger, clients: map[string]*jira.Client{}, meta: map[string]cachedMeta{}, secrets: map[string]cachedSecret{}}
+	return &Service{cfg: cfg, st: cfg.Tracker.Store(), log: cfg.Logger, conns: cfg.Connections, vault: cfg.Connections.Vault()}
 }
 
 func (s *Service) now() time.Time { return s.cfg.Tracker.Now() }
-
-// itx runs fn with the transaction's integration methods.
-func itx(tx store.Tx) store.IntegrationTx { return tx.(store.IntegrationTx) }
 
 // --- Connections -------------------------------------------------------------
 
@@ -202,7 +157,7 @@ func (in *ConnectionInput) validate() (jira.Auth, error) {
 	in.BaseURL = base
 	var auth jira.Auth
 	switch in.Auth.Type {
-	case AuthBasic:
+	case jiraconn.AuthBasic:
 		if !strings.Contains(in.Auth.Email, "@") {
 			p.Add("auth.email", "basic auth needs the email of the Jira account")
 		}
@@ -213,7 +168,7 @@ func (in *ConnectionInput) validate() (jira.Auth, error) {
 			p.Add("auth.token", "token is for bearer auth; basic auth takes api_token")
 		}
 		auth = jira.BasicAuth{Email: in.Auth.Email, APIToken: in.Auth.APIToken}
-	case AuthBearer:
+	case jiraconn.AuthBearer:
 		if in.Auth.Token == "" {
 			p.Add("auth.token", "bearer auth needs a personal access token")
 		}
@@ -227,54 +182,18 @@ func (in *ConnectionInput) validate() (jira.Auth, error) {
 	return auth, p.Err(tracker.EInvalid, "invalid connection")
 }
 
-func (s *Service) newClient(baseURL string, auth jira.Auth, deployment string) (*jira.Client, error) {
-	cfg := jira.Config{BaseURL: baseURL, Auth: auth, HTTPClient: s.cfg.HTTPClient, Logger: s.log, Deployment: jira.Deployment(deployment)}
-	if s.cfg.JiraConfig != nil {
-		s.cfg.JiraConfig(&cfg)
-	}
-	c, err := jira.NewClient(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("jira client: %w", err)
-	}
-	return c, nil
-}
-
 // probe checks a site and credentials: serverInfo names the deployment,
 // myself the service account. Failures are explained for people.
 func probe(ctx context.Context, c *jira.Client) (jira.Deployment, *jira.User, error) {
 	d, err := c.Deployment(ctx)
 	if err != nil {
-		return "", nil, explain("reach Jira's serverInfo", err)
+		return "", nil, jiraconn.Explain("reach Jira's serverInfo", err)
 	}
 	me, err := c.Myself(ctx)
 	if err != nil {
-		return "", nil, explain("read the service account (myself)", err)
+		return "", nil, jiraconn.Explain("read the service account (myself)", err)
 	}
 	return d, me, nil
-}
-
-// explain turns a Jira failure into an error an admin can act on.
-func explain(what string, err error) error {
-	var er *jira.ErrorResponse
-	if errors.As(err, &er) {
-		switch er.StatusCode {
-		case http.StatusUnauthorized:
-			return &tracker.Error{Kind: tracker.EUnprocessable, Message: "Jira refused the credentials (401) when trying to " + what,
-				Fields: map[string]string{"auth": "Jira answered 401 Unauthorized: check the email and API token, or the personal access token"}}
-		case http.StatusForbidden:
-			return &tracker.Error{Kind: tracker.EUnprocessable, Message: "Jira forbade the service account to " + what + " (403)",
-				Fields: map[string]string{"auth": "the account lacks permission"}}
-		case http.StatusNotFound:
-			return &tracker.Error{Kind: tracker.EUnprocessable, Message: "no Jira REST API at this URL (404 when trying to " + what + ")",
-				Fields: map[string]string{"base_url": "check the site URL (and the context path on Data Center)"}}
-		}
-		return tracker.Errorf(tracker.EUnprocessable, "could not %s: %v", what, err)
-	}
-	if jira.IsRateLimited(err) {
-		return tracker.Errorf(tracker.EUnavailable, "Jira is rate limiting us; try again shortly: %v", err)
-	}
-	return &tracker.Error{Kind: tracker.EUnprocessable, Message: "could not " + what + ": " + err.Error(),
-		Fields: map[string]string{"base_url": "Jira did not answer at this URL"}}
 }
 
 func newSecret() string {
@@ -293,7 +212,7 @@ func (s *Service) CreateConnection(ctx context.Context, in ConnectionInput) (Con
 	if err != nil {
 		return ConnectionView{}, err
 	}
-	client, err := s.newClient(in.BaseURL, auth, "")
+	client, err := s.conns.NewClient(in.BaseURL, auth, "")
 	if err != nil {
 		return ConnectionView{}, err
 	}
@@ -303,24 +222,22 @@ func (s *Service) CreateConnection(ctx context.Context, in ConnectionInput) (Con
 	}
 	id := uuid.Must(uuid.NewV7()).String()
 	secret := in.Auth.APIToken
-	if in.Auth.Type == AuthBearer {
+	if in.Auth.Type == jiraconn.AuthBearer {
 		secret = in.Auth.Token
 	}
 	hookSecret := newSecret()
 	c := store.Connection{ID: id, Name: in.Name, BaseURL: in.BaseURL, Deployment: string(dep), AuthType: in.Auth.Type,
 		Email: in.Auth.Email, AccountID: accountID(me), AccountName: me.DisplayName, CreatedAt: s.now(), UpdatedAt: s.now()}
-	if c.SealedSecret, err = s.cfg.Vault.Seal(secret, "connection:"+id); err != nil {
+	if c.SealedSecret, err = s.vault.Seal(secret, "connection:"+id); err != nil {
 		return ConnectionView{}, err
 	}
-	if c.SealedWebhookSecret, err = s.cfg.Vault.Seal(hookSecret, "webhook:"+id); err != nil {
+	if c.SealedWebhookSecret, err = s.vault.Seal(hookSecret, "webhook:"+id); err != nil {
 		return ConnectionView{}, err
 	}
-	if err := s.st.InTx(ctx, func(tx store.Tx) error { return itx(tx).CreateConnection(ctx, c) }); err != nil {
+	if err := s.st.InTx(ctx, func(tx store.Tx) error { return tx.CreateConnection(ctx, c) }); err != nil {
 		return ConnectionView{}, fmt.Errorf("store connection: %w", err)
 	}
-	s.mu.Lock()
-	s.clients[id] = client
-	s.mu.Unlock()
+	s.conns.Put(id, client)
 	v := s.view(c)
 	v.WebhookSecret = hookSecret
 	return v, nil
@@ -341,7 +258,7 @@ func (s *Service) Connections(ctx context.Context) ([]ConnectionView, error) {
 	var cs []store.Connection
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		var err error
-		cs, err = itx(tx).ListConnections(ctx)
+		cs, err = tx.ListConnections(ctx)
 		return err
 	})
 	out := make([]ConnectionView, len(cs))
@@ -351,9 +268,8 @@ func (s *Service) Connections(ctx context.Context) ([]ConnectionView, error) {
 	return out, err
 }
 
-func (s *Service) connection(ctx context.Context, id string) (c store.Connection, err error) {
-	err = s.st.View(ctx, func(tx store.Tx) error { c, err = itx(tx).GetConnection(ctx, id); return err })
-	return c, err
+func (s *Service) connection(ctx context.Context, id string) (store.Connection, error) {
+	return s.conns.Connection(ctx, id)
 }
 
 // Connection returns one connection, credentials masked.
@@ -365,38 +281,9 @@ func (s *Service) Connection(ctx context.Context, id string) (ConnectionView, er
 	return s.view(c), nil
 }
 
-// Client returns the Jira client of a connection (one per connection and
-// process, so pacing and Retry-After are shared by everything using it).
+// Client returns the Jira client of a connection (shared with the sync).
 func (s *Service) Client(ctx context.Context, connectionID string) (*jira.Client, error) {
-	s.mu.Lock()
-	c, ok := s.clients[connectionID]
-	s.mu.Unlock()
-	if ok {
-		return c, nil
-	}
-	conn, err := s.connection(ctx, connectionID)
-	if err != nil {
-		return nil, err
-	}
-	secret, err := s.cfg.Vault.Open(conn.SealedSecret, "connection:"+conn.ID)
-	if err != nil {
-		return nil, fmt.Errorf("open credentials of connection %s: %w", conn.ID, err)
-	}
-	var auth jira.Auth = jira.BearerAuth{Token: secret}
-	if conn.AuthType == AuthBasic {
-		auth = jira.BasicAuth{Email: conn.Email, APIToken: secret}
-	}
-	c, err = s.newClient(conn.BaseURL, auth, conn.Deployment)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if existing, ok := s.clients[connectionID]; ok {
-		return existing, nil
-	}
-	s.clients[connectionID] = c
-	return c, nil
+	return s.conns.Client(ctx, connectionID)
 }
 
 // TestResult is the answer of "Test connection".
@@ -419,49 +306,10 @@ func (s *Service) TestConnection(ctx context.Context, id string) (TestResult, er
 	return TestResult{OK: true, Deployment: string(dep), Account: Account{ID: accountID(me), Name: me.DisplayName}}, nil
 }
 
-// WebhookSecret returns a connection's webhook secret in clear, for the
-// receiver's signature check ("" when none is set).
+// WebhookSecret returns a connection's webhook secret in clear ("" when
+// none is set).
 func (s *Service) WebhookSecret(ctx context.Context, connectionID string) (string, error) {
-	c, err := s.connection(ctx, connectionID)
-	if err != nil || c.SealedWebhookSecret == "" {
-		return "", err
-	}
-	return s.cfg.Vault.Open(c.SealedWebhookSecret, "webhook:"+c.ID)
-}
-
-// secretTTL bounds how long a webhook secret is trusted from memory; a
-// secret rotated by another replica is picked up at the latest then, and
-// at once when a delivery fails to verify against the cached one.
-const secretTTL = 10 * time.Second
-
-type cachedSecret struct {
-	secret  string
-	fetched time.Time
-}
-
-// VerifyWebhook checks a delivery's X-Hub-Signature against the
-// connection's webhook secret over the raw body (G10). The secret is
-// cached briefly so the receiver does not read and decrypt it for every
-// delivery; a failed check re-reads it once before refusing.
-func (s *Service) VerifyWebhook(ctx context.Context, connectionID, signature string, body []byte) error {
-	s.mu.Lock()
-	c, ok := s.secrets[connectionID]
-	s.mu.Unlock()
-	fresh := ok && time.Since(c.fetched) < secretTTL
-	if fresh && c.secret != "" && jirahook.Verify([]byte(c.secret), signature, body) == nil {
-		return nil
-	}
-	secret, err := s.WebhookSecret(ctx, connectionID)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.secrets[connectionID] = cachedSecret{secret: secret, fetched: time.Now()}
-	s.mu.Unlock()
-	if secret == "" {
-		return jirahook.ErrBadSignature
-	}
-	return jirahook.Verify([]byte(secret), signature, body)
+	return s.conns.WebhookSecret(ctx, connectionID)
 }
 
 // SetWebhookSecret rotates the secret (secret == "": a new one is
@@ -476,21 +324,19 @@ func (s *Service) SetWebhookSecret(ctx context.Context, connectionID, secret str
 	var c store.Connection
 	err := s.st.InTx(ctx, func(tx store.Tx) error {
 		var err error
-		if c, err = itx(tx).GetConnection(ctx, connectionID); err != nil {
+		if c, err = tx.GetConnection(ctx, connectionID); err != nil {
 			return err
 		}
-		if c.SealedWebhookSecret, err = s.cfg.Vault.Seal(secret, "webhook:"+c.ID); err != nil {
+		if c.SealedWebhookSecret, err = s.vault.Seal(secret, "webhook:"+c.ID); err != nil {
 			return err
 		}
 		c.UpdatedAt = s.now()
-		return itx(tx).UpdateConnection(ctx, c)
+		return tx.UpdateConnection(ctx, c)
 	})
 	if err != nil {
 		return ConnectionView{}, fmt.Errorf("set webhook secret: %w", err)
 	}
-	s.mu.Lock()
-	delete(s.secrets, connectionID)
-	s.mu.Unlock()
+	s.conns.ForgetSecret(connectionID)
 	if c.WebhookID != "" {
 		if _, err := s.RegisterWebhook(ctx, connectionID); err != nil {
 			return ConnectionView{}, fmt.Errorf("the secret changed but updating the webhook in Jira failed (retry \"Register in Jira\"): %w", err)
@@ -515,14 +361,11 @@ func (s *Service) DeleteConnection(ctx context.Context, id string) error {
 			}
 		}
 	}
-	err = s.st.InTx(ctx, func(tx store.Tx) error { return itx(tx).DeleteConnection(ctx, id) })
+	err = s.st.InTx(ctx, func(tx store.Tx) error { return tx.DeleteConnection(ctx, id) })
 	if err != nil {
 		return fmt.Errorf("delete connection: %w", err)
 	}
-	s.mu.Lock()
-	delete(s.clients, id)
-	delete(s.secrets, id)
-	s.mu.Unlock()
+	s.conns.Forget(id)
 	return nil
 }
 
@@ -530,7 +373,7 @@ func (s *Service) DeleteConnection(ctx context.Context, id string) error {
 func (s *Service) projectsOf(ctx context.Context, connectionID string) ([]string, error) {
 	var keys []string
 	err := s.st.View(ctx, func(tx store.Tx) error {
-		ins, err := itx(tx).ListIntegrations(ctx)
+		ins, err := tx.ListIntegrations(ctx)
 		for _, in := range ins {
 			if in.ConnectionID == connectionID {
 				keys = append(keys, in.ProjectKey)
@@ -573,7 +416,7 @@ func (s *Service) RegisterWebhook(ctx context.Context, connectionID string) (Con
 			return ConnectionView{}, tracker.Errorf(tracker.EUnprocessable, "integrate a target with a Jira project first: the webhook is scoped to the integrated projects")
 		}
 		if err := client.DeleteWebhook(ctx, c.WebhookID); err != nil && !jira.IsNotFound(err) {
-			return ConnectionView{}, explain("delete the webhook", err)
+			return ConnectionView{}, jiraconn.Explain("delete the webhook", err)
 		}
 		c.WebhookID = ""
 	} else {
@@ -592,12 +435,12 @@ func (s *Service) RegisterWebhook(ctx context.Context, connectionID string) (Con
 			got, err = client.RegisterWebhook(ctx, hook)
 		}
 		if err != nil {
-			return ConnectionView{}, explain("register the webhook", err)
+			return ConnectionView{}, jiraconn.Explain("register the webhook", err)
 		}
 		c.WebhookID = got.ID
 	}
 	c.UpdatedAt = s.now()
-	if err := s.st.InTx(ctx, func(tx store.Tx) error { return itx(tx).UpdateConnection(ctx, c) }); err != nil {
+	if err := s.st.InTx(ctx, func(tx store.Tx) error { return tx.UpdateConnection(ctx, c) }); err != nil {
 		return ConnectionView{}, fmt.Errorf("record webhook registration: %w", err)
 	}
 	return s.view(c), nil

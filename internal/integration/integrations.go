@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vulnsync/vulnsync/internal/jira"
+	"github.com/vulnsync/vulnsync/internal/jiraconn"
 	"github.com/vulnsync/vulnsync/internal/mapping"
 	"github.com/vulnsync/vulnsync/internal/store"
 	"github.com/vulnsync/vulnsync/internal/tracker"
@@ -22,27 +23,20 @@ type IntegrationInput struct {
 	ProjectKey   string `json:"project_key"`
 }
 
-// Progress is a backfill's progress.
-type Progress struct {
-	Total  int `json:"total"`
-	Done   int `json:"done"`
-	Failed int `json:"failed"`
-}
-
 // View is an integration as the API shows it: a row of the Integrated
 // Target List, with its mapping when asked for one.
 type View struct {
-	ID             string            `json:"id"`
-	ConnectionID   string            `json:"connection_id"`
-	ConnectionName string            `json:"connection_name"`
-	TargetID       string            `json:"target_id"`
-	TargetName     string            `json:"target_name"`
-	ProjectKey     string            `json:"project_key"`
-	State          string            `json:"state"`
-	Mapping        *mapping.Document `json:"mapping"`
-	Backfill       Progress          `json:"backfill"`
-	CreatedAt      time.Time         `json:"created_at"`
-	UpdatedAt      time.Time         `json:"updated_at"`
+	ID             string                   `json:"id"`
+	ConnectionID   string                   `json:"connection_id"`
+	ConnectionName string                   `json:"connection_name"`
+	TargetID       string                   `json:"target_id"`
+	TargetName     string                   `json:"target_name"`
+	ProjectKey     string                   `json:"project_key"`
+	State          tracker.IntegrationState `json:"state"`
+	Mapping        *mapping.Document        `json:"mapping"`
+	Backfill       tracker.BackfillProgress `json:"backfill"`
+	CreatedAt      time.Time                `json:"created_at"`
+	UpdatedAt      time.Time                `json:"updated_at"`
 }
 
 func (s *Service) integrationView(ctx context.Context, tx store.Tx, in store.Integration) (View, error) {
@@ -53,7 +47,7 @@ func (s *Service) integrationView(ctx context.Context, tx store.Tx, in store.Int
 		return v, err
 	}
 	v.TargetName = t.Name
-	c, err := itx(tx).GetConnection(ctx, in.ConnectionID)
+	c, err := tx.GetConnection(ctx, in.ConnectionID)
 	if err != nil {
 		return v, err
 	}
@@ -105,14 +99,14 @@ func (s *Service) Integrate(ctx context.Context, in IntegrationInput) (View, err
 			return View{}, &tracker.Error{Kind: tracker.EUnprocessable, Message: "no such Jira project",
 				Fields: map[string]string{"project_key": fmt.Sprintf("project %s does not exist in Jira or the service account cannot see it", in.ProjectKey)}}
 		}
-		return View{}, explain("read project "+in.ProjectKey, err)
+		return View{}, jiraconn.Explain("read project "+in.ProjectKey, err)
 	}
 	now := s.now()
 	row := store.Integration{ID: uuid.Must(uuid.NewV7()).String(), ConnectionID: in.ConnectionID, TargetID: in.TargetID,
-		ProjectKey: in.ProjectKey, State: StateNeedsMapping, CreatedAt: now, UpdatedAt: now}
+		ProjectKey: in.ProjectKey, State: tracker.IntegrationNeedsMapping, CreatedAt: now, UpdatedAt: now}
 	var v View
 	err = s.st.InTx(ctx, func(tx store.Tx) error {
-		if err := itx(tx).CreateIntegration(ctx, row); err != nil {
+		if err := tx.CreateIntegration(ctx, row); err != nil {
 			return err
 		}
 		v, err = s.integrationView(ctx, tx, row)
@@ -130,7 +124,7 @@ func (s *Service) Integrate(ctx context.Context, in IntegrationInput) (View, err
 // other side. The store enforces the same per connection with unique keys.
 func (s *Service) checkOneToOne(ctx context.Context, conn store.Connection, in IntegrationInput) error {
 	return s.st.View(ctx, func(tx store.Tx) error {
-		ins, err := itx(tx).ListIntegrations(ctx)
+		ins, err := tx.ListIntegrations(ctx)
 		if err != nil {
 			return err
 		}
@@ -142,7 +136,7 @@ func (s *Service) checkOneToOne(ctx context.Context, conn store.Connection, in I
 			if !strings.EqualFold(other.ProjectKey, in.ProjectKey) {
 				continue
 			}
-			oc, err := itx(tx).GetConnection(ctx, other.ConnectionID)
+			oc, err := tx.GetConnection(ctx, other.ConnectionID)
 			if err != nil {
 				return err
 			}
@@ -159,7 +153,7 @@ func (s *Service) checkOneToOne(ctx context.Context, conn store.Connection, in I
 func (s *Service) Integrations(ctx context.Context) ([]View, error) {
 	var out []View
 	err := s.st.View(ctx, func(tx store.Tx) error {
-		ins, err := itx(tx).ListIntegrations(ctx)
+		ins, err := tx.ListIntegrations(ctx)
 		if err != nil {
 			return err
 		}
@@ -182,10 +176,10 @@ func (s *Service) Integrations(ctx context.Context) ([]View, error) {
 
 // fillProgress derives the backfill progress of a view.
 func (s *Service) fillProgress(ctx context.Context, v *View) error {
-	if s.progress == nil {
+	if s.cfg.Progress == nil {
 		return nil
 	}
-	p, err := s.progress(ctx, v.ID)
+	p, err := s.cfg.Progress(ctx, v.ID)
 	if err != nil {
 		return fmt.Errorf("backfill progress of %s: %w", v.ID, err)
 	}
@@ -197,7 +191,7 @@ func (s *Service) fillProgress(ctx context.Context, v *View) error {
 func (s *Service) Integration(ctx context.Context, id string) (View, error) {
 	var v View
 	err := s.st.View(ctx, func(tx store.Tx) error {
-		in, err := itx(tx).GetIntegration(ctx, id)
+		in, err := tx.GetIntegration(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -215,12 +209,12 @@ func (s *Service) Integration(ctx context.Context, id string) (View, error) {
 func (s *Service) RemoveIntegration(ctx context.Context, id string) error {
 	var connID string
 	err := s.st.InTx(ctx, func(tx store.Tx) error {
-		in, err := itx(tx).GetIntegration(ctx, id)
+		in, err := tx.GetIntegration(ctx, id)
 		if err != nil {
 			return err
 		}
 		connID = in.ConnectionID
-		return itx(tx).DeleteIntegration(ctx, id)
+		return tx.DeleteIntegration(ctx, id)
 	})
 	if err != nil {
 		return fmt.Errorf("remove integration: %w", err)
@@ -266,15 +260,15 @@ func (s *Service) SetMapping(ctx context.Context, id string, raw json.RawMessage
 	}
 	var v View
 	err = s.st.InTx(ctx, func(tx store.Tx) error {
-		cur, err := itx(tx).GetIntegration(ctx, id)
+		cur, err := tx.GetIntegration(ctx, id)
 		if err != nil {
 			return err
 		}
 		cur.Mapping, cur.UpdatedAt = stored, s.now()
-		if cur.State == StateNeedsMapping {
-			cur.State = StateActive
+		if cur.State == tracker.IntegrationNeedsMapping {
+			cur.State = tracker.IntegrationActive
 		}
-		if err := itx(tx).UpdateIntegration(ctx, cur); err != nil {
+		if err := tx.UpdateIntegration(ctx, cur); err != nil {
 			return err
 		}
 		v, err = s.integrationView(ctx, tx, cur)
@@ -283,8 +277,8 @@ func (s *Service) SetMapping(ctx context.Context, id string, raw json.RawMessage
 	if err != nil {
 		return View{}, fmt.Errorf("store mapping: %w", err)
 	}
-	for _, h := range s.mappingHooks {
-		h(ctx, id)
+	if s.cfg.OnMappingSet != nil {
+		s.cfg.OnMappingSet(ctx, id)
 	}
 	return v, nil
 }
@@ -303,92 +297,32 @@ func mentionsUnknownField(err error) bool {
 }
 
 func (s *Service) integration(ctx context.Context, id string) (in store.Integration, err error) {
-	err = s.st.View(ctx, func(tx store.Tx) error { in, err = itx(tx).GetIntegration(ctx, id); return err })
+	err = s.st.View(ctx, func(tx store.Tx) error { in, err = tx.GetIntegration(ctx, id); return err })
 	return in, err
-}
-
-// ProjectMeta is what the UI offers when configuring a mapping: the
-// project's issue types with their fields, workflow statuses, priorities
-// and all fields.
-type ProjectMeta struct {
-	mapping.Meta
-	Fields []jira.Field
 }
 
 // ProjectMeta returns the (cached) metadata of a Jira project; refresh
 // forces a new fetch.
-func (s *Service) ProjectMeta(ctx context.Context, connectionID, projectKey string, refresh bool) (ProjectMeta, error) {
-	key := connectionID + "/" + projectKey
-	s.mu.Lock()
-	cached, ok := s.meta[key]
-	s.mu.Unlock()
-	if ok && !refresh && time.Since(cached.fetched) < s.cfg.MetaTTL {
-		return ProjectMeta{Meta: cached.meta, Fields: cached.fields}, nil
-	}
-	client, err := s.Client(ctx, connectionID)
-	if err != nil {
-		return ProjectMeta{}, err
-	}
-	meta, fields, err := fetchMeta(ctx, client, projectKey)
-	if err != nil {
-		return ProjectMeta{}, err
-	}
-	s.mu.Lock()
-	s.meta[key] = cachedMeta{meta: meta, fields: fields, fetched: time.Now()}
-	s.mu.Unlock()
-	return ProjectMeta{Meta: meta, Fields: fields}, nil
+func (s *Service) ProjectMeta(ctx context.Context, connectionID, projectKey string, refresh bool) (jiraconn.ProjectMeta, error) {
+	return s.conns.ProjectMeta(ctx, connectionID, projectKey, refresh)
 }
 
-// fetchMeta reads createmeta (issue types and their fields), the project's
-// statuses per issue type, the priorities and the field list.
-func fetchMeta(ctx context.Context, c *jira.Client, projectKey string) (mapping.Meta, []jira.Field, error) {
-	m := mapping.Meta{ProjectKey: projectKey, Statuses: map[string][]mapping.Status{}}
-	types, err := c.CreateMetaIssueTypes(ctx, projectKey)
+// SuggestMapping proposes a first mapping document for an integration from
+// its Jira project's metadata and the tracker's catalog, for the admin to
+// review before PUT .../mapping (the UI's Configure page starts from it).
+// It changes nothing.
+func (s *Service) SuggestMapping(ctx context.Context, id string) (mapping.Document, error) {
+	in, err := s.integration(ctx, id)
 	if err != nil {
-		return m, nil, explain("read the issue types of "+projectKey, err)
+		return mapping.Document{}, err
 	}
-	for _, t := range types {
-		fields, err := c.CreateMetaFields(ctx, projectKey, t.ID)
-		if err != nil {
-			return m, nil, explain("read the fields of "+t.Name, err)
-		}
-		it := mapping.IssueType{ID: t.ID, Name: t.Name, Subtask: t.Subtask}
-		for _, f := range fields {
-			jf := mapping.JiraField{ID: f.FieldID, Name: f.Name, Required: f.Required, HasDefault: f.HasDefaultValue}
-			if f.Schema != nil {
-				jf.Schema = mapping.Schema{Type: f.Schema.Type, Items: f.Schema.Items, System: f.Schema.System, Custom: f.Schema.Custom}
-			}
-			for _, av := range f.AllowedValues {
-				switch {
-				case av.Value != "":
-					jf.AllowedValues = append(jf.AllowedValues, av.Value)
-				case av.Name != "":
-					jf.AllowedValues = append(jf.AllowedValues, av.Name)
-				}
-			}
-			it.Fields = append(it.Fields, jf)
-		}
-		m.IssueTypes = append(m.IssueTypes, it)
-	}
-	statuses, err := c.ProjectStatuses(ctx, projectKey)
+	cat, err := s.cfg.Tracker.Catalog(ctx)
 	if err != nil {
-		return m, nil, explain("read the statuses of "+projectKey, err)
+		return mapping.Document{}, fmt.Errorf("read the catalog: %w", err)
 	}
-	for _, its := range statuses {
-		for _, st := range its.Statuses {
-			m.Statuses[its.Name] = append(m.Statuses[its.Name], mapping.Status{ID: st.ID, Name: st.Name, Category: st.Category.Key})
-		}
-	}
-	prios, err := c.Priorities(ctx)
+	meta, err := s.ProjectMeta(ctx, in.ConnectionID, in.ProjectKey, false)
 	if err != nil {
-		return m, nil, explain("read the priorities", err)
+		return mapping.Document{}, err
 	}
-	for _, p := range prios {
-		m.Priorities = append(m.Priorities, p.Name)
-	}
-	fields, err := c.Fields(ctx)
-	if err != nil {
-		return m, nil, explain("read the fields", err)
-	}
-	return m, fields, nil
+	return mapping.Suggest(meta.Meta, cat), nil
 }

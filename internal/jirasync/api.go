@@ -12,15 +12,9 @@ import (
 	"github.com/vulnsync/vulnsync/internal/tracker"
 )
 
-// JiraRef is an item's linked issue as the API and UI show it.
-type JiraRef struct {
-	Key string `json:"key"`
-	URL string `json:"url"`
-}
-
 // Links returns the linked issues of the given items.
-func (e *Engine) Links(ctx context.Context, itemIDs []string) (map[string]JiraRef, error) {
-	out := map[string]JiraRef{}
+func (e *Engine) Links(ctx context.Context, itemIDs []string) (map[string]tracker.JiraRef, error) {
+	out := map[string]tracker.JiraRef{}
 	err := e.st.View(ctx, func(tx store.Tx) error {
 		links, err := tx.LinksForItems(ctx, itemIDs)
 		if err != nil {
@@ -28,7 +22,7 @@ func (e *Engine) Links(ctx context.Context, itemIDs []string) (map[string]JiraRe
 		}
 		bases := map[string]string{}
 		for _, l := range links {
-			if l.State != linkLinked || l.IssueKey == "" {
+			if l.State != tracker.LinkLinked || l.IssueKey == "" {
 				continue
 			}
 			base, ok := bases[l.IntegrationID]
@@ -44,7 +38,7 @@ func (e *Engine) Links(ctx context.Context, itemIDs []string) (map[string]JiraRe
 				base = strings.TrimRight(c.BaseURL, "/")
 				bases[l.IntegrationID] = base
 			}
-			out[l.ItemID] = JiraRef{Key: l.IssueKey, URL: base + "/browse/" + l.IssueKey}
+			out[l.ItemID] = tracker.JiraRef{Key: l.IssueKey, URL: base + "/browse/" + l.IssueKey}
 		}
 		return nil
 	})
@@ -120,7 +114,7 @@ func (e *Engine) Backfill(ctx context.Context, integrationID string) (int, error
 	if err != nil {
 		return 0, err
 	}
-	if in.State != "active" {
+	if in.State != tracker.IntegrationActive {
 		return 0, tracker.Errorf(tracker.EUnprocessable, "the integration has no accepted mapping yet: set one before backfilling")
 	}
 	cursor, n := "", 0
@@ -154,7 +148,7 @@ func (e *Engine) Backfill(ctx context.Context, integrationID string) (int, error
 // Progress counts, for an integration, the items of its target whose kind
 // the mapping syncs, those linked to an issue, and those whose sync failed
 // for good.
-func (e *Engine) Progress(ctx context.Context, integrationID string) (total, done, failed int, err error) {
+func (e *Engine) Progress(ctx context.Context, integrationID string) (p tracker.BackfillProgress, err error) {
 	err = e.st.View(ctx, func(tx store.Tx) error {
 		in, err := tx.GetIntegration(ctx, integrationID)
 		if err != nil {
@@ -186,19 +180,19 @@ func (e *Engine) Progress(ctx context.Context, integrationID string) (total, don
 					ids = append(ids, it.ID)
 				}
 			}
-			total += len(ids)
+			p.Total += len(ids)
 			links, err := tx.LinksForItems(ctx, ids)
 			if err != nil {
 				return err
 			}
 			for _, l := range links {
-				if l.State == linkLinked && l.IntegrationID == in.ID {
-					done++
+				if l.State == tracker.LinkLinked && l.IntegrationID == in.ID {
+					p.Done++
 				}
 			}
 			for _, id := range ids {
 				if failedKeys[itemKey(id)] {
-					failed++
+					p.Failed++
 				}
 			}
 			if page.NextCursor == "" {
@@ -207,7 +201,7 @@ func (e *Engine) Progress(ctx context.Context, integrationID string) (total, don
 			cursor = page.NextCursor
 		}
 	})
-	return total, done, failed, err
+	return p, err
 }
 
 // Busy reports whether any item sync is pending or running: false once the

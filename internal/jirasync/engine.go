@@ -17,8 +17,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vulnsync/vulnsync/internal/integration"
 	"github.com/vulnsync/vulnsync/internal/jira"
+	"github.com/vulnsync/vulnsync/internal/jiraconn"
 	"github.com/vulnsync/vulnsync/internal/jobs"
 	"github.com/vulnsync/vulnsync/internal/mapping"
 	"github.com/vulnsync/vulnsync/internal/service"
@@ -38,10 +38,13 @@ func itemKey(itemID string) string { return "item:" + itemID }
 
 // Config wires the engine.
 type Config struct {
-	Tracker      *service.Service
-	Integrations *integration.Service
-	Runner       *jobs.Runner
-	Logger       *slog.Logger
+	Tracker *service.Service
+	// Connections gives the Jira client, project metadata and webhook
+	// secret of each connection.
+	Connections *jiraconn.Registry
+	// Runner runs the engine's jobs; New registers its workers on it.
+	Runner *jobs.Runner
+	Logger *slog.Logger
 	// CreateGrace is how long a create whose outcome is unknown is given
 	// to show up in Jira's search before it is tried again (Jira's index is
 	// eventually consistent); default 1 min.
@@ -65,8 +68,10 @@ type Engine struct {
 	intake *intake
 }
 
-// New returns the engine; it registers its hook on the tracker service and
-// its workers on the runner.
+// New returns the engine and registers its job workers on the runner (as
+// River's AddWorker does). The tracker service must have been built with
+// EnqueueOnChange as its change hook and the runner's Notify as its commit
+// hook, so changes reach the engine's jobs.
 func New(cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -82,23 +87,26 @@ func New(cfg Config) *Engine {
 	}
 	e := &Engine{cfg: cfg, st: cfg.Tracker.Store(), log: cfg.Logger, graphs: newGraphCache()}
 	e.intake = newIntake(e)
-	cfg.Tracker.AddHook(e.onChange)
-	cfg.Tracker.AddCommitHook(e.Notify)
 	jobs.Register(cfg.Runner, e.workItem)
 	jobs.Register(cfg.Runner, e.workReconcile)
-	cfg.Integrations.AddMappingHook(e.mappingSet)
-	cfg.Integrations.SetProgress(func(ctx context.Context, id string) (integration.Progress, error) {
-		total, done, failed, err := e.Progress(ctx, id)
-		return integration.Progress{Total: total, Done: done, Failed: failed}, err
-	})
 	return e
 }
 
 func (e *Engine) now() time.Time { return e.cfg.Tracker.Now() }
 
-// onChange enqueues the item's sync in the transaction of the change. Jira's
-// own changes (origin jira) are not pushed back: they are already there.
-func (e *Engine) onChange(ctx context.Context, tx store.Tx, ev service.Event) error {
+// EnqueueOnChange is the tracker service's change hook: it enqueues the
+// item's sync in the transaction of the change (transactional outbox). It
+// needs no engine, so the service can be built before the engine that
+// works the jobs. now is the service's clock.
+func EnqueueOnChange(now func() time.Time) service.Hook {
+	return func(ctx context.Context, tx store.Tx, ev service.Event) error {
+		return enqueueChange(ctx, tx, ev, tracker.Truncate(now()))
+	}
+}
+
+// enqueueChange enqueues the sync of a changed item. Jira's own changes
+// (origin jira) are not pushed back: they are already there.
+func enqueueChange(ctx context.Context, tx store.Tx, ev service.Event, now time.Time) error {
 	if ev.Origin == tracker.OriginJira {
 		return nil
 	}
@@ -109,15 +117,15 @@ func (e *Engine) onChange(ctx context.Context, tx store.Tx, ev service.Event) er
 	if err != nil {
 		return err
 	}
-	if in.State != integration.StateActive {
+	if in.State != tracker.IntegrationActive {
 		return nil
 	}
-	if err := jobs.Enqueue(ctx, tx, itemKey(ev.Item.ID), syncItem{ItemID: ev.Item.ID}, e.now()); err != nil {
+	if err := jobs.Enqueue(ctx, tx, itemKey(ev.Item.ID), syncItem{ItemID: ev.Item.ID}, now); err != nil {
 		return err
 	}
 	// A new finding is a key event on its vulnerability's issue.
 	if ev.Type == service.ItemCreated && ev.Item.ParentID != "" {
-		return jobs.Enqueue(ctx, tx, itemKey(ev.Item.ParentID), syncItem{ItemID: ev.Item.ParentID}, e.now())
+		return jobs.Enqueue(ctx, tx, itemKey(ev.Item.ParentID), syncItem{ItemID: ev.Item.ParentID}, now)
 	}
 	return nil
 }
@@ -135,7 +143,7 @@ type run struct {
 	e      *Engine
 	in     store.Integration
 	doc    *mapping.Document
-	meta   integration.ProjectMeta
+	meta   jiraconn.ProjectMeta
 	client *jira.Client
 	dep    jira.Deployment
 	itemID string
@@ -178,7 +186,7 @@ func (e *Engine) prepare(ctx context.Context, in store.Integration, itemID strin
 		return nil, jobs.Permanent(fmt.Errorf("decode the mapping of integration %s: %w", in.ID, err))
 	}
 	doc.Normalize()
-	client, err := e.cfg.Integrations.Client(ctx, in.ConnectionID)
+	client, err := e.cfg.Connections.Client(ctx, in.ConnectionID)
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +194,7 @@ func (e *Engine) prepare(ctx context.Context, in store.Integration, itemID strin
 	if err != nil {
 		return nil, err
 	}
-	meta, err := e.cfg.Integrations.ProjectMeta(ctx, in.ConnectionID, in.ProjectKey, false)
+	meta, err := e.cfg.Connections.ProjectMeta(ctx, in.ConnectionID, in.ProjectKey, false)
 	if err != nil {
 		return nil, err
 	}
@@ -235,7 +243,7 @@ func (r *run) refreshOnUnknownField(ctx context.Context, err error) {
 	}
 	for _, msg := range er.Errors {
 		if strings.Contains(msg, "not on the appropriate screen") || strings.Contains(msg, "unknown") {
-			if _, rerr := r.e.cfg.Integrations.ProjectMeta(ctx, r.in.ConnectionID, r.in.ProjectKey, true); rerr != nil {
+			if _, rerr := r.e.cfg.Connections.ProjectMeta(ctx, r.in.ConnectionID, r.in.ProjectKey, true); rerr != nil {
 				r.e.log.Warn("refresh Jira metadata", "err", rerr)
 			}
 			return
@@ -257,18 +265,12 @@ func classify(err error) error {
 	return err
 }
 
-func wrapf(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf(format+": %w", append(args, err)...)
-}
-
-// mappingSet runs after a mapping was accepted: every item of the target is
+// MappingSet runs after a mapping was accepted (integration.Config's
+// OnMappingSet): every item of the target is
 // (re)synced — a backfill when the integration was just enabled, a paced
 // re-sync of what the new mapping changes otherwise — and reconciliation
 // starts.
-func (e *Engine) mappingSet(ctx context.Context, integrationID string) {
+func (e *Engine) MappingSet(ctx context.Context, integrationID string) {
 	if _, err := e.Backfill(ctx, integrationID); err != nil {
 		e.log.Error("backfill after mapping change", "integration", integrationID, "err", err)
 	}

@@ -4,11 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"sort"
 	"strings"
 	"time"
@@ -22,46 +19,53 @@ import (
 	"github.com/vulnsync/vulnsync/internal/tracker"
 )
 
-// ServeWebhook is the receiver POST /webhooks/jira/{connection_id} (G10).
-// It verifies the signature over the raw body before parsing anything,
+// Delivery is one webhook delivery as it reached the receiver, before
+// anything in it is trusted.
+type Delivery struct {
+	ConnectionID string
+	// Signature is the X-Hub-Signature header.
+	Signature string
+	// Identifier is X-Atlassian-Webhook-Identifier ("" on Server versions
+	// that send none).
+	Identifier string
+	// Body is the raw body, at most store.MaxDeliveryBytes.
+	Body []byte
+}
+
+// Receipt says what became of an accepted delivery.
+type Receipt struct {
+	// Duplicate is true when the delivery was recorded before (a retry).
+	Duplicate bool
+}
+
+// Receive is the webhook receiver's use case (G10): it verifies the
+// signature over the raw body before parsing anything, parses it once,
 // records the delivery durably (deduplicated by Jira's identifier) and
-// queues the affected item's sync in the same transaction, then answers at
-// once: no Jira call happens here. Deliveries arriving together share one
-// transaction (group commit), so the intake keeps up with bursts.
-func (e *Engine) ServeWebhook(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	connID := r.PathValue("connection_id")
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, store.MaxDeliveryBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			hookError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("delivery larger than %d bytes", store.MaxDeliveryBytes))
-			return
-		}
-		hookError(w, http.StatusBadRequest, "could not read the delivery")
-		return
+// queues the affected item's sync in the same transaction, then returns:
+// no Jira call happens here. Deliveries arriving together share one
+// transaction (group commit), so the intake keeps up with bursts. Errors
+// carry a domain kind: ENotFound (no such connection), EUnauthorized (bad
+// or missing signature), ETooLarge, EUnavailable (not recorded; Jira will
+// retry).
+func (e *Engine) Receive(ctx context.Context, in Delivery) (Receipt, error) {
+	if len(in.Body) > store.MaxDeliveryBytes {
+		return Receipt{}, tracker.Errorf(tracker.ETooLarge, "delivery larger than %d bytes", store.MaxDeliveryBytes)
 	}
-	if err := e.cfg.Integrations.VerifyWebhook(ctx, connID, r.Header.Get("X-Hub-Signature"), body); err != nil {
-		switch {
-		case tracker.KindOf(err) == tracker.ENotFound:
-			hookError(w, http.StatusNotFound, "no such connection")
-		case errors.Is(err, jirahook.ErrNoSignature), errors.Is(err, jirahook.ErrBadSignature):
-			hookError(w, http.StatusUnauthorized, "signature missing or wrong")
-		default:
-			e.log.Error("verify webhook", "connection", connID, "err", err)
-			hookError(w, http.StatusInternalServerError, "internal error")
+	if err := e.cfg.Connections.VerifyWebhook(ctx, in.ConnectionID, in.Signature, in.Body); err != nil {
+		if k := tracker.KindOf(err); k == tracker.ENotFound || k == tracker.EUnauthorized {
+			return Receipt{}, err
 		}
-		return
+		return Receipt{}, fmt.Errorf("verify the webhook signature of connection %s: %w", in.ConnectionID, err)
 	}
-	ev, perr := jirahook.Parse(body)
-	key := r.Header.Get("X-Atlassian-Webhook-Identifier")
+	ev, perr := jirahook.Parse(in.Body)
+	key := in.Identifier
 	if key == "" {
 		// Server versions without the identifier: the body itself (with
 		// its timestamp) identifies a delivery and its retries.
-		sum := sha256.Sum256(body)
+		sum := sha256.Sum256(in.Body)
 		key = "sha256:" + hex.EncodeToString(sum[:])
 	}
-	d := store.Delivery{ConnectionID: connID, DeliveryKey: key, Status: store.DeliveryQueued, Body: body, ReceivedAt: e.now()}
+	d := store.Delivery{ConnectionID: in.ConnectionID, DeliveryKey: key, Status: store.DeliveryQueued, Body: in.Body, ReceivedAt: e.now()}
 	if ev != nil {
 		d.Event, d.IssueID = ev.Kind, ev.IssueID
 	}
@@ -71,21 +75,12 @@ func (e *Engine) ServeWebhook(w http.ResponseWriter, r *http.Request) {
 	res := e.intake.submit(ctx, intakeReq{d: d, ev: ev})
 	if res.err != nil {
 		if tracker.KindOf(res.err) == tracker.ETooLarge {
-			hookError(w, http.StatusRequestEntityTooLarge, res.err.Error())
-			return
+			return Receipt{}, res.err
 		}
-		e.log.Error("record webhook delivery", "connection", connID, "err", res.err)
-		hookError(w, http.StatusServiceUnavailable, "could not record the delivery; Jira will retry")
-		return
+		e.log.Error("record webhook delivery", "connection", in.ConnectionID, "err", res.err)
+		return Receipt{}, tracker.Errorf(tracker.EUnavailable, "could not record the delivery; Jira will retry")
 	}
-	w.Header().Set("Content-Type", "application/json")
-	if res.dup {
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write([]byte(`{"status":"duplicate"}`))
-		return
-	}
-	w.WriteHeader(http.StatusAccepted)
-	_, _ = w.Write([]byte(`{"status":"accepted"}`))
+	return Receipt{Duplicate: res.dup}, nil
 }
 
 // recordOne records one delivery and queues its item's sync inside tx.
@@ -105,13 +100,6 @@ func (e *Engine) recordOne(ctx context.Context, tx store.Tx, q intakeReq) (dup b
 		return false, tx.SetDeliveryStatus(ctx, stored.ID, store.DeliveryIgnored, note)
 	}
 	return false, jobs.Enqueue(ctx, tx, itemKey(itemID), syncItem{ItemID: itemID}, e.now())
-}
-
-func hookError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	b, _ := json.Marshal(map[string]string{"error": msg})
-	_, _ = w.Write(b)
 }
 
 // route finds the item a delivery concerns: the issue must belong to a
@@ -172,7 +160,7 @@ func (r *run) applyDeliveries(ctx context.Context, s *snapshot) error {
 		status, note := store.DeliveryApplied, ""
 		var err error
 		if d.Event == eventReconcile {
-			if s.link.State == linkLinked {
+			if s.link.State == tracker.LinkLinked {
 				note, err = r.pull(ctx, s)
 			} else {
 				note = "the item is no longer linked"
@@ -239,7 +227,7 @@ func jiraActor(u jira.User) service.Actor {
 // apply applies one delivery to the item; a non-empty note says why
 // nothing was done.
 func (r *run) apply(ctx context.Context, s *snapshot, ev *jirahook.Event) (string, error) {
-	if s.link.State != linkLinked {
+	if s.link.State != tracker.LinkLinked {
 		return "the item is no longer linked to " + firstNonEmpty(ev.IssueKey, ev.IssueID), nil
 	}
 	if kind, ok := ev.CommentEvent(); ok {
@@ -492,16 +480,16 @@ func (r *run) issueDeleted(ctx context.Context, s *snapshot, by jira.User, at ti
 	l := s.link
 	who := firstNonEmpty(by.DisplayName, by.Name, "someone")
 	if r.doc.OnIssueDeleted == mapping.OnIssueDeletedRecreate {
-		l.State, l.IssueID, l.IssueKey, l.Synced = linkRefused, "", "", nil
+		l.State, l.IssueID, l.IssueKey, l.Synced = tracker.LinkRefused, "", "", nil
 	} else {
-		l.State = linkUnlinked
+		l.State = tracker.LinkUnlinked
 	}
 	l.UpdatedAt = r.e.now()
 	if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertLink(ctx, l) }); err != nil {
 		return err
 	}
 	what := "the item is no longer linked"
-	if l.State == linkRefused {
+	if l.State == tracker.LinkRefused {
 		what = "a new issue will be created"
 	}
 	_, err := r.e.cfg.Tracker.MirrorComment(ctx, tracker.Comment{ItemID: s.item.ID, Author: authorOf(by),

@@ -20,15 +20,6 @@ import (
 	"github.com/vulnsync/vulnsync/internal/tracker"
 )
 
-// Link states.
-const (
-	linkCreating = "creating"
-	linkLinked   = "linked"
-	linkUnlinked = "unlinked"
-	// linkRefused: Jira refused the last create, so no issue exists.
-	linkRefused = "refused"
-)
-
 // Marker is the label every issue vulnsync creates carries, so that JQL can
 // find it again after a create whose outcome is unknown (G1). The entity
 // property of the same name holds the item id.
@@ -138,7 +129,7 @@ func (e *Engine) workItem(ctx context.Context, job store.Job, args syncItem) err
 	if err != nil {
 		return err
 	}
-	if !s.hasInteg || s.in.State != "active" {
+	if !s.hasInteg || s.in.State != tracker.IntegrationActive {
 		return nil // not integrated (any more): nothing to do
 	}
 	r, err := e.prepare(ctx, s.in, args.ItemID, job.ID)
@@ -154,10 +145,10 @@ func (e *Engine) workItem(ctx context.Context, job store.Job, args syncItem) err
 	if err := r.applyDeliveries(ctx, &s); err != nil {
 		return err
 	}
-	if s.hasLink && s.link.State == linkUnlinked {
+	if s.hasLink && s.link.State == tracker.LinkUnlinked {
 		return nil // the issue was deleted in Jira and the policy is unlink
 	}
-	if !s.hasLink || s.link.State == linkCreating || s.link.State == linkRefused {
+	if !s.hasLink || s.link.State == tracker.LinkCreating || s.link.State == tracker.LinkRefused {
 		created, err := r.ensureIssue(ctx, s)
 		if err != nil || !created {
 			return err
@@ -186,7 +177,7 @@ func (e *Engine) workItem(ctx context.Context, job store.Job, args syncItem) err
 // parent to be created first.
 func (r *run) ensureIssue(ctx context.Context, s snapshot) (bool, error) {
 	it := s.item
-	if it.Kind == tracker.KindFinding && (s.parent.IssueKey == "" || s.parent.State != linkLinked) {
+	if it.Kind == tracker.KindFinding && (s.parent.IssueKey == "" || s.parent.State != tracker.LinkLinked) {
 		// The parent issue must exist first: make sure its job is queued
 		// and come back shortly.
 		err := r.e.st.InTx(ctx, func(tx store.Tx) error {
@@ -200,7 +191,7 @@ func (r *run) ensureIssue(ctx context.Context, s snapshot) (bool, error) {
 	}
 	// A create may have happened before a crash or a timeout: look for the
 	// marker before creating again.
-	if s.hasLink && s.link.State == linkCreating {
+	if s.hasLink && s.link.State == tracker.LinkCreating {
 		found, err := r.findByMarker(ctx, it.ID)
 		if err != nil {
 			return false, err
@@ -212,7 +203,7 @@ func (r *run) ensureIssue(ctx context.Context, s snapshot) (bool, error) {
 			return false, jobs.RetryAfter(errors.New("a create of unknown outcome may not be searchable yet"), r.e.cfg.CreateGrace-r.e.now().Sub(s.link.UpdatedAt))
 		}
 	}
-	link := store.Link{ItemID: it.ID, IntegrationID: r.in.ID, State: linkCreating, UpdatedAt: r.e.now()}
+	link := store.Link{ItemID: it.ID, IntegrationID: r.in.ID, State: tracker.LinkCreating, UpdatedAt: r.e.now()}
 	if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertLink(ctx, link) }); err != nil {
 		return false, err
 	}
@@ -268,7 +259,7 @@ func (r *run) ensureIssue(ctx context.Context, s snapshot) (bool, error) {
 		// Jira refused the create: nothing exists, the next attempt need
 		// not search for it.
 		r.refreshOnUnknownField(ctx, err)
-		link.State = linkRefused
+		link.State = tracker.LinkRefused
 		if werr := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertLink(ctx, link) }); werr != nil {
 			return false, werr
 		}
@@ -340,7 +331,7 @@ func (r *run) initialStatus(kind string) string {
 }
 
 func (r *run) storeLink(ctx context.Context, itemID, issueID, issueKey string, synced state) error {
-	l := store.Link{ItemID: itemID, IntegrationID: r.in.ID, State: linkLinked, IssueID: issueID, IssueKey: issueKey,
+	l := store.Link{ItemID: itemID, IntegrationID: r.in.ID, State: tracker.LinkLinked, IssueID: issueID, IssueKey: issueKey,
 		Synced: synced.encode(), UpdatedAt: r.e.now()}
 	return r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertLink(ctx, l) })
 }
@@ -499,7 +490,7 @@ func (r *run) pushStatus(ctx context.Context, s *snapshot) error {
 // finding moved to resolved passed its retest; one moved back from a done
 // status to open or in progress failed it.
 func (r *run) retestEvent(ctx context.Context, s *snapshot, from string) error {
-	if s.item.Kind != tracker.KindFinding || s.parent.State != linkLinked {
+	if s.item.Kind != tracker.KindFinding || s.parent.State != tracker.LinkLinked {
 		return nil
 	}
 	var body string
@@ -657,7 +648,7 @@ func (r *run) issueGone(ctx context.Context, s snapshot) error {
 
 // deleteIssue applies the on_item_deleted policy (G11).
 func (r *run) deleteIssue(ctx context.Context, s snapshot) error {
-	if !s.hasLink || s.link.State != linkLinked {
+	if !s.hasLink || s.link.State != tracker.LinkLinked {
 		return nil
 	}
 	switch r.doc.OnItemDeleted {
@@ -684,7 +675,7 @@ func (r *run) deleteIssue(ctx context.Context, s snapshot) error {
 		}
 	}
 	l := s.link
-	l.State, l.UpdatedAt = linkUnlinked, r.e.now()
+	l.State, l.UpdatedAt = tracker.LinkUnlinked, r.e.now()
 	return r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertLink(ctx, l) })
 }
 

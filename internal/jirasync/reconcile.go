@@ -42,7 +42,7 @@ func (e *Engine) ScheduleReconcile(ctx context.Context) error {
 			return err
 		}
 		for _, in := range ins {
-			if in.State == "active" {
+			if in.State == tracker.IntegrationActive {
 				if err := jobs.Enqueue(ctx, tx, reconcileKey(in.ID), reconcile{IntegrationID: in.ID}, e.now()); err != nil {
 					return err
 				}
@@ -78,7 +78,7 @@ func (e *Engine) workReconcile(ctx context.Context, job store.Job, args reconcil
 	if err != nil {
 		return err
 	}
-	if in.State != "active" {
+	if in.State != tracker.IntegrationActive {
 		return nil
 	}
 	r, err := e.prepare(ctx, in, "", job.ID)
@@ -151,7 +151,7 @@ func (e *Engine) queuePullIfDrifted(ctx context.Context, r *run, is *jira.Issue)
 	queued := 0
 	err := e.st.InTx(ctx, func(tx store.Tx) error {
 		l, err := tx.LinkByIssue(ctx, r.in.ID, is.ID)
-		if tracker.KindOf(err) == tracker.ENotFound || err == nil && l.State != linkLinked {
+		if tracker.KindOf(err) == tracker.ENotFound || err == nil && l.State != tracker.LinkLinked {
 			return nil
 		}
 		if err != nil {

@@ -72,7 +72,8 @@ type Event struct {
 }
 
 // Hook is called inside the transaction of each change; returning an error
-// rolls the change back. The sync registers one to enqueue its jobs.
+// rolls the change back. The sync gives one (Config.OnChange) to enqueue its
+// jobs.
 type Hook func(ctx context.Context, tx store.Tx, ev Event) error
 
 // Config tunes a Service.
@@ -83,6 +84,12 @@ type Config struct {
 	Clock func() time.Time
 	// MaxAttachmentBytes bounds one attachment; default 25 MiB.
 	MaxAttachmentBytes int64
+	// OnChange runs inside the transaction of every change (the sync
+	// enqueues its work there: transactional outbox); nil does nothing.
+	OnChange Hook
+	// OnCommit runs after every committed change, outside the
+	// transaction (the sync wakes its workers); nil does nothing.
+	OnCommit func()
 }
 
 // Service implements the tracker's use cases.
@@ -91,9 +98,8 @@ type Service struct {
 	log      *slog.Logger
 	clock    func() time.Time
 	maxBytes int64
-	hooks    []Hook
-	// commitHooks run after a change committed.
-	commitHooks []func()
+	onChange Hook
+	onCommit func()
 }
 
 // DefaultMaxAttachmentBytes is the attachment size limit when none is set.
@@ -101,7 +107,7 @@ const DefaultMaxAttachmentBytes = 25 << 20
 
 // New returns a Service over cfg.Store.
 func New(cfg Config) *Service {
-	s := &Service{st: cfg.Store, log: cfg.Logger, clock: cfg.Clock, maxBytes: cfg.MaxAttachmentBytes}
+	s := &Service{st: cfg.Store, log: cfg.Logger, clock: cfg.Clock, maxBytes: cfg.MaxAttachmentBytes, onChange: cfg.OnChange, onCommit: cfg.OnCommit}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -114,20 +120,13 @@ func New(cfg Config) *Service {
 	return s
 }
 
-// AddHook registers h for every later change. Call it before serving.
-func (s *Service) AddHook(h Hook) { s.hooks = append(s.hooks, h) }
-
-// AddCommitHook registers f to run after every committed change, outside
-// the transaction: the sync uses it to wake its workers at once.
-func (s *Service) AddCommitHook(f func()) { s.commitHooks = append(s.commitHooks, f) }
-
 // write runs fn in a transaction and, once it committed, the commit hooks.
 func (s *Service) write(ctx context.Context, fn func(tx store.Tx) error) error {
 	if err := s.st.InTx(ctx, fn); err != nil {
 		return err
 	}
-	for _, f := range s.commitHooks {
-		f()
+	if s.onCommit != nil {
+		s.onCommit()
 	}
 	return nil
 }
@@ -143,10 +142,11 @@ func (s *Service) Store() store.Store { return s.st }
 func (s *Service) Now() time.Time { return tracker.Truncate(s.clock()) }
 
 func (s *Service) emit(ctx context.Context, tx store.Tx, ev Event) error {
-	for _, h := range s.hooks {
-		if err := h(ctx, tx, ev); err != nil {
-			return fmt.Errorf("change hook for %s: %w", ev.Type, err)
-		}
+	if s.onChange == nil {
+		return nil
+	}
+	if err := s.onChange(ctx, tx, ev); err != nil {
+		return fmt.Errorf("change hook for %s: %w", ev.Type, err)
 	}
 	return nil
 }

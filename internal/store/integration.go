@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"github.com/vulnsync/vulnsync/internal/tracker"
 	"time"
 )
 
@@ -37,8 +38,8 @@ type Integration struct {
 	ProjectKey   string
 	// Mapping is the mapping document (JSON); nil until one was accepted.
 	Mapping json.RawMessage
-	// State is "needs_mapping", "active" or "paused".
-	State string
+	// State is where the integration stands.
+	State tracker.IntegrationState
 	// Watermark is the reconciliation watermark (Jira "updated" time).
 	Watermark time.Time
 	CreatedAt time.Time
@@ -49,10 +50,8 @@ type Integration struct {
 type Link struct {
 	ItemID        string
 	IntegrationID string
-	// State is "creating" (a create call may be in flight: resolve by the
-	// marker before trying again), "linked", "unlinked", or "refused" (Jira
-	// refused the last create: no issue exists). See the Link* constants.
-	State    string
+	// State is where the link stands (see tracker.LinkState).
+	State    tracker.LinkState
 	IssueID  string
 	IssueKey string
 	// Synced is the last state written to or read from Jira, per mapped
@@ -225,10 +224,3 @@ const (
 	ObjectAttachment = "attachment"
 )
 
-// Link states (Link.State).
-const (
-	LinkCreating = "creating"
-	LinkLinked   = "linked"
-	LinkUnlinked = "unlinked"
-	LinkRefused  = "refused"
-)

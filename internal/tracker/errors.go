@@ -80,3 +80,28 @@ func (p Problems) Err(kind ErrorKind, message string) error {
 	}
 	return &Error{Kind: kind, Message: message, Fields: map[string]string(p)}
 }
+
+// httpStatus is the one table from error kind to HTTP status, for every
+// HTTP surface alike (REST API, UI, webhook receiver). It lives with the
+// kinds so that a new kind cannot be added without its status, and so the
+// two HTTP adapters need not import each other for it.
+var httpStatus = map[ErrorKind]int{
+	EInvalid:       400,
+	EUnauthorized:  401,
+	EForbidden:     403,
+	ENotFound:      404,
+	EConflict:      409,
+	ETooLarge:      413,
+	EUnprocessable: 422,
+	EUnavailable:   503,
+	EInternal:      500,
+}
+
+// HTTPStatus is the status an error of this kind answers with; unknown
+// kinds are 500.
+func (k ErrorKind) HTTPStatus() int {
+	if s, ok := httpStatus[k]; ok {
+		return s
+	}
+	return 500
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/vulnsync/vulnsync/internal/integration"
+	"github.com/vulnsync/vulnsync/internal/jiraconn"
 	"github.com/vulnsync/vulnsync/internal/jira"
 	"github.com/vulnsync/vulnsync/internal/store"
 	"github.com/vulnsync/vulnsync/internal/tracker"
@@ -87,9 +88,9 @@ func (u *ui) handleConnect(w http.ResponseWriter, r *http.Request, sv *sessionVi
 	in := integration.ConnectionInput{Name: f.Name, BaseURL: f.BaseURL}
 	switch f.Deployment {
 	case "cloud":
-		in.Auth = integration.AuthInput{Type: integration.AuthBasic, Email: f.Email, APIToken: strings.TrimSpace(r.PostFormValue("api_token"))}
+		in.Auth = integration.AuthInput{Type: jiraconn.AuthBasic, Email: f.Email, APIToken: strings.TrimSpace(r.PostFormValue("api_token"))}
 	case "datacenter":
-		in.Auth = integration.AuthInput{Type: integration.AuthBearer, Token: strings.TrimSpace(r.PostFormValue("pat"))}
+		in.Auth = integration.AuthInput{Type: jiraconn.AuthBearer, Token: strings.TrimSpace(r.PostFormValue("pat"))}
 	default:
 		u.render(w, r, sv, http.StatusBadRequest, "connect", "Connect Jira", "integrations",
 			connectData{Form: f, Message: "invalid connection", Errors: map[string]string{"deployment": "choose Jira Cloud or Jira Data Center"}})
@@ -449,7 +450,7 @@ func (u *ui) handleActivity(w http.ResponseWriter, r *http.Request, sv *sessionV
 		u.renderError(w, r, sv, err)
 		return
 	}
-	d := activityData{Integration: v, CanRetry: u.cfg.RetryJob != nil, CanBackfill: u.cfg.Backfill != nil && v.State == integration.StateActive}
+	d := activityData{Integration: v, CanRetry: u.cfg.RetryJob != nil, CanBackfill: u.cfg.Backfill != nil && v.State == tracker.IntegrationActive}
 	if u.cfg.SyncEvents != nil {
 		d.EventsShown = true
 		evs, err := u.cfg.SyncEvents(r.Context(), v.ID, "")

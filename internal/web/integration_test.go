@@ -251,7 +251,7 @@ func TestConfigureShowsEachProblemNextToItsField(t *testing.T) {
 	if got := errorFor(a.body, "defaults.customfield_10052"); !strings.Contains(got, "Component (customfield_10052) is required on Bug") {
 		t.Fatalf("problem next to the Component default: got %q", got)
 	}
-	if v, _ := e.integ.Integration(context.Background(), in.ID); v.Mapping != nil || v.State != integration.StateNeedsMapping {
+	if v, _ := e.integ.Integration(context.Background(), in.ID); v.Mapping != nil || v.State != tracker.IntegrationNeedsMapping {
 		t.Fatalf("a refused mapping was stored: %+v", v)
 	}
 
@@ -310,7 +310,7 @@ func TestConfigureShowsEachProblemNextToItsField(t *testing.T) {
 		t.Fatalf("save with a Component default: got %d; problems %v", a.status, regexp.MustCompile(`field-error[^>]*>([^<]*)`).FindAllStringSubmatch(a.body, -1))
 	}
 	v, _ := e.integ.Integration(context.Background(), in.ID)
-	if v.State != integration.StateActive || v.Mapping == nil {
+	if v.State != tracker.IntegrationActive || v.Mapping == nil {
 		t.Fatalf("after save: state %s mapping %v", v.State, v.Mapping)
 	}
 	want := mapping.Document{

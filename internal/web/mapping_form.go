@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/vulnsync/vulnsync/internal/integration"
+	"github.com/vulnsync/vulnsync/internal/jiraconn"
 	"github.com/vulnsync/vulnsync/internal/mapping"
 	"github.com/vulnsync/vulnsync/internal/tracker"
 )
@@ -106,203 +107,8 @@ var (
 	issueDelChoices  = []choice{{"unlink", "unlink the item (and record why)"}, {"recreate", "create a new issue"}}
 )
 
-// skippedJiraFields are set by the sync itself (or mapped elsewhere in the
-// form), so they get no field row.
-var skippedJiraFields = map[string]bool{"project": true, "issuetype": true, "parent": true, "reporter": true, "priority": true, "attachment": true, "issuelinks": true}
-
 // filledBySync are required fields the sync always sets, so they need no default.
 var filledBySync = map[string]bool{"project": true, "issuetype": true, "summary": true, "parent": true, "reporter": true}
-
-// metaField is a Jira field across the project's issue types.
-type metaField struct {
-	mapping.JiraField
-	RequiredOn []string
-}
-
-// projectFields lists the create-screen fields of every issue type, once
-// each, in the order Jira gives them.
-func projectFields(meta mapping.Meta) []metaField {
-	var out []metaField
-	index := map[string]int{}
-	for _, it := range meta.IssueTypes {
-		for _, f := range it.Fields {
-			i, ok := index[f.ID]
-			if !ok {
-				i = len(out)
-				index[f.ID] = i
-				out = append(out, metaField{JiraField: f})
-			}
-			if f.Required && !f.HasDefault {
-				out[i].RequiredOn = append(out[i].RequiredOn, it.Name)
-			}
-		}
-	}
-	return out
-}
-
-func schemaLabel(s mapping.Schema) string {
-	if s.Items != "" {
-		return s.Type + " of " + s.Items
-	}
-	return s.Type
-}
-
-// jiraStatuses lists the project's statuses once each, by category
-// (to do, in progress, done) then name.
-func jiraStatuses(meta mapping.Meta) []mapping.Status {
-	seen := map[string]bool{}
-	var out []mapping.Status
-	types := make([]string, 0, len(meta.Statuses))
-	for t := range meta.Statuses {
-		types = append(types, t)
-	}
-	sort.Strings(types)
-	for _, t := range types {
-		for _, s := range meta.Statuses[t] {
-			if !seen[strings.ToLower(s.Name)] {
-				seen[strings.ToLower(s.Name)] = true
-				out = append(out, s)
-			}
-		}
-	}
-	rank := map[string]int{"new": 0, "indeterminate": 1, "done": 2}
-	sort.SliceStable(out, func(i, j int) bool {
-		ri, rj := rank[out[i].Category], rank[out[j].Category]
-		if ri != rj {
-			return ri < rj
-		}
-		return out[i].Name < out[j].Name
-	})
-	return out
-}
-
-// vulnsyncFields lists what can map to a Jira field: title, description
-// and the catalog's typed fields.
-func vulnsyncFields(cat tracker.Catalog) []tracker.FieldDef {
-	out := []tracker.FieldDef{{Name: "title", Type: tracker.TypeText}, {Name: "description", Type: tracker.TypeText}}
-	names := make([]string, 0, len(cat.Fields))
-	for n := range cat.Fields {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		out = append(out, cat.Fields[n])
-	}
-	return out
-}
-
-var nonAlnum = regexp.MustCompile(`[^a-z0-9]+`)
-
-func normName(s string) string { return nonAlnum.ReplaceAllString(strings.ToLower(s), "") }
-
-// suggest proposes a first mapping from the project's metadata, for the
-// admin to review: the usual issue types, statuses by category, priorities
-// by name, title and description to Jira, and fields whose names match.
-func suggest(meta mapping.Meta, cat tracker.Catalog) mapping.Document {
-	d := mapping.Document{IssueTypes: map[string]string{}, StatusToJira: map[tracker.Status]string{},
-		StatusFromJira: map[string]tracker.Status{}, Priority: map[tracker.Severity]string{},
-		Attachments: mapping.Attachments{ToJira: true, FromJira: true}}
-	pickType := func(preferred string, subtask bool) string {
-		for _, it := range meta.IssueTypes {
-			if it.Subtask == subtask && strings.EqualFold(it.Name, preferred) {
-				return it.Name
-			}
-		}
-		for _, it := range meta.IssueTypes {
-			if it.Subtask == subtask {
-				return it.Name
-			}
-		}
-		return ""
-	}
-	for kind, pref := range map[string]string{tracker.KindVulnerability: "Bug", tracker.KindRisk: "Task"} {
-		if n := pickType(pref, false); n != "" {
-			d.IssueTypes[kind] = n
-		}
-	}
-	if n := pickType("Sub-task", true); n != "" && d.IssueTypes[tracker.KindVulnerability] != "" {
-		d.IssueTypes[tracker.KindFinding] = n
-	}
-	statuses := jiraStatuses(meta)
-	pick := func(category, preferred string) string {
-		for _, s := range statuses {
-			if s.Category == category && strings.EqualFold(s.Name, preferred) {
-				return s.Name
-			}
-		}
-		for _, s := range statuses {
-			if s.Category == category {
-				return s.Name
-			}
-		}
-		return ""
-	}
-	for st, want := range map[tracker.Status][2]string{
-		tracker.StatusOpen: {"new", "To Do"}, tracker.StatusInProgress: {"indeterminate", "In Progress"},
-		tracker.StatusResolved: {"done", "Done"}, tracker.StatusAcceptedRisk: {"done", "Won't Do"},
-		tracker.StatusFalsePositive: {"done", "Won't Do"},
-	} {
-		if n := pick(want[0], want[1]); n != "" {
-			d.StatusToJira[st] = n
-		}
-	}
-	for _, s := range statuses {
-		switch {
-		case strings.EqualFold(s.Name, "Won't Do"):
-			d.StatusFromJira[s.Name] = tracker.StatusAcceptedRisk
-		case s.Category == "new":
-			d.StatusFromJira[s.Name] = tracker.StatusOpen
-		case s.Category == "indeterminate":
-			d.StatusFromJira[s.Name] = tracker.StatusInProgress
-		case s.Category == "done":
-			d.StatusFromJira[s.Name] = tracker.StatusResolved
-		}
-	}
-	has := func(p string) bool {
-		for _, x := range meta.Priorities {
-			if x == p {
-				return true
-			}
-		}
-		return false
-	}
-	for sev, p := range map[tracker.Severity]string{tracker.SeverityCritical: "Highest", tracker.SeverityHigh: "High",
-		tracker.SeverityMedium: "Medium", tracker.SeverityLow: "Low", tracker.SeverityInfo: "Lowest"} {
-		if has(p) {
-			d.Priority[sev] = p
-		}
-	}
-	if has("Medium") {
-		d.DefaultPriority = "Medium"
-	} else if len(meta.Priorities) > 0 {
-		d.DefaultPriority = meta.Priorities[0]
-	}
-	used := map[string]bool{}
-	for _, f := range projectFields(meta) {
-		if skippedJiraFields[f.ID] {
-			continue
-		}
-		switch f.ID {
-		case "summary":
-			d.Fields = append(d.Fields, mapping.Field{Vulnsync: "title", Jira: "summary", Direction: mapping.ToJira})
-			used["title"] = true
-			continue
-		case "description":
-			d.Fields = append(d.Fields, mapping.Field{Vulnsync: "description", Jira: "description", Direction: mapping.ToJira})
-			used["description"] = true
-			continue
-		}
-		for _, vf := range vulnsyncFields(cat) {
-			if !used[vf.Name] && (normName(vf.Name) == normName(f.Name) || vf.Name == f.ID) && mapping.Compatible(vf.Type, f.Schema) {
-				d.Fields = append(d.Fields, mapping.Field{Vulnsync: vf.Name, Jira: f.ID, Direction: mapping.Both})
-				used[vf.Name] = true
-				break
-			}
-		}
-	}
-	d.Normalize()
-	return d
-}
 
 // buildForm lays out doc over the project's metadata. rawDefaults keeps
 // default inputs as typed when they could not be parsed.
@@ -326,7 +132,7 @@ func buildForm(v integration.View, meta mapping.Meta, cat tracker.Catalog, doc m
 			Value: doc.IssueTypes[kind], Options: withValue(typeChoices, doc.IssueTypes[kind])})
 	}
 
-	statuses := jiraStatuses(meta)
+	statuses := mapping.Statuses(meta)
 	statusChoices := []choice{{"", "— choose —"}}
 	for _, s := range statuses {
 		statusChoices = append(statusChoices, choice{s.Name, s.Name + " (" + categoryLabel(s.Category) + ")"})
@@ -370,15 +176,15 @@ func buildForm(v integration.View, meta mapping.Meta, cat tracker.Catalog, doc m
 	f.DefaultPriority = selectRow{Key: "default_priority", Label: "Default priority", Hint: "for severities without their own",
 		Value: doc.DefaultPriority, Options: withValue(defChoices, doc.DefaultPriority)}
 
-	fields := projectFields(meta)
+	fields := mapping.ProjectFields(meta)
 	mapped := map[string]mapping.Field{}
 	for _, mf := range doc.Fields {
 		mapped[mf.Jira] = mf
 	}
-	vfs := vulnsyncFields(cat)
+	vfs := mapping.VulnsyncFields(cat)
 	seenRow := map[string]bool{}
 	for _, jf := range fields {
-		if skippedJiraFields[jf.ID] {
+		if mapping.SetBySync[jf.ID] {
 			continue
 		}
 		seenRow[jf.ID] = true
@@ -407,7 +213,7 @@ func buildForm(v integration.View, meta mapping.Meta, cat tracker.Catalog, doc m
 	}
 
 	seenDef := map[string]bool{}
-	addDefault := func(jf metaField) {
+	addDefault := func(jf mapping.ProjectField) {
 		seenDef[jf.ID] = true
 		row := defaultRow{ID: jf.ID, Name: jf.Name, Type: schemaLabel(jf.Schema), Options: jf.AllowedValues, Input: "text", Values: map[string]bool{}}
 		if len(jf.RequiredOn) > 0 {
@@ -452,7 +258,7 @@ func buildForm(v integration.View, meta mapping.Meta, cat tracker.Catalog, doc m
 	}
 	for _, id := range sortedKeys(doc.Defaults) {
 		if !seenDef[id] {
-			addDefault(metaField{JiraField: mapping.JiraField{ID: id, Name: id, Schema: mapping.Schema{Type: "string"}}})
+			addDefault(mapping.ProjectField{JiraField: mapping.JiraField{ID: id, Name: id, Schema: mapping.Schema{Type: "string"}}})
 		}
 	}
 
@@ -547,9 +353,9 @@ func parseMappingForm(form url.Values, meta mapping.Meta) (mapping.Document, map
 	d := mapping.Document{IssueTypes: map[string]string{}, StatusToJira: map[tracker.Status]string{},
 		StatusFromJira: map[string]tracker.Status{}, Priority: map[tracker.Severity]string{}, Defaults: map[string]json.RawMessage{}}
 	raw := map[string][]string{}
-	fieldsByID := map[string]metaField{}
+	fieldsByID := map[string]mapping.ProjectField{}
 	order := map[string]int{}
-	for i, f := range projectFields(meta) {
+	for i, f := range mapping.ProjectFields(meta) {
 		fieldsByID[f.ID] = f
 		order[f.ID] = i
 	}
@@ -637,7 +443,7 @@ func parseMappingForm(form url.Values, meta mapping.Meta) (mapping.Document, map
 
 // encodeDefault turns the inputs of a default into the JSON Jira takes for
 // the field's type.
-func encodeDefault(f metaField, vals []string) (json.RawMessage, string) {
+func encodeDefault(f mapping.ProjectField, vals []string) (json.RawMessage, string) {
 	var v any
 	switch f.Schema.Type {
 	case "option":
@@ -717,11 +523,11 @@ func (f *mappingForm) applyProblems(message string, problems map[string]string, 
 
 // --- Handlers ----------------------------------------------------------------------------
 
-func (u *ui) mappingContext(w http.ResponseWriter, r *http.Request, sv *sessionView) (integration.View, integration.ProjectMeta, tracker.Catalog, bool) {
+func (u *ui) mappingContext(w http.ResponseWriter, r *http.Request, sv *sessionView) (integration.View, jiraconn.ProjectMeta, tracker.Catalog, bool) {
 	v, err := u.integ.Integration(r.Context(), r.PathValue("id"))
 	if err != nil {
 		u.renderError(w, r, sv, err)
-		return v, integration.ProjectMeta{}, tracker.Catalog{}, false
+		return v, jiraconn.ProjectMeta{}, tracker.Catalog{}, false
 	}
 	meta, err := u.integ.ProjectMeta(r.Context(), v.ConnectionID, v.ProjectKey, r.URL.Query().Get("refresh") == "1")
 	if err != nil {
@@ -749,7 +555,7 @@ func (u *ui) handleConfigure(w http.ResponseWriter, r *http.Request, sv *session
 	if saved {
 		doc = *v.Mapping
 	} else {
-		doc = suggest(meta.Meta, cat)
+		doc = mapping.Suggest(meta.Meta, cat)
 	}
 	f := buildForm(v, meta.Meta, cat, doc, nil)
 	f.Saved, f.Suggested = saved, !saved
@@ -804,4 +610,12 @@ func sentence(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// schemaLabel names a Jira field's type for people ("array of string").
+func schemaLabel(s mapping.Schema) string {
+	if s.Items != "" {
+		return s.Type + " of " + s.Items
+	}
+	return s.Type
 }

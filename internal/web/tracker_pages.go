@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/vulnsync/vulnsync/internal/httpapi"
 	"github.com/vulnsync/vulnsync/internal/integration"
 	"github.com/vulnsync/vulnsync/internal/store"
 	"github.com/vulnsync/vulnsync/internal/tracker"
@@ -85,7 +84,7 @@ func (u *ui) handleCreateTarget(w http.ResponseWriter, r *http.Request, sv *sess
 
 type itemRow struct {
 	tracker.Item
-	Jira *httpapi.JiraRef
+	Jira *tracker.JiraRef
 }
 
 type itemFilter struct {
@@ -266,7 +265,7 @@ type fieldKV struct {
 type itemData struct {
 	Item         tracker.Item
 	Target       tracker.Target
-	Jira         *httpapi.JiraRef
+	Jira         *tracker.JiraRef
 	Integration  *integration.View
 	Parent       *tracker.Item
 	Findings     []itemRow

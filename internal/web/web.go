@@ -25,7 +25,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vulnsync/vulnsync/internal/httpapi"
 	"github.com/vulnsync/vulnsync/internal/integration"
 	"github.com/vulnsync/vulnsync/internal/service"
 	"github.com/vulnsync/vulnsync/internal/store"
@@ -55,7 +54,7 @@ type Config struct {
 	Logger       *slog.Logger
 	// Links resolves the Jira issue linked to items (the same lookup the API
 	// uses); nil shows no Jira keys.
-	Links httpapi.LinkLookup
+	Links func(ctx context.Context, itemIDs []string) (map[string]tracker.JiraRef, error)
 	// SyncEvents feeds the sync log of items and integrations; nil hides it.
 	SyncEvents SyncEventsFunc
 	// RetryJob backs the retry buttons of failed sync work; nil hides them.
@@ -345,7 +344,7 @@ func (u *ui) explain(r *http.Request, err error) problem {
 			e = &tracker.Error{Kind: tracker.EInternal, Message: "internal error"}
 		}
 	}
-	status := httpapi.StatusOf(e.Kind)
+	status := e.Kind.HTTPStatus()
 	if status >= 500 {
 		u.log.ErrorContext(r.Context(), "ui request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		if e.Kind == tracker.EInternal {

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/vulnsync/vulnsync/internal/integration"
+	"github.com/vulnsync/vulnsync/internal/jiraconn"
 	"github.com/vulnsync/vulnsync/internal/jirasim"
 	"github.com/vulnsync/vulnsync/internal/service"
 	"github.com/vulnsync/vulnsync/internal/store"
@@ -100,7 +101,8 @@ func newEnv(t testing.TB, o envOptions) *env {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.integ = integration.New(integration.Config{Tracker: e.svc, Vault: v, PublicURL: "http://" + e.srv.Listener.Addr().String()})
+		conns := jiraconn.New(jiraconn.Config{Store: st, Vault: v})
+		e.integ = integration.New(integration.Config{Tracker: e.svc, Connections: conns, PublicURL: "http://" + e.srv.Listener.Addr().String()})
 		cfg.Integrations = e.integ
 	}
 	e.srv.Config.Handler = New(cfg)

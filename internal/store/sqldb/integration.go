@@ -51,9 +51,13 @@ func checkText(p tracker.Problems, field, v string, required bool, max int) {
 }
 
 // oneOf records a problem unless v is one of allowed.
-func oneOf(p tracker.Problems, field, v string, allowed ...string) {
+func oneOf[S ~string](p tracker.Problems, field string, v S, allowed ...S) {
 	if !slices.Contains(allowed, v) {
-		p.Add(field, "must be one of %s, not %q", strings.Join(allowed, ", "), v)
+		names := make([]string, len(allowed))
+		for i, a := range allowed {
+			names[i] = string(a)
+		}
+		p.Add(field, "must be one of %s, not %q", strings.Join(names, ", "), v)
 	}
 }
 
@@ -234,7 +238,7 @@ func scanIntegration(s rowScanner) (store.Integration, error) {
 
 // checkIntegrationState checks what UpdateIntegration may change.
 func checkIntegrationState(p tracker.Problems, in store.Integration) {
-	oneOf(p, "state", in.State, "needs_mapping", "active", "paused")
+	oneOf(p, "state", in.State, tracker.IntegrationNeedsMapping, tracker.IntegrationActive, tracker.IntegrationPaused)
 }
 
 // CreateIntegration stores a new integration of an existing connection and
@@ -404,8 +408,8 @@ func (t *tx) UpsertLink(ctx context.Context, l store.Link) error {
 	}
 	p := tracker.Problems{}
 	checkText(p, "integration_id", l.IntegrationID, true, store.MaxIDLen)
-	oneOf(p, "state", l.State, store.LinkCreating, store.LinkLinked, store.LinkUnlinked, store.LinkRefused)
-	checkText(p, "issue_id", l.IssueID, l.State == store.LinkLinked, store.MaxIDLen)
+	oneOf(p, "state", l.State, tracker.LinkCreating, tracker.LinkLinked, tracker.LinkUnlinked, tracker.LinkRefused)
+	checkText(p, "issue_id", l.IssueID, l.State == tracker.LinkLinked, store.MaxIDLen)
 	checkText(p, "issue_key", l.IssueKey, false, 255)
 	if err := p.Err(tracker.EInvalid, "invalid link"); err != nil {
 		return err

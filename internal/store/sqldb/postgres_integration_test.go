@@ -135,7 +135,7 @@ func TestPostgresUpsertLinkRace(t *testing.T) {
 	_, _, in, items := seedIntegration(t, db, 2)
 	link := func(item string) func(store.Tx) error {
 		return func(txn store.Tx) error {
-			return txn.UpsertLink(t.Context(), store.Link{ItemID: item, IntegrationID: in.ID, State: store.LinkLinked, IssueID: "10001", IssueKey: "WEB-1"})
+			return txn.UpsertLink(t.Context(), store.Link{ItemID: item, IntegrationID: in.ID, State: tracker.LinkLinked, IssueID: "10001", IssueKey: "WEB-1"})
 		}
 	}
 	calls, err := raceBehind(t, db, link(items[0]), link(items[1]))

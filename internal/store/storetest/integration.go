@@ -154,7 +154,7 @@ func upsertLink(t *testing.T, s store.Store, l store.Link) {
 }
 
 func linked(su setup, i int, issueID string) store.Link {
-	return store.Link{ItemID: su.items[i].ID, IntegrationID: su.in.ID, State: store.LinkLinked, IssueID: issueID,
+	return store.Link{ItemID: su.items[i].ID, IntegrationID: su.in.ID, State: tracker.LinkLinked, IssueID: issueID,
 		IssueKey: su.in.ProjectKey + "-" + issueID, Synced: json.RawMessage(`{"title":"x"}`), UpdatedAt: tracker.Truncate(base)}
 }
 
@@ -513,7 +513,7 @@ func testDeleteIntegrationCascade(t *testing.T, s store.Store) {
 
 func testLinks(t *testing.T, s store.Store) {
 	su := newSetup(t, s, "web", 3)
-	creating := store.Link{ItemID: su.items[0].ID, IntegrationID: su.in.ID, State: store.LinkCreating, UpdatedAt: base}
+	creating := store.Link{ItemID: su.items[0].ID, IntegrationID: su.in.ID, State: tracker.LinkCreating, UpdatedAt: base}
 	upsertLink(t, s, creating)
 	got, err := getLink(t, s, su.items[0].ID)
 	if err != nil {
@@ -526,7 +526,7 @@ func testLinks(t *testing.T, s store.Store) {
 
 	// Jira refused the create: no issue, and the next attempt need not
 	// search for one.
-	refused := store.Link{ItemID: su.items[2].ID, IntegrationID: su.in.ID, State: store.LinkRefused, UpdatedAt: tracker.Truncate(base)}
+	refused := store.Link{ItemID: su.items[2].ID, IntegrationID: su.in.ID, State: tracker.LinkRefused, UpdatedAt: tracker.Truncate(base)}
 	upsertLink(t, s, refused)
 	if got, err := getLink(t, s, refused.ItemID); err != nil || cmp.Diff(refused, got) != "" {
 		t.Errorf("GetLink of a refused link: got %+v, %v; want %+v", got, err, refused)
@@ -563,9 +563,9 @@ func testLinks(t *testing.T, s store.Store) {
 	del := tracker.HistoryEntry{Field: "deleted", New: "true", Actor: "bob", Origin: tracker.OriginVulnsync, At: base.Add(time.Hour)}
 	inTx(t, s, func(tx store.Tx) error { return tx.DeleteItem(t.Context(), su.items[0].ID, del) })
 	unlinked := done
-	unlinked.State = store.LinkUnlinked
+	unlinked.State = tracker.LinkUnlinked
 	upsertLink(t, s, unlinked)
-	if got, err := getLink(t, s, su.items[0].ID); err != nil || got.State != store.LinkUnlinked {
+	if got, err := getLink(t, s, su.items[0].ID); err != nil || got.State != tracker.LinkUnlinked {
 		t.Errorf("link of a deleted item after upsert: got %+v, %v; want unlinked", got, err)
 	}
 
@@ -575,12 +575,12 @@ func testLinks(t *testing.T, s store.Store) {
 		kind tracker.ErrorKind
 		what string
 	}{
-		{"unknown item", store.Link{ItemID: "no-such-item", IntegrationID: su.in.ID, State: store.LinkCreating}, tracker.ENotFound, "no-such-item"},
-		{"unknown integration", store.Link{ItemID: su.items[1].ID, IntegrationID: "no-such-integration", State: store.LinkCreating}, tracker.ENotFound, "no-such-integration"},
+		{"unknown item", store.Link{ItemID: "no-such-item", IntegrationID: su.in.ID, State: tracker.LinkCreating}, tracker.ENotFound, "no-such-item"},
+		{"unknown integration", store.Link{ItemID: su.items[1].ID, IntegrationID: "no-such-integration", State: tracker.LinkCreating}, tracker.ENotFound, "no-such-integration"},
 		{"unknown state", store.Link{ItemID: su.items[1].ID, IntegrationID: su.in.ID, State: "half"}, tracker.EInvalid, "state"},
-		{"linked without issue", store.Link{ItemID: su.items[1].ID, IntegrationID: su.in.ID, State: store.LinkLinked}, tracker.EInvalid, "issue_id"},
-		{"synced not JSON", store.Link{ItemID: su.items[1].ID, IntegrationID: su.in.ID, State: store.LinkCreating, Synced: json.RawMessage(`{`)}, tracker.EInvalid, "synced"},
-		{"synced too large", store.Link{ItemID: su.items[1].ID, IntegrationID: su.in.ID, State: store.LinkCreating,
+		{"linked without issue", store.Link{ItemID: su.items[1].ID, IntegrationID: su.in.ID, State: tracker.LinkLinked}, tracker.EInvalid, "issue_id"},
+		{"synced not JSON", store.Link{ItemID: su.items[1].ID, IntegrationID: su.in.ID, State: tracker.LinkCreating, Synced: json.RawMessage(`{`)}, tracker.EInvalid, "synced"},
+		{"synced too large", store.Link{ItemID: su.items[1].ID, IntegrationID: su.in.ID, State: tracker.LinkCreating,
 			Synced: json.RawMessage(`"` + strings.Repeat("s", store.MaxSyncDocBytes) + `"`)}, tracker.ETooLarge, "synced"},
 	}
 	for _, c := range cases {
@@ -595,7 +595,7 @@ func testLinkIssueUnique(t *testing.T, s store.Store) {
 	other := newSetup(t, s, "api", 1)
 	// Any number of links wait for their issue without colliding.
 	for i := range 3 {
-		upsertLink(t, s, store.Link{ItemID: su.items[i].ID, IntegrationID: su.in.ID, State: store.LinkCreating})
+		upsertLink(t, s, store.Link{ItemID: su.items[i].ID, IntegrationID: su.in.ID, State: tracker.LinkCreating})
 	}
 	upsertLink(t, s, linked(su, 0, "10001"))
 	// The same issue id in another integration is another issue.
@@ -623,7 +623,7 @@ func testLinkIssueUnique(t *testing.T, s store.Store) {
 			}
 		}
 		l, err := tx.GetLink(t.Context(), su.items[2].ID)
-		if err != nil || l.State != store.LinkCreating || l.IssueID != "" {
+		if err != nil || l.State != tracker.LinkCreating || l.IssueID != "" {
 			t.Errorf("creating link: got %+v, %v; want it unchanged", l, err)
 		}
 		return nil

@@ -1,0 +1,149 @@
+// Package app assembles one whole vulnsync process in one place: the store,
+// the tracker service, the Jira connection registry, the admin use cases,
+// the sync engine, the job runner and the HTTP handler (REST API, browser
+// UI, webhook receiver). `serve`, `demo`, `bench` and the end-to-end test
+// helper all build the process through New, so they cannot drift apart.
+//
+// Every dependency is given at construction, in the order of the imports:
+// nothing is registered on a part after it was built, so the graph can be
+// read here rather than by running it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/vulnsync/vulnsync/internal/httpapi"
+	"github.com/vulnsync/vulnsync/internal/integration"
+	"github.com/vulnsync/vulnsync/internal/jira"
+	"github.com/vulnsync/vulnsync/internal/jiraconn"
+	"github.com/vulnsync/vulnsync/internal/jirasync"
+	"github.com/vulnsync/vulnsync/internal/jobs"
+	"github.com/vulnsync/vulnsync/internal/service"
+	"github.com/vulnsync/vulnsync/internal/store"
+	"github.com/vulnsync/vulnsync/internal/store/sqldb"
+	"github.com/vulnsync/vulnsync/internal/vault"
+	"github.com/vulnsync/vulnsync/internal/web"
+)
+
+// Config is everything a process is built from.
+type Config struct {
+	// DB is a PostgreSQL URL; empty uses the embedded SQLite store in
+	// DataDir.
+	DB string
+	// DataDir holds the SQLite database and the secret key file.
+	DataDir string
+	// SecretKey is the vault key (VULNSYNC_SECRET_KEY); empty uses (or
+	// creates) the key file in DataDir.
+	SecretKey string
+	// PublicURL is the base of the webhook URL Jira calls.
+	PublicURL string
+	Logger    *slog.Logger
+	// Clock drives the tracker, the jobs and (unless JiraConfig says
+	// otherwise) nothing else; nil is time.Now.
+	Clock func() time.Time
+	// MaxAttachmentBytes bounds one attachment; default 25 MiB.
+	MaxAttachmentBytes int64
+	// ReconcileInterval is how often each integration asks Jira for what
+	// changed; default 5 min.
+	ReconcileInterval time.Duration
+	// UI mounts the browser UI on "/" next to the API.
+	UI bool
+	// JiraHTTPClient carries every Jira call (tests validate it against
+	// Atlassian's OpenAPI document); nil is the Jira client's default.
+	JiraHTTPClient *http.Client
+	// JiraConfig adjusts each Jira client (clocks, concurrency).
+	JiraConfig func(*jira.Config)
+	// Jobs tunes the job runner (backoff in tests); Store, Logger and
+	// Clock are filled in.
+	Jobs jobs.Config
+	// AfterCreate is passed to the sync engine (crash simulation in tests).
+	AfterCreate func(itemID string) error
+}
+
+// App is one assembled process. Its parts are exported for the commands
+// and tests that drive them directly (the bench, the demo's seeding).
+type App struct {
+	Store        store.Store
+	Tracker      *service.Service
+	Connections  *jiraconn.Registry
+	Integrations *integration.Service
+	Engine       *jirasync.Engine
+	Runner       *jobs.Runner
+	// Handler serves the API, the webhook receiver and (with Config.UI)
+	// the browser UI.
+	Handler http.Handler
+}
+
+// New builds the process. The store is opened (and migrated) here; Close
+// releases it.
+func New(ctx context.Context, cfg Config) (*App, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	st, err := sqldb.Open(ctx, cfg.DB, cfg.DataDir, cfg.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	v, err := vault.Load(cfg.SecretKey, cfg.DataDir)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("load secret key: %w", err)
+	}
+	a := &App{Store: st}
+	jc := cfg.Jobs
+	jc.Store, jc.Logger, jc.Clock = st, cfg.Logger, cfg.Clock
+	a.Runner = jobs.NewRunner(jc)
+	a.Tracker = service.New(service.Config{Store: st, Logger: cfg.Logger, Clock: cfg.Clock, MaxAttachmentBytes: cfg.MaxAttachmentBytes,
+		OnChange: jirasync.EnqueueOnChange(cfg.Clock), OnCommit: a.Runner.Notify})
+	a.Connections = jiraconn.New(jiraconn.Config{Store: st, Vault: v, Logger: cfg.Logger, HTTPClient: cfg.JiraHTTPClient, JiraConfig: cfg.JiraConfig})
+	a.Engine = jirasync.New(jirasync.Config{Tracker: a.Tracker, Connections: a.Connections, Runner: a.Runner, Logger: cfg.Logger,
+		ReconcileInterval: cfg.ReconcileInterval, AfterCreate: cfg.AfterCreate})
+	a.Integrations = integration.New(integration.Config{Tracker: a.Tracker, Connections: a.Connections, PublicURL: cfg.PublicURL,
+		Logger: cfg.Logger, OnMappingSet: a.Engine.MappingSet, Progress: a.Engine.Progress})
+	var ui http.Handler
+	if cfg.UI {
+		ui = web.New(web.Config{
+			Tracker: a.Tracker, Integrations: a.Integrations, Logger: cfg.Logger, Links: a.Engine.Links,
+			SyncEvents: func(ctx context.Context, integrationID, itemID string) ([]store.SyncEvent, error) {
+				return a.Engine.Events(ctx, integrationID, itemID, 200)
+			},
+			RetryJob: func(ctx context.Context, jobID int64) error {
+				_, err := a.Engine.RetryJob(ctx, jobID)
+				return err
+			},
+			Backfill:      a.Engine.Backfill,
+			SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
+		})
+	}
+	a.Handler = httpapi.NewServer(httpapi.Config{Service: a.Tracker, Integrations: a.Integrations, Sync: a.Engine,
+		Webhooks: a.Engine, Links: a.Engine.Links, Logger: cfg.Logger, UI: ui})
+	return a, nil
+}
+
+// RunWorkers schedules reconciliation and runs the sync workers until ctx
+// ends.
+func (a *App) RunWorkers(ctx context.Context) error {
+	if err := a.Engine.ScheduleReconcile(ctx); err != nil {
+		return fmt.Errorf("schedule reconciliation: %w", err)
+	}
+	if err := a.Runner.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("run sync workers: %w", err)
+	}
+	return nil
+}
+
+// Close stops the webhook intake's writer and closes the store. Call it
+// after the HTTP server and the workers stopped.
+func (a *App) Close() {
+	a.Engine.Close()
+	a.Store.Close()
+}
