@@ -223,4 +223,3 @@ const (
 	ObjectComment    = "comment"
 	ObjectAttachment = "attachment"
 )
-
