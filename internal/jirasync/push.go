@@ -178,8 +178,12 @@ func (e *Engine) workItem(ctx context.Context, job store.Job, args syncItem) err
 func (r *run) ensureIssue(ctx context.Context, s snapshot) (bool, error) {
 	it := s.item
 	if it.Kind == tracker.KindFinding && (s.parent.IssueKey == "" || s.parent.State != tracker.LinkLinked) {
+		if s.parent.State == tracker.LinkRefused {
+			return false, jobs.Permanent(errors.New("the parent vulnerability's issue could not be created (see its sync log); this finding syncs once it exists"))
+		}
 		// The parent issue must exist first: make sure its job is queued
-		// and come back shortly.
+		// and wait without spending an attempt; the parent's create wakes
+		// this job at once (wakeFindings), the snooze is the safety net.
 		err := r.e.st.InTx(ctx, func(tx store.Tx) error {
 			return jobs.Enqueue(ctx, tx, itemKey(it.ParentID), syncItem{ItemID: it.ParentID}, r.e.now())
 		})
@@ -187,7 +191,7 @@ func (r *run) ensureIssue(ctx context.Context, s snapshot) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		return false, jobs.RetryAfter(errors.New("waiting for the parent vulnerability's issue"), 500*time.Millisecond)
+		return false, jobs.Snooze(time.Second, "waiting for the parent vulnerability's issue")
 	}
 	// A create may have happened before a crash or a timeout: look for the
 	// marker before creating again.

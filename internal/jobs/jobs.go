@@ -60,6 +60,20 @@ type errAfter struct {
 func (e errAfter) Error() string { return e.err.Error() }
 func (e errAfter) Unwrap() error { return e.err }
 
+// errSnooze asks for the job to run again later without it counting as an
+// attempt (River's JobSnooze).
+type errSnooze struct {
+	reason string
+	delay  time.Duration
+}
+
+func (e errSnooze) Error() string { return "snoozed: " + e.reason }
+
+// Snooze makes the job wait d and run again without spending an attempt:
+// waiting is not failing (a finding waiting for its vulnerability's issue
+// must not exhaust its retries). reason is kept as the job's last note.
+func Snooze(d time.Duration, reason string) error { return errSnooze{reason: reason, delay: d} }
+
 // RetryAfter wraps err so the next attempt waits at least d (a Jira
 // Retry-After, say) rather than the usual backoff.
 func RetryAfter(err error, d time.Duration) error { return errAfter{err, d} }
@@ -254,6 +268,12 @@ func (r *Runner) runOne(ctx context.Context, job store.Job) {
 	switch {
 	case err == nil:
 		dbErr = r.cfg.Store.InTx(ctx, func(tx store.Tx) error { return tx.CompleteJob(ctx, job.ID, job.LeaseToken) })
+	case errors.As(err, new(errSnooze)):
+		var sn errSnooze
+		errors.As(err, &sn)
+		dbErr = r.cfg.Store.InTx(ctx, func(tx store.Tx) error {
+			return tx.SnoozeJob(ctx, job.ID, job.LeaseToken, now.Add(sn.delay), sn.reason)
+		})
 	case isPermanent(err) || job.Attempts >= r.cfg.MaxAttempts:
 		r.log.Warn("job failed for good", "kind", job.Kind, "key", job.Key, "attempts", job.Attempts, "err", err)
 		dbErr = r.cfg.Store.InTx(ctx, func(tx store.Tx) error { return tx.FailJob(ctx, job.ID, job.LeaseToken, err.Error()) })

@@ -183,3 +183,41 @@ func TestRunStopsWithContextAndRunsNotifiedWork(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A job that waits (snoozes) more often than MaxAttempts never fails: only
+// real failures spend attempts.
+func TestSnoozeDoesNotSpendAttempts(t *testing.T) {
+	st, clk, r := setup(t) // MaxAttempts 3
+	runs, ready := 0, false
+	Register(r, func(ctx context.Context, j store.Job, a pingArgs) error {
+		runs++
+		if !ready {
+			return Snooze(5*time.Second, "waiting for the parent")
+		}
+		return nil
+	})
+	enqueue(t, st, "item-1", 1, clk.Now())
+	for range 10 {
+		if _, err := r.RunPending(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		pending := jobsIn(t, st, store.JobPending)
+		if len(pending) != 1 || pending[0].Attempts != 0 || !pending[0].RunAt.Equal(clk.Now().Add(5*time.Second)) {
+			t.Fatalf("after a snooze: %+v, want one pending job at +5s with no attempt spent", pending)
+		}
+		if ran, _ := r.RunPending(context.Background()); ran != 0 {
+			t.Fatalf("a snoozed job ran before its time")
+		}
+		clk.Advance(5 * time.Second)
+	}
+	if got := jobsIn(t, st, store.JobFailed); len(got) != 0 {
+		t.Fatalf("a job that only waited failed: %+v", got)
+	}
+	ready = true
+	if _, err := r.RunPending(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if runs != 11 || len(jobsIn(t, st, store.JobDone)) != 1 {
+		t.Fatalf("runs %d, done %v: want 11 runs and the job done", runs, jobsIn(t, st, store.JobDone))
+	}
+}

@@ -198,4 +198,3 @@ func Suggest(meta Meta, cat tracker.Catalog) Document {
 	d.Normalize()
 	return d
 }
-

@@ -89,6 +89,10 @@ type Tx interface {
 	CompleteJob(ctx context.Context, id int64, leaseToken string) error
 	RetryJob(ctx context.Context, id int64, leaseToken string, runAt time.Time, lastErr string) error
 	FailJob(ctx context.Context, id int64, leaseToken string, lastErr string) error
+	// SnoozeJob is RetryJob without spending an attempt: the job waits
+	// for something else (a finding for its vulnerability's issue), it
+	// did not fail.
+	SnoozeJob(ctx context.Context, id int64, leaseToken string, runAt time.Time, reason string) error
 	ListJobs(ctx context.Context, f JobFilter) ([]Job, error)
 	// GetJob returns one job (ENotFound when there is none).
 	GetJob(ctx context.Context, id int64) (Job, error)

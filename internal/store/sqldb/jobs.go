@@ -242,6 +242,18 @@ func (t *tx) FailJob(ctx context.Context, id int64, leaseToken string, lastErr s
 // as Enqueue does: this job (keeping its id and attempts) takes the newer
 // payload and the earlier run time, and the newer row goes away.
 func (t *tx) RetryJob(ctx context.Context, id int64, leaseToken string, runAt time.Time, lastErr string) error {
+	return t.requeue(ctx, id, leaseToken, runAt, lastErr, false)
+}
+
+// SnoozeJob puts a leased job back to wait until runAt without spending
+// an attempt: the claim that leased it is taken back.
+func (t *tx) SnoozeJob(ctx context.Context, id int64, leaseToken string, runAt time.Time, reason string) error {
+	return t.requeue(ctx, id, leaseToken, runAt, reason, true)
+}
+
+// requeue ends a lease with the job pending again at runAt, coalesced with
+// a newer pending job of its key; snooze gives the attempt back.
+func (t *tx) requeue(ctx context.Context, id int64, leaseToken string, runAt time.Time, lastErr string, snooze bool) error {
 	if runAt.IsZero() {
 		return invalid("retry job %d: a run time is required", id)
 	}
@@ -277,8 +289,12 @@ func (t *tx) RetryJob(ctx context.Context, id int64, leaseToken string, runAt ti
 		}
 		args = append(args, p)
 	}
+	attempts := ""
+	if snooze {
+		attempts = "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, "
+	}
 	args = append(args, t.d.ts(at), truncateError(lastErr), t.d.ts(t.now()), id)
-	_, err = t.exec(ctx, `UPDATE jobs SET `+payloadSet+`state = 'pending', run_at = ?, last_error = ?, lease_token = '', leased_till = NULL, updated_at = ? WHERE id = ?`, args...)
+	_, err = t.exec(ctx, `UPDATE jobs SET `+payloadSet+attempts+`state = 'pending', run_at = ?, last_error = ?, lease_token = '', leased_till = NULL, updated_at = ? WHERE id = ?`, args...)
 	if err != nil {
 		if constraint(err) == "unique" {
 			// A job of this key was enqueued by a transaction that

@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"JobLeaseTakeover", testJobLeaseTakeover},
 		{"JobStaleToken", testJobStaleToken},
 		{"JobRetryAndFail", testJobRetryAndFail},
+		{"JobSnooze", testJobSnooze},
 		{"JobRetryCoalesces", testJobRetryCoalesces},
 		{"JobKindsFilter", testJobKindsFilter},
 		{"ListJobs", testListJobs},
@@ -1300,6 +1301,32 @@ func testJobStaleToken(t *testing.T, s store.Store) {
 	inTx(t, s, func(tx store.Tx) error { return tx.CompleteJob(t.Context(), j.ID, j.LeaseToken) })
 	wantErr(t, "CompleteJob twice", txErr(t, s, func(tx store.Tx) error {
 		return tx.CompleteJob(t.Context(), j.ID, j.LeaseToken)
+	}), tracker.EConflict)
+}
+
+// testJobSnooze: a snoozed job waits like a retried one but gets its
+// attempt back, so waiting never makes it fail for good.
+func testJobSnooze(t *testing.T, s store.Store) {
+	enqueue(t, s, store.Job{Kind: "push", Key: "item:2", Payload: json.RawMessage(`{"v":1}`), RunAt: base})
+	for i := range 3 {
+		at := base.Add(time.Duration(i) * minute)
+		got := claim(t, s, store.Claim{Now: at, Lease: minute, Limit: 1})
+		if len(got) != 1 || got[0].Attempts != 1 {
+			t.Fatalf("claim %d: got %+v, want the job at attempt 1", i, got)
+		}
+		inTx(t, s, func(tx store.Tx) error {
+			return tx.SnoozeJob(t.Context(), got[0].ID, got[0].LeaseToken, at.Add(minute), "waiting for the parent")
+		})
+		if early := claim(t, s, store.Claim{Now: at.Add(minute - time.Second), Lease: minute, Limit: 1}); len(early) != 0 {
+			t.Fatalf("claim before the snooze ends: got %v, want none", jobKeys(early))
+		}
+	}
+	jobs := listJobs(t, s, store.JobFilter{Key: "item:2"})
+	if len(jobs) != 1 || jobs[0].State != store.JobPending || jobs[0].Attempts != 0 || jobs[0].LastError != "waiting for the parent" {
+		t.Fatalf("after three snoozes: got %+v, want one pending job with 0 attempts", jobs)
+	}
+	wantErr(t, "SnoozeJob with a stale lease", txErr(t, s, func(tx store.Tx) error {
+		return tx.SnoozeJob(t.Context(), jobs[0].ID, "stale", base, "x")
 	}), tracker.EConflict)
 }
 
