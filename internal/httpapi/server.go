@@ -59,12 +59,46 @@ type server struct {
 	hooks   http.HandlerFunc
 	links   LinkLookup
 	maxJSON int64
-	mux     *http.ServeMux
+	mux     *routeMux
+}
+
+// routeMux is the server's mux, keeping the patterns registered on it so
+// tests can hold the OpenAPI document to the routes (RoutePatterns).
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.HandleFunc(pattern, h)
+}
+
+// RoutePatterns returns the ServeMux patterns ("METHOD /path") of the
+// routes NewServer(cfg) registers itself, in registration order; routes
+// added by cfg.Extra are not included. The catch-all "/api/" (a JSON 404
+// for unknown endpoints) is.
+func RoutePatterns(cfg Config) []string {
+	s := newServer(cfg)
+	return append([]string(nil), s.mux.patterns...)
 }
 
 // NewServer returns the HTTP handler serving the API.
 func NewServer(cfg Config) http.Handler {
-	s := &server{svc: cfg.Service, integ: cfg.Integrations, sync: cfg.Sync, hooks: cfg.Webhooks, log: cfg.Logger, links: cfg.Links, maxJSON: cfg.MaxJSONBytes, mux: http.NewServeMux()}
+	s := newServer(cfg)
+	if cfg.Extra != nil {
+		cfg.Extra(s.mux.ServeMux, s.requireAuth)
+	}
+	return s.logRequests(s.recoverPanics(s.mux))
+}
+
+func newServer(cfg Config) *server {
+	s := &server{svc: cfg.Service, integ: cfg.Integrations, sync: cfg.Sync, hooks: cfg.Webhooks, log: cfg.Logger, links: cfg.Links, maxJSON: cfg.MaxJSONBytes, mux: &routeMux{ServeMux: http.NewServeMux()}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -72,10 +106,7 @@ func NewServer(cfg Config) http.Handler {
 		s.maxJSON = 1 << 20
 	}
 	s.routes()
-	if cfg.Extra != nil {
-		cfg.Extra(s.mux, s.requireAuth)
-	}
-	return s.logRequests(s.recoverPanics(s.mux))
+	return s
 }
 
 type actorKey struct{}
