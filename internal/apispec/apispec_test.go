@@ -78,9 +78,9 @@ func (nopSync) Events(context.Context, string, string, int) ([]store.SyncEvent, 
 	return nil, nil
 }
 func (nopSync) ItemEvents(context.Context, string, int) ([]store.SyncEvent, error) { return nil, nil }
-func (nopSync) Backfill(context.Context, string) (int, error)                     { return 0, nil }
-func (nopSync) FailedJobs(context.Context, int) ([]store.Job, error)              { return nil, nil }
-func (nopSync) RetryJob(context.Context, int64) (store.Job, error)                { return store.Job{}, nil }
+func (nopSync) Backfill(context.Context, string) (int, error)                      { return 0, nil }
+func (nopSync) FailedJobs(context.Context, int) ([]store.Job, error)               { return nil, nil }
+func (nopSync) RetryJob(context.Context, int64) (store.Job, error)                 { return store.Job{}, nil }
 
 // TestEveryRouteIsDocumented compares the routes the API registers (with
 // every optional part: integrations, sync and webhooks) with the document's
