@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vulnsync/vulnsync/internal/apispec"
 	"github.com/vulnsync/vulnsync/internal/app"
 	"github.com/vulnsync/vulnsync/internal/integration"
 	"github.com/vulnsync/vulnsync/internal/jira"
@@ -95,6 +96,10 @@ type Env struct {
 	Deploy   jirasim.Deployment
 	closeAll func()
 	hooks    *capture
+
+	// HTTP sends Do's and Send's requests, validating every exchange with
+	// vulnsync's OpenAPI document (internal/apispec).
+	HTTP *http.Client
 }
 
 // Delivery is a webhook delivery the simulator sent.
@@ -169,7 +174,7 @@ func (e *Env) Send(d Delivery) int {
 	e.T.Helper()
 	req, _ := http.NewRequest("POST", d.URL, bytes.NewReader(d.Body))
 	req.Header = d.Header.Clone()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.HTTP.Do(req)
 	if err != nil {
 		e.T.Fatalf("send delivery: %v", err)
 	}
@@ -193,7 +198,8 @@ func New(t testing.TB, o Options) *Env {
 		o.DataDir = t.TempDir()
 	}
 	spec := jiraspec.Optional(t)
-	e := &Env{T: t, Spec: spec, DataDir: o.DataDir, Deploy: o.Deployment, Clock: o.Clock}
+	e := &Env{T: t, Spec: spec, DataDir: o.DataDir, Deploy: o.Deployment, Clock: o.Clock,
+		HTTP: &http.Client{Transport: apispec.Transport(t, http.DefaultTransport)}}
 	if o.Sim != nil {
 		e.Sim, e.SimURL = o.Sim, o.SimURL
 	} else {
@@ -267,7 +273,7 @@ func (e *Env) Do(method, path string, body, out any) int {
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.HTTP.Do(req)
 	if err != nil {
 		e.T.Fatalf("%s %s: %v", method, path, err)
 	}

@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/vulnsync/vulnsync/internal/apispec"
 )
 
 const testToken = "test-admin-token-0123456789"
@@ -110,7 +112,7 @@ func (in *instance) send(method, path string, body io.Reader, contentType, token
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apispec.Client(in.t).Do(req)
 	if err != nil {
 		in.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -253,7 +255,7 @@ func TestServeRestartKeepsEverything(t *testing.T) {
 	}
 	req, _ := http.NewRequest("GET", b.baseURL+"/api/v1/attachments/"+att["id"].(string)+"/content", nil)
 	req.Header.Set("Authorization", "Bearer "+b.token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apispec.Client(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +364,7 @@ func TestVersionAndHealth(t *testing.T) {
 	}
 	in := startServe(t, t.TempDir(), nil)
 	for _, p := range []string{"/healthz", "/readyz"} {
-		resp, err := http.Get(in.baseURL + p)
+		resp, err := apispec.Client(t).Get(in.baseURL + p)
 		if err != nil {
 			t.Fatal(err)
 		}

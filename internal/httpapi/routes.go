@@ -14,6 +14,8 @@ func (s *server) routes() {
 
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
+	// The API's own description (internal/httpapi/openapi.json), public.
+	s.mux.HandleFunc("GET /api/v1/openapi.json", s.handleOpenAPI)
 
 	// Tracker.
 	s.mux.Handle("POST /api/v1/targets", a(s.handleCreateTarget))

@@ -57,7 +57,32 @@ type server struct {
 	links   func(ctx context.Context, itemIDs []string) (map[string]tracker.JiraRef, error)
 	ui      http.Handler
 	maxJSON int64
-	mux     *http.ServeMux
+	mux     *routeMux
+}
+
+// routeMux is the server's mux, keeping the patterns registered on it so
+// tests can hold the OpenAPI document to the routes (RoutePatterns).
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.HandleFunc(pattern, h)
+}
+
+// RoutePatterns returns the ServeMux patterns ("METHOD /path") of the
+// routes NewServer(cfg) registers, in registration order; the UI's "/" is
+// not listed. The catch-all "/api/" (a JSON 404 for unknown endpoints) is.
+func RoutePatterns(cfg Config) []string {
+	s := newServer(cfg)
+	return append([]string(nil), s.mux.patterns...)
 }
 
 // NewServer returns the HTTP handler serving the API, the webhook receiver
@@ -66,7 +91,15 @@ func NewServer(cfg Config) http.Handler {
 	if cfg.Service == nil || cfg.Integrations == nil || cfg.Sync == nil || cfg.Webhooks == nil {
 		panic("httpapi.NewServer: Service, Integrations, Sync and Webhooks are required")
 	}
-	s := &server{svc: cfg.Service, integ: cfg.Integrations, sync: cfg.Sync, hooks: cfg.Webhooks, log: cfg.Logger, links: cfg.Links, ui: cfg.UI, maxJSON: cfg.MaxJSONBytes, mux: http.NewServeMux()}
+	s := newServer(cfg)
+	return s.logRequests(s.recoverPanics(s.mux))
+}
+
+// newServer builds the server and registers its routes; handlers are
+// only called when requests arrive, so RoutePatterns can list the routes
+// of a configuration without its dependencies.
+func newServer(cfg Config) *server {
+	s := &server{svc: cfg.Service, integ: cfg.Integrations, sync: cfg.Sync, hooks: cfg.Webhooks, log: cfg.Logger, links: cfg.Links, ui: cfg.UI, maxJSON: cfg.MaxJSONBytes, mux: &routeMux{ServeMux: http.NewServeMux()}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -74,7 +107,7 @@ func NewServer(cfg Config) http.Handler {
 		s.maxJSON = 1 << 20
 	}
 	s.routes()
-	return s.logRequests(s.recoverPanics(s.mux))
+	return s
 }
 
 type actorKey struct{}

@@ -225,8 +225,9 @@ func names[T any](list []T, name func(T) string) string {
 	return strings.Join(out, ", ")
 }
 
-// filledBySync are fields the sync always sets itself (or Jira does).
-var filledBySync = map[string]bool{"project": true, "issuetype": true, "summary": true, "parent": true, "reporter": true}
+// FilledBySync are required fields the sync always sets itself (or Jira
+// does), so they need no mapping or default.
+var FilledBySync = map[string]bool{"project": true, "issuetype": true, "summary": true, "parent": true, "reporter": true}
 
 // Validate checks d against the Jira project and vulnsync's catalog and
 // returns an EUnprocessable error naming every problem by field (keys like
@@ -464,7 +465,7 @@ func (d *Document) validateFields(p tracker.Problems, m Meta, cat tracker.Catalo
 	}
 	for _, it := range used {
 		for _, f := range it.Fields {
-			if f.Required && !f.HasDefault && !filledBySync[f.ID] && !covered[f.ID] {
+			if f.Required && !f.HasDefault && !FilledBySync[f.ID] && !covered[f.ID] {
 				p.Add("defaults."+f.ID, "%s (%s) is required on %s: map a field to it or give a default", f.Name, f.ID, it.Name)
 			}
 		}

@@ -1,8 +1,11 @@
 package mapping
 
 import (
+	"encoding/json"
+	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/vulnsync/vulnsync/internal/tracker"
@@ -195,6 +198,48 @@ func Suggest(meta Meta, cat tracker.Catalog) Document {
 			}
 		}
 	}
+	// A required field nothing maps (Component on Bug) is left without a
+	// default on purpose: which value every issue gets is the admin's
+	// choice, and validation names it until it is made.
 	d.Normalize()
 	return d
+}
+
+// EncodeDefault encodes the value(s) an admin gave for a Jira field as the
+// JSON Jira expects for its schema ({"value": …} for options, lists for
+// arrays, numbers for numbers); the string is a problem to show instead.
+func EncodeDefault(f JiraField, vals []string) (json.RawMessage, string) {
+	var v any
+	switch f.Schema.Type {
+	case "option":
+		v = map[string]string{"value": vals[0]}
+	case "array":
+		var list []any
+		for _, x := range vals {
+			for _, part := range strings.Split(x, ",") {
+				if part = strings.TrimSpace(part); part == "" {
+					continue
+				}
+				if f.Schema.Items == "option" {
+					list = append(list, map[string]string{"value": part})
+				} else {
+					list = append(list, part)
+				}
+			}
+		}
+		v = list
+	case "number":
+		n, err := strconv.ParseFloat(vals[0], 64)
+		if err != nil {
+			return nil, "must be a number"
+		}
+		v = n
+	default:
+		v = vals[0]
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Sprintf("cannot encode: %v", err)
+	}
+	return b, ""
 }

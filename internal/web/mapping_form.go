@@ -107,9 +107,6 @@ var (
 	issueDelChoices  = []choice{{"unlink", "unlink the item (and record why)"}, {"recreate", "create a new issue"}}
 )
 
-// filledBySync are required fields the sync always sets, so they need no default.
-var filledBySync = map[string]bool{"project": true, "issuetype": true, "summary": true, "parent": true, "reporter": true}
-
 // buildForm lays out doc over the project's metadata. rawDefaults keeps
 // default inputs as typed when they could not be parsed.
 func buildForm(v integration.View, meta mapping.Meta, cat tracker.Catalog, doc mapping.Document, rawDefaults map[string][]string) mappingForm {
@@ -247,7 +244,7 @@ func buildForm(v integration.View, meta mapping.Meta, cat tracker.Catalog, doc m
 		f.Defaults = append(f.Defaults, row)
 	}
 	for _, jf := range fields {
-		if len(jf.RequiredOn) > 0 && !filledBySync[jf.ID] && jf.ID != "priority" {
+		if len(jf.RequiredOn) > 0 && !mapping.FilledBySync[jf.ID] && jf.ID != "priority" {
 			addDefault(jf)
 		}
 	}
@@ -397,7 +394,7 @@ func parseMappingForm(form url.Values, meta mapping.Meta) (mapping.Document, map
 			if len(vals) == 0 {
 				continue
 			}
-			enc, msg := encodeDefault(fieldsByID[id], vals)
+			enc, msg := mapping.EncodeDefault(fieldsByID[id].JiraField, vals)
 			if msg != "" {
 				p.Add("defaults."+id, "%s", msg)
 				continue
@@ -439,44 +436,6 @@ func parseMappingForm(form url.Values, meta mapping.Meta) (mapping.Document, map
 		d.Defaults = nil
 	}
 	return d, raw, p
-}
-
-// encodeDefault turns the inputs of a default into the JSON Jira takes for
-// the field's type.
-func encodeDefault(f mapping.ProjectField, vals []string) (json.RawMessage, string) {
-	var v any
-	switch f.Schema.Type {
-	case "option":
-		v = map[string]string{"value": vals[0]}
-	case "array":
-		var list []any
-		for _, x := range vals {
-			for _, part := range strings.Split(x, ",") {
-				if part = strings.TrimSpace(part); part == "" {
-					continue
-				}
-				if f.Schema.Items == "option" {
-					list = append(list, map[string]string{"value": part})
-				} else {
-					list = append(list, part)
-				}
-			}
-		}
-		v = list
-	case "number":
-		n, err := strconv.ParseFloat(vals[0], 64)
-		if err != nil {
-			return nil, "must be a number"
-		}
-		v = n
-	default:
-		v = vals[0]
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Sprintf("cannot encode: %v", err)
-	}
-	return b, ""
 }
 
 var fieldKeyRE = regexp.MustCompile(`^fields\[(\d+)\]\.(\w+)$`)
