@@ -214,4 +214,3 @@ func (e *ErrorResponse) FieldsNotOnScreen() []string {
 	sort.Strings(out)
 	return out
 }
-
