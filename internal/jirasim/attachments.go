@@ -39,7 +39,7 @@ func (s *Simulator) addAttachments(rq *request) {
 	exists := s.lookupIssue(rq.params["issueIdOrKey"]) != nil
 	s.mu.RUnlock()
 	if !exists {
-		rq.fail(http.StatusNotFound, msgNoIssue)
+		s.issueNotFound(rq)
 		return
 	}
 	limit := s.cfg.MaxAttachmentBytes
@@ -57,7 +57,7 @@ func (s *Simulator) addAttachments(rq *request) {
 	defer s.mu.Unlock()
 	is := s.lookupIssue(rq.params["issueIdOrKey"])
 	if is == nil {
-		rq.fail(http.StatusNotFound, msgNoIssue)
+		s.issueNotFound(rq)
 		return
 	}
 	out := make([]any, 0, len(files))

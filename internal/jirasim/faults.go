@@ -399,6 +399,31 @@ func (s *Simulator) serveControl(w http.ResponseWriter, r *http.Request) {
 		}
 		n := s.DeliverWebhooks(r.Context())
 		writeJSON(w, http.StatusOK, map[string]any{"attempted": n})
+	case "/_sim/search-lag":
+		switch r.Method {
+		case http.MethodGet:
+		case http.MethodPost, http.MethodPut:
+			var in struct {
+				Seconds float64 `json:"seconds"`
+			}
+			dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&in); err != nil {
+				fail(http.StatusBadRequest, "decode search lag: "+err.Error())
+				return
+			}
+			if in.Seconds < 0 || in.Seconds > 3600 || math.IsNaN(in.Seconds) {
+				fail(http.StatusBadRequest, "seconds must be between 0 and 3600")
+				return
+			}
+			s.SetSearchLag(time.Duration(in.Seconds * float64(time.Second)))
+		default:
+			fail(http.StatusMethodNotAllowed, "use GET or POST")
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"seconds": s.SearchLag().Seconds()})
+	case "/_sim/transition-conditions":
+		s.serveConditions(w, r, fail)
 	default:
 		fail(http.StatusNotFound, "unknown control endpoint "+r.URL.Path)
 	}
