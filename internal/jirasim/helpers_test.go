@@ -59,6 +59,7 @@ type env struct {
 
 type envOpts struct {
 	dc       bool
+	profile  Profile // overrides dc when set
 	v2       bool // Cloud clients use REST v2
 	validate bool // wrap the simulator in the OpenAPI validator
 	cfg      Config
@@ -70,6 +71,10 @@ func newEnv(t testing.TB, o envOpts) *env {
 	clock := newFakeClock()
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Now
+	}
+	if o.profile != "" {
+		cfg.Profile = o.profile
+		o.dc = o.profile.Deployment() == DataCenter
 	}
 	if o.dc {
 		cfg.Deployment = DataCenter

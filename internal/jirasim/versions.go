@@ -123,11 +123,7 @@ func (s *Simulator) getEditMeta(rq *request) {
 func (s *Simulator) getResolutions(rq *request) {
 	out := make([]any, 0, len(allResolutions))
 	for _, r := range allResolutions {
-		m := rq.view.resolution(r).(map[string]any)
-		if !s.dc {
-			m["isDefault"] = false
-		}
-		out = append(out, m)
+		out = append(out, rq.view.resolution(r))
 	}
 	rq.json(http.StatusOK, out)
 }

@@ -108,7 +108,9 @@ func scenario(t *testing.T, dc bool) []received {
 	cm := c.must(http.StatusCreated, "POST", "issue/"+key+"/comment", map[string]any{"body": c.rich("Confirmed")}).json(t)
 	c.must(http.StatusOK, "PUT", "issue/"+key+"/comment/"+cm["id"].(string), map[string]any{"body": c.rich("Confirmed twice")})
 	c.must(http.StatusNoContent, "DELETE", "issue/"+key+"/comment/"+cm["id"].(string), nil)
-	c.must(http.StatusNoContent, "POST", "issue/"+key+"/transitions", map[string]any{"transition": map[string]any{"id": "41"}})
+	// Data Center's Done screen requires the resolution; Cloud takes it too.
+	c.must(http.StatusNoContent, "POST", "issue/"+key+"/transitions", map[string]any{"transition": map[string]any{"id": "41"},
+		"fields": map[string]any{"resolution": map[string]any{"name": "Done"}}})
 	c.must(http.StatusNoContent, "DELETE", "issue/"+key, nil)
 	e.sim.DeliverWebhooks(context.Background())
 	return rc.all()
