@@ -5,10 +5,14 @@ import (
 	"context"
 	"flag"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/vulnsync/vulnsync/internal/jira"
 	"github.com/vulnsync/vulnsync/internal/jirasim"
@@ -51,9 +55,12 @@ func (m *methodCounter) writes() []string {
 
 // simClient starts a simulator playing profile and returns a client for it
 // as the simulator's admin (or as the developer, who is no admin).
-func simClient(t *testing.T, profile jirasim.Profile, admin bool) (*jira.Client, *methodCounter) {
+func simClient(t *testing.T, profile jirasim.Profile, admin bool, seedProject string) (*jira.Client, *methodCounter) {
 	t.Helper()
 	_, base := jirasim.StartTest(t, jirasim.Config{Profile: profile})
+	if seedProject != "" {
+		seedIssue(t, profile, base, seedProject)
+	}
 	mc := &methodCounter{next: http.DefaultTransport}
 	var auth jira.Auth
 	switch {
@@ -73,6 +80,35 @@ func simClient(t *testing.T, profile jirasim.Profile, admin bool) (*jira.Client,
 	return c, mc
 }
 
+// seedIssue creates one issue (through a separate client, so it is not
+// counted as the doctor's) for the doctor to read the edit screen and the
+// transitions from.
+func seedIssue(t *testing.T, profile jirasim.Profile, base, project string) {
+	t.Helper()
+	var auth jira.Auth = jira.BasicAuth{Email: jirasim.AdminEmail, APIToken: jirasim.AdminToken}
+	if profile != jirasim.ProfileCloud {
+		auth = jira.BearerAuth{Token: jirasim.AdminPAT}
+	}
+	c, err := jira.NewClient(jira.Config{BaseURL: base, Auth: auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var keys []string
+	for range 2 {
+		is, err := c.CreateIssue(ctx, jira.IssueCreate{ProjectKey: project, IssueTypeName: "Bug", Summary: "seed",
+			Fields: map[string]any{"customfield_10052": map[string]string{"value": "Web"}}})
+		if err != nil {
+			t.Fatalf("seed an issue in %s: %v", project, err)
+		}
+		keys = append(keys, is.Key)
+	}
+	// The second one in progress: its transitions lead into Done.
+	if err := c.DoTransition(ctx, keys[1], "21", nil); err != nil {
+		t.Fatalf("start progress on %s: %v", keys[1], err)
+	}
+}
+
 func statuses(rep Report) map[string]Status {
 	out := map[string]Status{}
 	for _, c := range rep.Checks {
@@ -87,15 +123,20 @@ func TestDoctorAgainstSimulatorProfiles(t *testing.T) {
 		project string
 		want    map[string]Status
 	}{
-		{jirasim.ProfileCloud, "SEC", nil},
-		{jirasim.ProfileCloud, "OPS", nil},
-		{jirasim.ProfileDC9, "SEC", nil},
-		{jirasim.ProfileDC10, "SEC", nil},
-		{jirasim.ProfileDC10, "OPS", nil},
+		{jirasim.ProfileCloud, "SEC", map[string]Status{"server": OK, "auth": OK, "permissions": OK, "webhooks": OK, "project": OK,
+			"fields": Warn, "screens": OK, "priorities": OK, "workflow": OK, "transitions": OK, "rate-limit": OK}},
+		{jirasim.ProfileCloud, "OPS", map[string]Status{"server": OK, "auth": OK, "permissions": OK, "webhooks": OK, "project": OK,
+			"fields": Warn, "screens": Warn, "priorities": Warn, "workflow": OK, "transitions": OK, "rate-limit": OK}},
+		{jirasim.ProfileDC9, "SEC", map[string]Status{"server": OK, "auth": OK, "permissions": OK, "webhooks": Warn, "project": OK,
+			"fields": Warn, "screens": OK, "priorities": OK, "workflow": OK, "transitions": Warn, "rate-limit": OK}},
+		{jirasim.ProfileDC10, "SEC", map[string]Status{"server": OK, "auth": OK, "permissions": OK, "webhooks": OK, "project": OK,
+			"fields": Warn, "screens": OK, "priorities": OK, "workflow": OK, "transitions": Warn, "rate-limit": OK}},
+		{jirasim.ProfileDC10, "OPS", map[string]Status{"server": OK, "auth": OK, "permissions": OK, "webhooks": OK, "project": OK,
+			"fields": Warn, "screens": Warn, "priorities": Warn, "workflow": OK, "transitions": Warn, "rate-limit": OK}},
 	}
 	for _, tc := range cases {
 		t.Run(string(tc.profile)+"/"+tc.project, func(t *testing.T) {
-			c, mc := simClient(t, tc.profile, true)
+			c, mc := simClient(t, tc.profile, true, tc.project)
 			rep := Run(context.Background(), c, Options{ProjectKey: tc.project})
 			var buf bytes.Buffer
 			if err := rep.WriteText(&buf); err != nil {
@@ -105,8 +146,70 @@ func TestDoctorAgainstSimulatorProfiles(t *testing.T) {
 			if w := mc.writes(); len(w) > 0 {
 				t.Errorf("the doctor wrote to Jira: %v", w)
 			}
+			if diff := cmp.Diff(tc.want, statuses(rep)); diff != "" {
+				t.Errorf("verdicts (-want +got):\n%s", diff)
+			}
+			if rep.Failed() {
+				t.Errorf("a check failed against the %s simulator", tc.profile)
+			}
 			golden(t, filepath.Join("testdata", string(tc.profile)+"-"+tc.project+".txt"), buf.Bytes())
 		})
+	}
+}
+
+// A developer account without admin rights: webhooks cannot be registered.
+func TestDoctorNonAdminCannotRegisterWebhooks(t *testing.T) {
+	c, mc := simClient(t, jirasim.ProfileCloud, false, "")
+	rep := Run(context.Background(), c, Options{ProjectKey: "SEC"})
+	ch, ok := rep.Check("webhooks")
+	if !ok || ch.Status != Warn || !strings.Contains(ch.Detail, "not a Jira administrator") {
+		t.Errorf("webhooks check for a non-admin: got %+v", ch)
+	}
+	if w := mc.writes(); len(w) > 0 {
+		t.Errorf("the doctor wrote to Jira: %v", w)
+	}
+}
+
+// Wrong credentials fail the auth check, and the doctor stops there.
+func TestDoctorBadCredentialsFail(t *testing.T) {
+	for _, profile := range []jirasim.Profile{jirasim.ProfileCloud, jirasim.ProfileDC10} {
+		t.Run(string(profile), func(t *testing.T) {
+			_, base := jirasim.StartTest(t, jirasim.Config{Profile: profile})
+			var auth jira.Auth = jira.BasicAuth{Email: jirasim.AdminEmail, APIToken: "wrong"}
+			if profile != jirasim.ProfileCloud {
+				auth = jira.BearerAuth{Token: "wrong"}
+			}
+			c, err := jira.NewClient(jira.Config{BaseURL: base, Auth: auth, MaxRetries: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep := Run(context.Background(), c, Options{ProjectKey: "SEC"})
+			want := map[string]Status{"server": OK, "auth": Fail}
+			if diff := cmp.Diff(want, statuses(rep)); diff != "" {
+				t.Errorf("verdicts (-want +got):\n%s", diff)
+			}
+			if !rep.Failed() {
+				t.Error("Failed() = false with a failed check")
+			}
+			if ch, _ := rep.Check("auth"); ch.Fix == "" {
+				t.Error("the failed auth check has no fix")
+			}
+		})
+	}
+}
+
+// An unreachable site fails the first check with a fix about the URL.
+func TestDoctorUnreachable(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	base := srv.URL
+	srv.Close()
+	c, err := jira.NewClient(jira.Config{BaseURL: base, Auth: jira.BearerAuth{Token: "x"}, MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := Run(context.Background(), c, Options{})
+	if diff := cmp.Diff(map[string]Status{"server": Fail}, statuses(rep)); diff != "" {
+		t.Errorf("verdicts (-want +got):\n%s", diff)
 	}
 }
 

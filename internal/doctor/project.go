@@ -231,19 +231,39 @@ func (r *run) checkWorkflow(ctx context.Context, key string, mapped []jira.Issue
 	}
 
 	tc := Check{ID: "transitions", Title: "Transition screens"}
-	issueKey, ok := r.exampleIssue(ctx, key)
-	if !ok {
-		tc.Status, tc.Detail = Skip, "no issue in "+key+" to read transitions from"
-		tc.Fix = "Run the doctor again once the project has an issue."
+	// A read-only doctor sees only the transitions out of an issue's
+	// current status: read them from the newest issue of each status
+	// category that has outgoing transitions to check.
+	var ts []jira.Transition
+	var from []string
+	seen := map[string]bool{}
+	for _, cat := range []string{`"To Do"`, `"In Progress"`} {
+		page, err := r.c.SearchJQL(ctx, "project = "+key+" AND statusCategory = "+cat+" ORDER BY created DESC", []string{"status"}, "", 1)
+		if err != nil || len(page.Issues) == 0 {
+			continue
+		}
+		is := page.Issues[0]
+		got, err := r.c.Transitions(ctx, is.Key)
+		if err != nil {
+			tc.Status, tc.Detail = Warn, "cannot read the transitions of "+is.Key+": "+reason(err)
+			r.add(tc)
+			return
+		}
+		from = append(from, is.Key+" ("+is.Status.Name+")")
+		for _, t := range got {
+			if !seen[t.ID] {
+				seen[t.ID] = true
+				ts = append(ts, t)
+			}
+		}
+	}
+	if len(from) == 0 {
+		tc.Status, tc.Detail = Skip, "no open issue in "+key+" to read transitions from"
+		tc.Fix = "Run the doctor again once the project has an issue (ideally one in progress, whose transitions into done are the ones that require fields)."
 		r.add(tc)
 		return
 	}
-	ts, err := r.c.Transitions(ctx, issueKey)
-	if err != nil {
-		tc.Status, tc.Detail = Warn, "cannot read the transitions of "+issueKey+": "+reason(err)
-		r.add(tc)
-		return
-	}
+	issueKey := strings.Join(from, ", ")
 	var needResolution, needOther []string
 	for _, t := range ts {
 		for id, f := range t.Fields {
@@ -264,7 +284,7 @@ func (r *run) checkWorkflow(ctx context.Context, key string, mapped []jira.Issue
 	slices.Sort(needResolution)
 	slices.Sort(needOther)
 	tc.Status = OK
-	tc.Detail = fmt.Sprintf("%d transitions from %s's status, none requires a field", len(ts), issueKey)
+	tc.Detail = fmt.Sprintf("%d transitions from %s, none requires a field", len(ts), issueKey)
 	var notes, fixes []string
 	if len(needResolution) > 0 {
 		notes = append(notes, "resolution required by "+strings.Join(needResolution, ", "))
