@@ -185,6 +185,8 @@ func (v view) customValue(f *fieldDef, val any) any {
 	switch f.Kind {
 	case kindSelect:
 		return v.option(f, f.optionByID(val.(string)))
+	case kindTextarea:
+		return v.rich(val.(*richText))
 	case kindMultiSelect:
 		ids := val.([]string)
 		if len(ids) == 0 {

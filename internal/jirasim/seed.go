@@ -201,6 +201,7 @@ const (
 	kindSelect
 	kindURL
 	kindMultiSelect
+	kindTextarea // rich-text custom field: ADF on v3, wiki on v2 and webhooks
 )
 
 // option is an allowed value of a select or multiselect field.
@@ -296,6 +297,11 @@ var allFields = []*fieldDef{
 	{ID: "customfield_10054", Name: "Tags", Custom: true, CustomID: 10054, Type: "array", Items: "option", CustomType: "com.atlassian.jira.plugin.system.customfieldtypes:multiselect", Kind: kindMultiSelect,
 		Options:  []option{{ID: "10103", Value: "pci"}, {ID: "10104", Value: "gdpr"}, {ID: "10105", Value: "sox"}},
 		OnCreate: true, CreateOps: addSetRem, Editable: true, Navigable: true, Orderable: true, ClauseNames: []string{"cf[10054]", "Tags"}},
+	// A textarea custom field: createmeta reports schema type string with
+	// the textarea custom type, and its value is rich text like the
+	// description (README, "Textarea custom fields").
+	{ID: "customfield_10055", Name: "Steps to reproduce", Custom: true, CustomID: 10055, Type: "string", CustomType: "com.atlassian.jira.plugin.system.customfieldtypes:textarea", Kind: kindTextarea,
+		OnCreate: true, CreateOps: setOnly, Editable: true, Navigable: true, Orderable: true, ClauseNames: []string{"cf[10055]", "Steps to reproduce"}},
 }
 
 // fieldByID indexes allFields.

@@ -31,7 +31,7 @@ func forUsers(kind, key, reason string) []allowed {
 // commonAllowed justifies differences seen on both deployments.
 var commonAllowed = []allowed{
 	{"missing", ".issue.fields.customfield_*", "custom fields of the recorded sites (Sprint, Rank, Epic Link, ...) that the SEC project does not have"},
-	{"extra", ".issue.fields.customfield_1005[0-4]", "the SEC project's own custom fields (CVSS Score, Asset ID, Component, References, Tags)"},
+	{"extra", ".issue.fields.customfield_1005[0-5]", "the site's own custom fields (CVSS Score, Asset ID, Component, References, Tags, Steps to reproduce)"},
 	{"extra", ".issue.fields.statuscategorychangedate", "newer Jira sends it (see webhook-issue-deleted.json); older recordings lack it"},
 	{"extra", ".issue.fields.security", "issue security: null when not configured; sent by some recordings (webhook-issue-created.json), not others"},
 	{"extra", ".issue.fields.issuetype.avatarId", "sent for issue types with a classic avatar, which all of ours have; some recordings' types lack one"},
