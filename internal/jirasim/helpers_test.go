@@ -60,8 +60,8 @@ type env struct {
 type envOpts struct {
 	dc       bool
 	profile  Profile // overrides dc when set
-	v2       bool // Cloud clients use REST v2
-	validate bool // wrap the simulator in the OpenAPI validator
+	v2       bool    // Cloud clients use REST v2
+	validate bool    // wrap the simulator in the OpenAPI validator
 	cfg      Config
 }
 
@@ -155,10 +155,14 @@ func (c *client) do(method, path string, body any, hdr ...string) resp {
 		}
 		rdr = bytes.NewReader(raw)
 	}
-	if !strings.HasPrefix(path, "/") {
-		path = c.api + "/" + path
+	url := path
+	if !strings.HasPrefix(path, "http://") && !strings.HasPrefix(path, "https://") {
+		if !strings.HasPrefix(path, "/") {
+			path = c.api + "/" + path
+		}
+		url = c.base + path
 	}
-	req, err := http.NewRequest(method, c.base+path, rdr)
+	req, err := http.NewRequest(method, url, rdr)
 	if err != nil {
 		c.t.Fatalf("build request: %v", err)
 	}

@@ -155,6 +155,7 @@ func New(cfg Config) *Simulator {
 		nextHook:    1,
 		cache:       map[string]cachedRender{},
 	}
+	s.mediaKey = []byte(fmt.Sprintf("jirasim-media-%d", cfg.Seed))
 	s.ctl = newControl(cfg.Seed)
 	s.wh = newDispatcher(s, cfg)
 	return s
@@ -259,6 +260,10 @@ func (s *Simulator) baseURL(r *http.Request) string {
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_sim/") {
 		s.serveControl(w, r)
+		return
+	}
+	if !s.dc && strings.HasPrefix(r.URL.Path, mediaPrefix) {
+		s.serveMedia(w, r)
 		return
 	}
 	rt, params, api, code := s.match(r.Method, r.URL.Path)
