@@ -615,7 +615,7 @@ func (env jqlEnv) keyClause(n *jqlNode, field string) (jqlPred, error) {
 			return id, nil
 		}
 		m := issueKeyRe.FindStringSubmatch(v.text)
-		if m == nil || projectByIDOrKey(m[1], false) == nil || !strings.EqualFold(m[1], projectByIDOrKey(m[1], false).Key) {
+		if m == nil || projectByIDOrKey(m[1], false) == nil {
 			return 0, jqlErrorf("The issue key '%s' for field '%s' is invalid.", v.text, n.field)
 		}
 		is := env.s.byKey[strings.ToUpper(v.text)]

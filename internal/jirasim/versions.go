@@ -231,7 +231,6 @@ func (s *Simulator) searchPriorities(rq *request) {
 	prios := allPriorities
 	if ids := rq.queryList("projectId"); len(ids) > 0 {
 		seen := map[*priority]bool{}
-		var list []*priority
 		for _, id := range ids {
 			p := projectByIDOrKey(id, false)
 			if p == nil || p.ID != id {
@@ -239,10 +238,7 @@ func (s *Simulator) searchPriorities(rq *request) {
 				return
 			}
 			for _, pr := range p.Priorities {
-				if !seen[pr] {
-					seen[pr] = true
-					list = append(list, pr)
-				}
+				seen[pr] = true
 			}
 		}
 		prios = []*priority{}
@@ -251,7 +247,6 @@ func (s *Simulator) searchPriorities(rq *request) {
 				prios = append(prios, pr)
 			}
 		}
-		_ = list
 	}
 	if ids := rq.queryList("id"); len(ids) > 0 {
 		var keep []*priority
