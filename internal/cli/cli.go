@@ -32,6 +32,7 @@ Usage:
   vulnsync demo    [flags]   serve plus an in-process Jira simulator, seeded and synced
   vulnsync jirasim [flags]   run the Jira simulator alone
   vulnsync bench   [flags]   measure the service levels of PRODUCT.md §6 on this machine
+  vulnsync doctor  [flags]   read-only preflight against a real Jira site (version, permissions, webhooks, project)
   vulnsync version           print version, commit and Go version
 
 Run "vulnsync <command> -h" for the flags of a command.
@@ -54,6 +55,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runJirasim(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], getenv, stdout, stderr)
+	case "doctor":
+		return runDoctor(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		return runVersion(stdout)
 	case "help", "-h", "--help":

@@ -3,6 +3,7 @@ package jira
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -78,10 +79,18 @@ type AttachmentContent struct {
 	Data        []byte
 }
 
+// maxAttachmentRedirects bounds the redirects followed for one download.
+const maxAttachmentRedirects = 5
+
 // DownloadAttachment fetches an attachment's bytes, given its content URL
 // (which must be on the connection's site: credentials are never sent
 // elsewhere) or its id. Content over max bytes fails with a *TooLargeError
 // so the caller can record a link instead (G7).
+//
+// Jira Cloud answers the content URL with 303 to a media host. Redirects
+// are followed by the client itself, not by the HTTP client: a redirect on
+// the site (same scheme, host and port) is sent with credentials, one to
+// any other origin without the Authorization header and without cookies.
 func (c *Client) DownloadAttachment(ctx context.Context, urlOrID string, max int64) (*AttachmentContent, error) {
 	if max <= 0 {
 		return nil, fmt.Errorf("download attachment: %w", invalidf("max must be positive"))
@@ -90,17 +99,79 @@ func (c *Client) DownloadAttachment(ctx context.Context, urlOrID string, max int
 	if err != nil {
 		return nil, fmt.Errorf("download attachment %s: %w", urlOrID, err)
 	}
-	req, err := c.newRequest(ctx, http.MethodGet, path, nil)
+	for range maxAttachmentRedirects + 1 {
+		req, err := c.newRequest(ctx, http.MethodGet, path, nil)
+		if err != nil {
+			return nil, fmt.Errorf("download attachment %s: %w", urlOrID, err)
+		}
+		req.Header.Set("Accept", "*/*")
+		req = req.WithContext(context.WithValue(req.Context(), noRedirectKey, true))
+		var buf bytes.Buffer
+		resp, err := c.do(req, &buf, max)
+		var rd *redirectError
+		switch {
+		case errors.As(err, &rd):
+			loc, lerr := req.URL.Parse(rd.Location)
+			if lerr != nil || rd.Location == "" {
+				return nil, fmt.Errorf("download attachment %s: redirect to %q: bad location", urlOrID, rd.Location)
+			}
+			if sameOrigin(loc, c.base) && strings.HasPrefix(loc.EscapedPath(), c.base.EscapedPath()) {
+				path = strings.TrimPrefix(loc.EscapedPath(), c.base.EscapedPath())
+				if loc.RawQuery != "" {
+					path += "?" + loc.RawQuery
+				}
+				continue
+			}
+			return c.downloadForeign(ctx, urlOrID, loc, max)
+		case err != nil:
+			return nil, fmt.Errorf("download attachment %s: %w", urlOrID, err)
+		}
+		return &AttachmentContent{ContentType: resp.Header.Get("Content-Type"), Data: buf.Bytes()}, nil
+	}
+	return nil, fmt.Errorf("download attachment %s: more than %d redirects", urlOrID, maxAttachmentRedirects)
+}
+
+// sameOrigin compares scheme, host and port.
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Host, b.Host)
+}
+
+// downloadForeign fetches content from another origin (Cloud's media host)
+// without credentials or cookies: the signed redirect URL is the only
+// authority it needs. Further redirects are followed, also without
+// credentials.
+func (c *Client) downloadForeign(ctx context.Context, what string, u *url.URL, max int64) (*AttachmentContent, error) {
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return nil, fmt.Errorf("download attachment %s: redirect to a %q URL", what, u.Scheme)
+	}
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("download attachment %s: %w", urlOrID, err)
+		return nil, fmt.Errorf("download attachment %s from %s: %w", what, u.Host, err)
 	}
 	req.Header.Set("Accept", "*/*")
-	var buf bytes.Buffer
-	resp, err := c.do(req, &buf, max)
+	req.Header.Set("User-Agent", "vulnsync")
+	hc := &http.Client{Transport: c.http.Transport, Timeout: c.http.Timeout} // no Jar: no cookies
+	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("download attachment %s: %w", urlOrID, err)
+		return nil, fmt.Errorf("download attachment %s from %s: %w", what, u.Host, err)
 	}
-	return &AttachmentContent{ContentType: resp.Header.Get("Content-Type"), Data: buf.Bytes()}, nil
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		b, _ := readLimited(resp.Body, 4096, "error answer")
+		return nil, fmt.Errorf("download attachment %s from %s: %w", what, u.Host,
+			errorResponse(req, resp, b))
+	}
+	desc := "attachment " + what
+	if resp.ContentLength > max {
+		return nil, &TooLargeError{What: desc, Limit: max, Size: resp.ContentLength}
+	}
+	b, err := readLimited(resp.Body, max, desc)
+	if err != nil {
+		return nil, err
+	}
+	return &AttachmentContent{ContentType: resp.Header.Get("Content-Type"), Data: b}, nil
 }
 
 // attachmentPath turns a content URL or an id into a site-relative path.

@@ -128,6 +128,7 @@ type Client struct {
 	base        *url.URL
 	auth        Auth
 	http        *http.Client
+	noRedirect  *http.Client // c.http without following redirects
 	log         *slog.Logger
 	clock       func() time.Time
 	sleep       func(ctx context.Context, d time.Duration) error
@@ -144,6 +145,10 @@ type Client struct {
 
 	depMu      sync.Mutex
 	deployment Deployment
+	info       *ServerInfo
+
+	rlMu   sync.Mutex
+	lastRL RateLimitSeen
 }
 
 // NewClient checks cfg and returns a Client. It sends nothing.
@@ -205,6 +210,9 @@ func NewClient(cfg Config) (*Client, error) {
 	if c.http == nil {
 		c.http = &http.Client{}
 	}
+	nr := *c.http
+	nr.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.noRedirect = &nr
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -291,6 +299,7 @@ func (c *Client) Deployment(ctx context.Context) (Deployment, error) {
 		return "", fmt.Errorf("detect deployment: %w", err)
 	}
 	c.deployment = deploymentOf(info.DeploymentType)
+	c.info = &info
 	c.log.Debug("jira deployment detected", "deployment", c.deployment, "deploymentType", info.DeploymentType)
 	return c.deployment, nil
 }
@@ -389,7 +398,23 @@ type Response struct {
 
 type ctxKey int
 
-const retrySafeKey ctxKey = iota
+const (
+	retrySafeKey ctxKey = iota
+	// noRedirectKey marks a request whose 3xx answers are returned to the
+	// caller as *redirectError instead of being followed (with
+	// credentials) by the HTTP client.
+	noRedirectKey
+)
+
+// redirectError is a 3xx answer to a request marked with noRedirectKey.
+type redirectError struct {
+	Status   int
+	Location string
+}
+
+func (e *redirectError) Error() string {
+	return fmt.Sprintf("jira: redirected (%d) to %s", e.Status, e.Location)
+}
 
 // MarkRetrySafe returns req marked as safe to retry although its method is
 // POST, for POSTs that only read (searches, bulk fetches).
@@ -404,6 +429,11 @@ func MarkRetrySafe(req *http.Request) *http.Request {
 // webhook registration are never retried blindly; an unknown outcome is
 // returned as *UnknownOutcomeError instead. (A 429 is always retried:
 // Jira rejects it before processing it.)
+func noRedirect(req *http.Request) bool {
+	v, _ := req.Context().Value(noRedirectKey).(bool)
+	return v
+}
+
 func retrySafe(req *http.Request) bool {
 	switch req.Method {
 	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodOptions:
@@ -474,8 +504,12 @@ func (c *Client) do(req *http.Request, v any, maxBody int64) (*Response, error) 
 			continue
 		}
 		r := &Response{Response: resp, RateLimit: rateLimitOf(resp.Header), Attempts: attempt + 1}
+		c.rememberRateLimit(resp.Header, r.RateLimit)
 		status := resp.StatusCode
 		switch {
+		case status >= 300 && status < 400 && noRedirect(req):
+			return r, &redirectError{Status: status, Location: resp.Header.Get("Location")}
+
 		case status >= 200 && status < 300:
 			if v != nil && len(bytes.TrimSpace(body)) > 0 {
 				if w, ok := v.(io.Writer); ok {
@@ -595,7 +629,11 @@ func (c *Client) send(ctx context.Context, req *http.Request, attempt int, maxBo
 	}
 	c.auth.authorize(r.Header)
 	start := c.clock()
-	resp, err := c.http.Do(r)
+	hc := c.http
+	if noRedirect(req) {
+		hc = c.noRedirect
+	}
+	resp, err := hc.Do(r)
 	if err != nil {
 		c.log.Debug("jira request failed", "method", req.Method, "path", req.URL.Path, "attempt", attempt+1,
 			"headers", redactHeaders(r.Header), "error", err)

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -82,7 +84,7 @@ type fakeJira struct {
 
 // notCoveredAllowed are the only paths outside the OpenAPI document the
 // client may use; anything else (a typo) fails the test.
-var notCoveredAllowed = []string{"/rest/webhooks/1.0/webhook", "GET /rest/api/2/search", "/secure/attachment/"}
+var notCoveredAllowed = []string{"/rest/webhooks/1.0/webhook", "/rest/jira-webhook/1.0/webhooks", "GET /rest/api/2/search", "/secure/attachment/"}
 
 func newFakeJira(t *testing.T) *fakeJira {
 	t.Helper()
@@ -141,11 +143,15 @@ func (f *fakeJira) requests(prefix string) []seen {
 // validating transport and deployment d ("" to detect).
 func (f *fakeJira) client(d Deployment, mutate ...func(*Config)) *Client {
 	f.t.Helper()
+	var rt http.RoundTripper = f.srv.Client().Transport
+	if f.spec != nil {
+		rt = f.spec.Transport(f.t, rt)
+	}
 	cfg := Config{
 		BaseURL:    f.srv.URL,
 		Auth:       BasicAuth{Email: "admin@example.test", APIToken: "admin-token"},
 		Deployment: d,
-		HTTPClient: &http.Client{Transport: f.spec.Transport(f.t, f.srv.Client().Transport)},
+		HTTPClient: &http.Client{Transport: rt},
 		Clock:      f.clock.Now,
 		Sleep:      f.clock.Sleep,
 		Jitter:     func(max time.Duration) time.Duration { return max },
@@ -215,4 +221,46 @@ func mustAs[T error](t *testing.T, err error) T {
 		t.Fatalf("error %v (%T): want a %T in its chain", err, err, target)
 	}
 	return target
+}
+
+// specAvailable reports whether ../shared holds the OpenAPI document.
+func specAvailable() bool {
+	dir, err := os.Getwd()
+	if err != nil {
+		return false
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return false
+		}
+		dir = parent
+	}
+	_, err = os.Stat(filepath.Join(filepath.Dir(dir), "shared", "jira", "openapi", "jira-cloud-platform-v3.json"))
+	return err == nil
+}
+
+// newBehaviourFake is newFakeJira for behaviour tests: traffic is validated
+// against the OpenAPI document when ../shared has it, and the test still
+// runs (unvalidated, saying so) when it does not.
+func newBehaviourFake(t *testing.T) *fakeJira {
+	t.Helper()
+	if specAvailable() {
+		return newFakeJira(t)
+	}
+	t.Log("../shared/jira/openapi is absent: requests are not validated against the OpenAPI document")
+	f := &fakeJira{t: t, mux: http.NewServeMux(), clock: newFakeClock()}
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		f.mu.Lock()
+		f.reqs = append(f.reqs, seen{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body, At: f.clock.Now()})
+		f.mu.Unlock()
+		f.mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
 }

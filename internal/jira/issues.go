@@ -140,11 +140,33 @@ type GetIssueOptions struct {
 	Properties []string
 }
 
-// GetIssue reads one issue.
+// GetIssue reads one issue. With Changelog, the history is sorted by
+// Created (oldest first; real Jira embeds it newest first) and, when Jira
+// capped it (changelog.total above what it embedded, Cloud keeps the
+// newest 100), completed through the paged changelog resource.
 func (c *Client) GetIssue(ctx context.Context, key string, opts GetIssueOptions) (*Issue, error) {
 	if err := checkKey("issue", key); err != nil {
 		return nil, fmt.Errorf("get issue: %w", err)
 	}
+	body, is, err := c.getIssueRaw(ctx, key, opts)
+	if err != nil {
+		return nil, fmt.Errorf("get issue %s: %w", key, err)
+	}
+	if opts.Changelog {
+		if total, ok := embeddedChangelogTotal(body); ok && total > len(is.Changelog) {
+			all, err := c.pagedChangelog(ctx, key)
+			if err != nil {
+				return nil, fmt.Errorf("get issue %s: complete its changelog (%d of %d embedded): %w", key, len(is.Changelog), total, err)
+			}
+			is.Changelog = all
+		}
+		sortChangelog(is.Changelog)
+	}
+	return is, nil
+}
+
+// issuePath is the Get issue path with opts as its query.
+func issuePath(key string, opts GetIssueOptions) string {
 	q := url.Values{}
 	if len(opts.Fields) > 0 {
 		q.Set("fields", strings.Join(opts.Fields, ","))
@@ -159,11 +181,7 @@ func (c *Client) GetIssue(ctx context.Context, key string, opts GetIssueOptions)
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	var is Issue
-	if err := c.call(ctx, http.MethodGet, path, nil, &is); err != nil {
-		return nil, fmt.Errorf("get issue %s: %w", key, err)
-	}
-	return &is, nil
+	return path
 }
 
 // EditIssue changes fields of an issue: fields sets values, update applies

@@ -194,10 +194,12 @@ type CreateMetaField struct {
 	DefaultValue    json.RawMessage `json:"defaultValue,omitempty"`
 }
 
-// Priority is an issue priority.
+// Priority is an issue priority. IsDefault is set by Cloud's
+// priority/search (the project's default priority).
 type Priority struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	IsDefault bool   `json:"isDefault,omitempty"`
 }
 
 // StatusCategory is the stable meaning of a status across workflows: key
@@ -310,7 +312,9 @@ func (r rawComment) comment() (Comment, error) {
 }
 
 // ChangeItem is one field change in a changelog entry. Field is the
-// display name for custom fields; FieldID is the id.
+// display name for custom fields; FieldID is the id, which Data Center's
+// custom-field items may lack (then FieldType is "custom" and only Field
+// names the field, so callers resolve it by name).
 type ChangeItem struct {
 	Field      string `json:"field"`
 	FieldID    string `json:"fieldId,omitempty"`
@@ -362,12 +366,7 @@ type rawIssue struct {
 	Fields     map[string]json.RawMessage `json:"fields"`
 	Properties map[string]json.RawMessage `json:"properties"`
 	Changelog  *struct {
-		Histories []struct {
-			ID      string       `json:"id"`
-			Author  User         `json:"author"`
-			Created jiraTime     `json:"created"`
-			Items   []ChangeItem `json:"items"`
-		} `json:"histories"`
+		Histories []rawHistory `json:"histories"`
 	} `json:"changelog"`
 }
 
@@ -445,8 +444,9 @@ func (r *rawIssue) issue() (*Issue, error) {
 	}
 	if r.Changelog != nil {
 		for _, h := range r.Changelog.Histories {
-			is.Changelog = append(is.Changelog, ChangelogEntry{ID: h.ID, Author: h.Author, Created: h.Created.Time, Items: h.Items})
+			is.Changelog = append(is.Changelog, h.entry())
 		}
+		sortChangelog(is.Changelog)
 	}
 	return is, nil
 }

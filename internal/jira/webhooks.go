@@ -2,6 +2,7 @@ package jira
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -9,12 +10,14 @@ import (
 	"strings"
 )
 
-const webhookRoot = "/rest/webhooks/1.0/webhook"
-
-// Webhook is an admin webhook registered through /rest/webhooks/1.0/webhook
-// (both deployments). JQL scopes issue events (to the mapped projects);
-// Secret, when set, makes Jira sign deliveries (X-Hub-Signature) and is
-// never returned by Jira.
+// Webhook is an admin webhook, registered through the API the site has
+// (see WebhookAPI): /rest/webhooks/1.0/webhook on Cloud and Data Center
+// before 10, /rest/jira-webhook/1.0/webhooks on Data Center 10 and later.
+// JQL scopes issue events (to the mapped projects) where the API honours it
+// (not on Data Center 10+, where it is not sent and comes back empty).
+// Secret, when set, makes Jira sign deliveries (X-Hub-Signature) where the
+// API signs (not Data Center before 10, which ignores it); Jira never
+// returns it.
 type Webhook struct {
 	ID      string
 	Self    string
@@ -71,6 +74,37 @@ func (j webhookJSON) webhook() Webhook {
 	return w
 }
 
+// webhookDC10JSON is a webhook of Data Center 10's
+// /rest/jira-webhook/1.0/webhooks (shape from jira.js
+// src/server/models/webhook.ts; see webhookAPIFor).
+type webhookDC10JSON struct {
+	ID                      json.Number       `json:"id,omitempty"`
+	Name                    string            `json:"name"`
+	URL                     string            `json:"url"`
+	Events                  []string          `json:"events"`
+	Active                  *bool             `json:"active,omitempty"`
+	ScopeType               string            `json:"scopeType,omitempty"`
+	Configuration           map[string]any    `json:"configuration,omitempty"`
+	SSLVerificationRequired *bool             `json:"sslVerificationRequired,omitempty"`
+	Filters                 map[string]string `json:"filters,omitempty"`
+}
+
+func (w Webhook) toDC10() webhookDC10JSON {
+	conf := map[string]any{"EXCLUDE_BODY": "false"}
+	if w.Secret != "" {
+		conf["SECRET"] = w.Secret
+	}
+	return webhookDC10JSON{Name: w.Name, URL: w.URL, Events: w.Events, Active: new(true), ScopeType: "global", Configuration: conf}
+}
+
+func (j webhookDC10JSON) webhook(base string) Webhook {
+	w := Webhook{ID: j.ID.String(), Name: j.Name, URL: j.URL, Events: j.Events, Enabled: j.Active == nil || *j.Active}
+	if w.ID != "" {
+		w.Self = base + webhookRootDC10 + "/" + w.ID
+	}
+	return w
+}
+
 // RegisterWebhook registers a webhook and returns it with its ID. It is a
 // POST that is not retried after an unknown outcome (list Webhooks to see
 // whether it exists).
@@ -78,8 +112,20 @@ func (c *Client) RegisterWebhook(ctx context.Context, w Webhook) (*Webhook, erro
 	if err := w.check(); err != nil {
 		return nil, fmt.Errorf("register webhook: %w", err)
 	}
+	api, err := c.WebhookAPI(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("register webhook %s: %w", w.Name, err)
+	}
+	if !api.Legacy() {
+		var out webhookDC10JSON
+		if err := c.call(ctx, http.MethodPost, api.Path, w.toDC10(), &out); err != nil {
+			return nil, fmt.Errorf("register webhook %s: %w", w.Name, err)
+		}
+		res := out.webhook(c.base.String())
+		return &res, nil
+	}
 	var out webhookJSON
-	if err := c.call(ctx, http.MethodPost, webhookRoot, w.toJSON(), &out); err != nil {
+	if err := c.call(ctx, http.MethodPost, api.Path, w.toJSON(), &out); err != nil {
 		return nil, fmt.Errorf("register webhook %s: %w", w.Name, err)
 	}
 	res := out.webhook()
@@ -88,8 +134,23 @@ func (c *Client) RegisterWebhook(ctx context.Context, w Webhook) (*Webhook, erro
 
 // Webhooks lists the site's admin webhooks.
 func (c *Client) Webhooks(ctx context.Context) ([]Webhook, error) {
+	api, err := c.WebhookAPI(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list webhooks: %w", err)
+	}
+	if !api.Legacy() {
+		var list []webhookDC10JSON
+		if err := c.call(ctx, http.MethodGet, api.Path, nil, &list); err != nil {
+			return nil, fmt.Errorf("list webhooks: %w", err)
+		}
+		out := make([]Webhook, len(list))
+		for i, j := range list {
+			out[i] = j.webhook(c.base.String())
+		}
+		return out, nil
+	}
 	var list []webhookJSON
-	if err := c.call(ctx, http.MethodGet, webhookRoot, nil, &list); err != nil {
+	if err := c.call(ctx, http.MethodGet, api.Path, nil, &list); err != nil {
 		return nil, fmt.Errorf("list webhooks: %w", err)
 	}
 	out := make([]Webhook, len(list))
@@ -108,8 +169,20 @@ func (c *Client) UpdateWebhook(ctx context.Context, id string, w Webhook) (*Webh
 	if err := w.check(); err != nil {
 		return nil, fmt.Errorf("update webhook %s: %w", id, err)
 	}
+	api, err := c.WebhookAPI(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("update webhook %s: %w", id, err)
+	}
+	if !api.Legacy() {
+		var out webhookDC10JSON
+		if err := c.call(ctx, http.MethodPut, api.Path+"/"+esc(id), w.toDC10(), &out); err != nil {
+			return nil, fmt.Errorf("update webhook %s: %w", id, err)
+		}
+		res := out.webhook(c.base.String())
+		return &res, nil
+	}
 	var out webhookJSON
-	if err := c.call(ctx, http.MethodPut, webhookRoot+"/"+esc(id), w.toJSON(), &out); err != nil {
+	if err := c.call(ctx, http.MethodPut, api.Path+"/"+esc(id), w.toJSON(), &out); err != nil {
 		return nil, fmt.Errorf("update webhook %s: %w", id, err)
 	}
 	res := out.webhook()
@@ -121,7 +194,11 @@ func (c *Client) DeleteWebhook(ctx context.Context, id string) error {
 	if err := checkKey("webhook", id); err != nil {
 		return fmt.Errorf("delete webhook: %w", err)
 	}
-	if err := c.call(ctx, http.MethodDelete, webhookRoot+"/"+esc(id), nil, nil); err != nil {
+	api, err := c.WebhookAPI(ctx)
+	if err != nil {
+		return fmt.Errorf("delete webhook %s: %w", id, err)
+	}
+	if err := c.call(ctx, http.MethodDelete, api.Path+"/"+esc(id), nil, nil); err != nil {
 		return fmt.Errorf("delete webhook %s: %w", id, err)
 	}
 	return nil

@@ -1,15 +1,20 @@
 package jirasim
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // This file serves attachments: multipart upload (with Jira's XSRF header
@@ -39,7 +44,7 @@ func (s *Simulator) addAttachments(rq *request) {
 	exists := s.lookupIssue(rq.params["issueIdOrKey"]) != nil
 	s.mu.RUnlock()
 	if !exists {
-		rq.fail(http.StatusNotFound, msgNoIssue)
+		s.issueNotFound(rq)
 		return
 	}
 	limit := s.cfg.MaxAttachmentBytes
@@ -57,7 +62,7 @@ func (s *Simulator) addAttachments(rq *request) {
 	defer s.mu.Unlock()
 	is := s.lookupIssue(rq.params["issueIdOrKey"])
 	if is == nil {
-		rq.fail(http.StatusNotFound, msgNoIssue)
+		s.issueNotFound(rq)
 		return
 	}
 	out := make([]any, 0, len(files))
@@ -171,13 +176,100 @@ func (s *Simulator) getAttachmentContent(rq *request) {
 		return
 	}
 	if !s.dc && strings.HasPrefix(rq.r.URL.Path, "/rest/") && rq.r.URL.Query().Get("redirect") != "false" {
-		rq.w.Header().Set("Location", rq.view.base+"/secure/attachment/"+rq.params["id"]+"/"+url.PathEscape(name))
+		rq.w.Header().Set("Location", s.mediaURL(rq.r, a.ID, name, rq.now))
 		rq.w.WriteHeader(http.StatusSeeOther)
 		return
 	}
-	rq.w.Header().Set("Content-Type", mt)
-	rq.w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-	rq.w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
-	rq.w.WriteHeader(http.StatusOK)
-	_, _ = rq.w.Write(data)
+	writeFile(rq.w, data, name, mt)
+}
+
+func writeFile(w http.ResponseWriter, data []byte, name, mt string) {
+	w.Header().Set("Content-Type", mt)
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(data)
+}
+
+// Cloud serves attachment content from a media host: the REST URL answers
+// 303 to https://api.media.atlassian.com/file/{id}/binary?token=... and the
+// media host authenticates by the short-lived token in the URL, not by the
+// site's credentials. A client must not carry its Authorization header to
+// that other host (README, "Attachment content on Cloud"); the simulator
+// counts media requests that do, so tests can assert it never happens.
+
+// mediaPrefix is the path under which the media host serves files.
+const mediaPrefix = "/file/"
+
+// mediaTokenTTL is how long a media URL is valid.
+const mediaTokenTTL = 10 * time.Minute
+
+// mediaBase is the media host: Config.MediaBaseURL, or the request's host
+// under its other loopback name (127.0.0.1:P ↔ localhost:P), or, for any
+// other host, the same host.
+func (s *Simulator) mediaBase(r *http.Request) string {
+	if s.cfg.MediaBaseURL != "" {
+		return s.cfg.MediaBaseURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	host := r.Host
+	if h, port, err := net.SplitHostPort(host); err == nil {
+		switch h {
+		case "127.0.0.1":
+			host = net.JoinHostPort("localhost", port)
+		case "localhost":
+			host = net.JoinHostPort("127.0.0.1", port)
+		}
+	}
+	return scheme + "://" + host
+}
+
+// mediaToken signs an attachment id and expiry.
+func (s *Simulator) mediaToken(id int64, exp int64) string {
+	m := hmac.New(sha256.New, s.mediaKey)
+	fmt.Fprintf(m, "%d:%d", id, exp)
+	return strconv.FormatInt(exp, 10) + "." + hex.EncodeToString(m.Sum(nil))
+}
+
+func (s *Simulator) mediaURL(r *http.Request, id int64, name string, now time.Time) string {
+	tok := s.mediaToken(id, now.Add(mediaTokenTTL).Unix())
+	q := url.Values{"token": {tok}, "client": {"sim-media-client"}, "name": {name}}
+	return s.mediaBase(r) + mediaPrefix + strconv.FormatInt(id, 10) + "/binary?" + q.Encode()
+}
+
+// serveMedia serves a media URL: no Authorization needed (a token in the
+// URL), 401 for a missing, forged or expired token, 404 for a deleted
+// attachment. Whether an Authorization header arrived is counted.
+func (s *Simulator) serveMedia(w http.ResponseWriter, r *http.Request) {
+	s.ctl.media(r.Header.Get("Authorization") != "")
+	rest := strings.TrimPrefix(r.URL.Path, mediaPrefix)
+	idStr, tail, _ := strings.Cut(rest, "/")
+	id, err := strconv.ParseInt(idStr, 10, 64)
+	if err != nil || tail != "binary" || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		writeJSON(w, http.StatusNotFound, map[string]any{"error": "not found"})
+		return
+	}
+	tok := r.URL.Query().Get("token")
+	expStr, _, _ := strings.Cut(tok, ".")
+	exp, err := strconv.ParseInt(expStr, 10, 64)
+	if err != nil || !hmac.Equal([]byte(tok), []byte(s.mediaToken(id, exp))) || s.clock().Unix() > exp {
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "invalid or expired token"})
+		return
+	}
+	s.mu.RLock()
+	a := s.attachments[id]
+	var data []byte
+	var name, mt string
+	if a != nil {
+		data, name, mt = a.Data, a.Filename, a.MimeType
+	}
+	s.mu.RUnlock()
+	if a == nil {
+		writeJSON(w, http.StatusNotFound, map[string]any{"error": "file not found"})
+		return
+	}
+	writeFile(w, data, name, mt)
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // multipartBody builds an upload with one "file" part per name.
@@ -48,13 +49,30 @@ func TestAttachments(t *testing.T) {
 	}
 	redirect := e.admin.must(http.StatusSeeOther, "GET", "attachment/content/"+id, nil)
 	loc := redirect.header.Get("Location")
-	if !strings.HasSuffix(loc, "/secure/attachment/"+id+"/report.txt") {
-		t.Fatalf("content redirect: Location %q", loc)
+	// Cloud redirects to a media host: here the other loopback name of
+	// the simulator's address, which serves the bytes by the token in the
+	// URL, without the Authorization header.
+	wantHost := strings.Replace(e.url, "127.0.0.1", "localhost", 1)
+	if !strings.HasPrefix(loc, wantHost+"/file/"+id+"/binary?") || !strings.Contains(loc, "token=") {
+		t.Fatalf("content redirect: Location %q, want the media host %s", loc, wantHost)
 	}
-	content := e.admin.must(http.StatusOK, "GET", strings.TrimPrefix(loc, e.url), nil)
+	media := &client{t: t, hc: http.DefaultClient}
+	content := media.must(http.StatusOK, "GET", loc, nil)
 	if string(content.body) != "hello" {
 		t.Errorf("content: got %q, want hello", content.body)
 	}
+	if c := e.sim.Counters().Media; c.Requests != 1 || c.WithAuthorization != 0 {
+		t.Errorf("media counters after an anonymous fetch: %+v", c)
+	}
+	// A client that carries its credentials to the media host is counted.
+	e.admin.must(http.StatusOK, "GET", loc, nil)
+	if c := e.sim.Counters().Media; c.Requests != 2 || c.WithAuthorization != 1 {
+		t.Errorf("media counters after a fetch with Authorization: %+v", c)
+	}
+	// Tokens are short-lived and cannot be forged.
+	media.must(http.StatusUnauthorized, "GET", strings.Replace(loc, "token=", "token=1", 1), nil)
+	e.clock.Advance(11 * time.Minute)
+	media.must(http.StatusUnauthorized, "GET", loc, nil)
 	direct := e.admin.must(http.StatusOK, "GET", "attachment/content/"+id+"?redirect=false", nil)
 	if string(direct.body) != "hello" {
 		t.Errorf("content without redirect: got %q", direct.body)

@@ -60,7 +60,7 @@ func (s *Simulator) getComments(rq *request) {
 	defer s.mu.RUnlock()
 	is := s.lookupIssue(rq.params["issueIdOrKey"])
 	if is == nil {
-		rq.fail(http.StatusNotFound, msgNoIssue)
+		s.issueNotFound(rq)
 		return
 	}
 	cs := append([]*comment{}, is.Comments...)
@@ -85,7 +85,7 @@ func (s *Simulator) getComment(rq *request) {
 	defer s.mu.RUnlock()
 	is := s.lookupIssue(rq.params["issueIdOrKey"])
 	if is == nil {
-		rq.fail(http.StatusNotFound, msgNoIssue)
+		s.issueNotFound(rq)
 		return
 	}
 	c := findComment(is, rq.params["id"])
@@ -114,7 +114,7 @@ func (s *Simulator) addComment(rq *request) {
 	defer s.mu.Unlock()
 	is := s.lookupIssue(rq.params["issueIdOrKey"])
 	if is == nil {
-		rq.fail(http.StatusNotFound, msgNoIssue)
+		s.issueNotFound(rq)
 		return
 	}
 	c := s.addCommentLocked(rq.view.base, is, rq.user, rq.now, body, in.Properties)
@@ -155,7 +155,7 @@ func (s *Simulator) updateComment(rq *request) {
 	defer s.mu.Unlock()
 	is := s.lookupIssue(rq.params["issueIdOrKey"])
 	if is == nil {
-		rq.fail(http.StatusNotFound, msgNoIssue)
+		s.issueNotFound(rq)
 		return
 	}
 	c := findComment(is, rq.params["id"])
@@ -180,7 +180,7 @@ func (s *Simulator) deleteComment(rq *request) {
 	defer s.mu.Unlock()
 	is := s.lookupIssue(rq.params["issueIdOrKey"])
 	if is == nil {
-		rq.fail(http.StatusNotFound, msgNoIssue)
+		s.issueNotFound(rq)
 		return
 	}
 	c := findComment(is, rq.params["id"])

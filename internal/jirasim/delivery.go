@@ -17,8 +17,15 @@ import (
 
 // This file delivers webhooks the way Jira Cloud does: signed with
 // X-Hub-Signature when the webhook has a secret, identified by
-// X-Atlassian-Webhook-Identifier (stable across retries), retried on 408,
-// 409, 425, 429, 5xx and timeouts with exponential backoff, up to 5 retries;
+// X-Atlassian-Webhook-Identifier (stable across retries), flagged
+// X-Atlassian-Webhook-Flow: Primary (the event itself) or Secondary
+// (fallout of another change), retried on 408, 409, 425, 429, 5xx and
+// timeouts with exponential backoff, up to 5 retries, each retry carrying
+// X-Atlassian-Webhook-Retry: N and the flow of the original delivery. The
+// profile changes this: Data Center 9 neither signs, identifies nor
+// retries; Data Center sends no flow header. Data Center 10 is modelled
+// as signing (configuration.SECRET), identifying and retrying, since the
+// sources only document that versions before 10 do not;
 // and with the injected faults: the delay is applied when a delivery is
 // queued, drop/duplicate/reorder when deliveries go out (so DeliverWebhooks
 // honours the faults in force when it is called).
@@ -42,6 +49,8 @@ type delivery struct {
 	body   []byte
 	retry  int
 	due    time.Time
+	// secondary: fallout of another change (Flow: Secondary).
+	secondary bool
 }
 
 // dispatcher queues and sends deliveries. In automatic mode worker
@@ -55,6 +64,7 @@ type dispatcher struct {
 	seed    int64
 	log     func(msg string, args ...any)
 	cancel  context.CancelFunc // stops the automatic workers' sends
+	profile Profile
 	wg      sync.WaitGroup
 	wake    chan struct{}
 	workers int
@@ -78,6 +88,7 @@ func newDispatcher(s *Simulator, cfg Config) *dispatcher {
 		manual:  cfg.ManualWebhooks,
 		base:    cfg.WebhookRetryBase,
 		seed:    cfg.Seed,
+		profile: cfg.Profile,
 		log:     s.log.Warn,
 		cancel:  cancel,
 		wake:    make(chan struct{}, cfg.WebhookWorkers),
@@ -134,14 +145,14 @@ func (d *dispatcher) newID() string {
 }
 
 // enqueue creates a delivery, due now or after the injected delay.
-func (d *dispatcher) enqueue(url, secret string, body []byte) {
+func (d *dispatcher) enqueue(url, secret string, body []byte, secondary bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
 		return
 	}
 	d.ctr.Queued++
-	d.queue = append(d.queue, &delivery{id: d.newID(), url: url, secret: secret, body: body,
+	d.queue = append(d.queue, &delivery{id: d.newID(), url: url, secret: secret, body: body, secondary: secondary,
 		due: d.now().Add(time.Duration(d.faults.WebhookDelayMS) * time.Millisecond)})
 	d.notify()
 }
@@ -285,14 +296,20 @@ func (d *dispatcher) send(ctx context.Context, dl *delivery) (int, error) {
 	}
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	req.Header.Set("User-Agent", "Atlassian Webhook HTTP Client")
-	req.Header.Set("X-Atlassian-Webhook-Identifier", dl.id)
-	if dl.retry == 0 {
-		req.Header.Set("X-Atlassian-Webhook-Flow", "Primary")
-	} else {
-		req.Header.Set("X-Atlassian-Webhook-Flow", "Retry")
+	if d.profile.identifiesWebhooks() {
+		req.Header.Set("X-Atlassian-Webhook-Identifier", dl.id)
+	}
+	if d.profile.flowHeaders() {
+		flow := "Primary"
+		if dl.secondary {
+			flow = "Secondary"
+		}
+		req.Header.Set("X-Atlassian-Webhook-Flow", flow)
+	}
+	if dl.retry > 0 {
 		req.Header.Set("X-Atlassian-Webhook-Retry", strconv.Itoa(dl.retry))
 	}
-	if dl.secret != "" {
+	if dl.secret != "" && d.profile.signsWebhooks() {
 		req.Header.Set("X-Hub-Signature", Signature(dl.secret, dl.body))
 	}
 	resp, err := d.client.Do(req)
@@ -324,7 +341,7 @@ func (d *dispatcher) finish(dl *delivery, status int, err error) {
 	switch {
 	case err == nil && status >= 200 && status < 300:
 		d.ctr.Delivered++
-	case retryable(status, err) && dl.retry < maxRetries && !d.closed:
+	case retryable(status, err) && dl.retry < maxRetries && !d.closed && d.profile.retriesWebhooks():
 		dl.retry++
 		dl.due = d.now().Add(d.base << (dl.retry - 1))
 		d.queue = append(d.queue, dl)

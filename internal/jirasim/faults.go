@@ -96,11 +96,21 @@ type WebhookCounters struct {
 	Failed     int64 `json:"failed"`     // given up: non-retryable answer or retries exhausted
 }
 
+// MediaCounters count requests to Cloud's attachment media host.
+type MediaCounters struct {
+	Requests int64 `json:"requests"`
+	// WithAuthorization counts media requests that carried an
+	// Authorization header: a client leaking its Jira credentials to
+	// another host. It must stay 0.
+	WithAuthorization int64 `json:"with_authorization"`
+}
+
 // Counters is the answer of GET /_sim/counters.
 type Counters struct {
 	Endpoints map[string]EndpointCounters `json:"endpoints"`
 	Total     EndpointCounters            `json:"total"`
 	Webhooks  WebhookCounters             `json:"webhooks"`
+	Media     MediaCounters               `json:"media"`
 }
 
 // control holds faults, rate-limit state and counters under its own lock,
@@ -117,6 +127,17 @@ type control struct {
 	issueWrites map[string][]time.Time
 	tokens      float64
 	tokensAt    time.Time
+	mediaCtr    MediaCounters
+}
+
+// media counts a media host request.
+func (c *control) media(withAuth bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.mediaCtr.Requests++
+	if withAuth {
+		c.mediaCtr.WithAuthorization++
+	}
 }
 
 type burstWindow struct {
@@ -144,6 +165,7 @@ func (c *control) resetLocked() {
 	c.issueWrites = map[string][]time.Time{}
 	c.tokens = 0
 	c.tokensAt = time.Time{}
+	c.mediaCtr = MediaCounters{}
 }
 
 func (c *control) reset() {
@@ -201,7 +223,7 @@ func (c *control) arrive(key, client, issueScope string, write bool, now time.Ti
 func (c *control) counters() Counters {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := Counters{Endpoints: make(map[string]EndpointCounters, len(c.endpoints))}
+	out := Counters{Endpoints: make(map[string]EndpointCounters, len(c.endpoints)), Media: c.mediaCtr}
 	for k, ep := range c.endpoints {
 		out.Endpoints[k] = *ep
 		out.Total.Requests += ep.Requests
@@ -399,6 +421,31 @@ func (s *Simulator) serveControl(w http.ResponseWriter, r *http.Request) {
 		}
 		n := s.DeliverWebhooks(r.Context())
 		writeJSON(w, http.StatusOK, map[string]any{"attempted": n})
+	case "/_sim/search-lag":
+		switch r.Method {
+		case http.MethodGet:
+		case http.MethodPost, http.MethodPut:
+			var in struct {
+				Seconds float64 `json:"seconds"`
+			}
+			dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&in); err != nil {
+				fail(http.StatusBadRequest, "decode search lag: "+err.Error())
+				return
+			}
+			if in.Seconds < 0 || in.Seconds > 3600 || math.IsNaN(in.Seconds) {
+				fail(http.StatusBadRequest, "seconds must be between 0 and 3600")
+				return
+			}
+			s.SetSearchLag(time.Duration(in.Seconds * float64(time.Second)))
+		default:
+			fail(http.StatusMethodNotAllowed, "use GET or POST")
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"seconds": s.SearchLag().Seconds()})
+	case "/_sim/transition-conditions":
+		s.serveConditions(w, r, fail)
 	default:
 		fail(http.StatusNotFound, "unknown control endpoint "+r.URL.Path)
 	}

@@ -124,6 +124,12 @@ func (s *Simulator) parseValue(v view, f *fieldDef, raw json.RawMessage) (any, s
 	case kindRich:
 		rt, msg := parseRich(v, raw)
 		return rt, msg
+	case kindTextarea:
+		rt, msg := parseRich(v, raw)
+		if msg != "" || rt == nil {
+			return nil, msg
+		}
+		return rt, ""
 	case kindPriority:
 		if isNull(raw) {
 			return nil, "Priority cannot be empty."
@@ -347,6 +353,8 @@ func customString(f *fieldDef, val any) (*string, *string) {
 		return nil, nil
 	}
 	switch f.Kind {
+	case kindTextarea:
+		return nil, optStr(val.(*richText).Wiki())
 	case kindFloat:
 		return nil, strp(fmtFloat(val.(float64)))
 	case kindSelect:
@@ -381,6 +389,11 @@ func richEqual(a, b *richText) bool {
 }
 
 func customEqual(a, b any) bool {
+	ra, aok := a.(*richText)
+	rb, bok := b.(*richText)
+	if aok || bok {
+		return richEqual(ra, rb)
+	}
 	la, aok := a.([]string)
 	lb, bok := b.([]string)
 	if aok || bok {
@@ -454,7 +467,7 @@ func (s *Simulator) setField(is *issue, f *fieldDef, val any) *changeItem {
 			item.ToString = strp(nv + " 00:00:00.0")
 		}
 		is.DueDate = nv
-	case kindFloat, kindText, kindURL, kindSelect, kindMultiSelect:
+	case kindFloat, kindText, kindURL, kindSelect, kindMultiSelect, kindTextarea:
 		old := is.Custom[f.ID]
 		if ids, ok := val.([]string); ok && len(ids) == 0 {
 			val = nil

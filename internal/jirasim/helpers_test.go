@@ -59,8 +59,9 @@ type env struct {
 
 type envOpts struct {
 	dc       bool
-	v2       bool // Cloud clients use REST v2
-	validate bool // wrap the simulator in the OpenAPI validator
+	profile  Profile // overrides dc when set
+	v2       bool    // Cloud clients use REST v2
+	validate bool    // wrap the simulator in the OpenAPI validator
 	cfg      Config
 }
 
@@ -70,6 +71,10 @@ func newEnv(t testing.TB, o envOpts) *env {
 	clock := newFakeClock()
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Now
+	}
+	if o.profile != "" {
+		cfg.Profile = o.profile
+		o.dc = o.profile.Deployment() == DataCenter
 	}
 	if o.dc {
 		cfg.Deployment = DataCenter
@@ -150,10 +155,14 @@ func (c *client) do(method, path string, body any, hdr ...string) resp {
 		}
 		rdr = bytes.NewReader(raw)
 	}
-	if !strings.HasPrefix(path, "/") {
-		path = c.api + "/" + path
+	url := path
+	if !strings.HasPrefix(path, "http://") && !strings.HasPrefix(path, "https://") {
+		if !strings.HasPrefix(path, "/") {
+			path = c.api + "/" + path
+		}
+		url = c.base + path
 	}
-	req, err := http.NewRequest(method, c.base+path, rdr)
+	req, err := http.NewRequest(method, url, rdr)
 	if err != nil {
 		c.t.Fatalf("build request: %v", err)
 	}

@@ -185,9 +185,17 @@ func (s *Simulator) createIssue(rq *request) {
 	errs := map[string]string{}
 	// Project and issue type decide everything else.
 	var typ *issueType
+	var proj *project
 	if raw, ok := in.Fields["project"]; !ok || isNull(raw) {
 		errs["project"] = "Specify a valid project ID or key"
-	} else if r, ok := decodeRef(raw); !ok || !(r.idString() == secProject.ID || strings.EqualFold(r.Key, secProject.Key)) {
+	} else if r, ok := decodeRef(raw); ok {
+		if id := r.idString(); id != "" {
+			proj = projectByIDOrKey(id, false)
+		} else if r.Key != "" {
+			proj = projectByIDOrKey(r.Key, false)
+		}
+	}
+	if proj == nil {
 		errs["project"] = "Specify a valid project ID or key"
 	}
 	if raw, ok := in.Fields["issuetype"]; !ok || isNull(raw) {
@@ -220,7 +228,7 @@ func (s *Simulator) createIssue(rq *request) {
 	s.lockWrite()
 	defer s.mu.Unlock()
 	screen := map[string]bool{}
-	for _, f := range createScreen(typ) {
+	for _, f := range createScreen(proj, typ) {
 		screen[f.ID] = true
 	}
 	allowed := func(f *fieldDef) bool { return screen[f.ID] && f.ID != "attachment" }
@@ -260,11 +268,12 @@ func (s *Simulator) createIssue(rq *request) {
 	if len(comments) > 0 {
 		errs["comment"] = msgCannotSet("comment")
 	}
+	checkScheme(proj, pending, errs)
 	given := map[string]any{}
 	for _, p := range pending {
 		given[p.f.ID] = p.val
 	}
-	for _, f := range createScreen(typ) {
+	for _, f := range createScreen(proj, typ) {
 		if f.required(typ.ID) && f.Kind != kindIssueType && f.Kind != kindProject && errs[f.ID] == "" && missingValue(given[f.ID]) {
 			errs[f.ID] = requiredMessage(f)
 		}
@@ -275,10 +284,11 @@ func (s *Simulator) createIssue(rq *request) {
 	}
 
 	now := rq.now
-	s.nextNum++
+	s.nextNum[proj.Key]++
 	is := &issue{
 		ID:            s.nextIssueID,
-		Key:           secProject.Key + "-" + strconv.Itoa(s.nextNum),
+		Key:           proj.Key + "-" + strconv.Itoa(s.nextNum[proj.Key]),
+		Project:       proj,
 		Type:          typ,
 		Status:        statusToDo,
 		Reporter:      rq.user,
@@ -303,8 +313,8 @@ func (s *Simulator) createIssue(rq *request) {
 		}
 	}
 	if is.Priority == nil {
-		is.Priority = defaultPriority
-		items = append(items, changeItem{Field: "priority", FieldType: "jira", FieldID: "priority", To: strp(defaultPriority.ID), ToString: strp(defaultPriority.Name)})
+		is.Priority = proj.Default
+		items = append(items, changeItem{Field: "priority", FieldType: "jira", FieldID: "priority", To: strp(proj.Default.ID), ToString: strp(proj.Default.Name)})
 	}
 	if !reporterGiven {
 		items = append(items, changeItem{Field: "reporter", FieldType: "jira", FieldID: "reporter", To: s.userRef(rq.user), ToString: userName(rq.user)})
@@ -330,6 +340,17 @@ func (s *Simulator) createIssue(rq *request) {
 	})
 }
 
+// checkScheme refuses a priority the project's priority scheme leaves out,
+// with the answer real Jira gives (recorded in
+// tenable/integration-jira-cloud issue 205).
+func checkScheme(p *project, pending []pendingValue, errs map[string]string) {
+	for _, pv := range pending {
+		if pr, ok := pv.val.(*priority); ok && pv.f.Kind == kindPriority && !p.allowsPriority(pr) && errs["priority"] == "" {
+			errs["priority"] = "The priority selected is invalid."
+		}
+	}
+}
+
 // readOptions parses the query of an issue read.
 func readOptions(rq *request, defFields string) issueOptions {
 	q := rq.r.URL.Query()
@@ -346,7 +367,7 @@ func (s *Simulator) getIssue(rq *request) {
 	is := s.lookupIssue(rq.params["issueIdOrKey"])
 	if is == nil {
 		s.mu.RUnlock()
-		rq.fail(http.StatusNotFound, msgNoIssue)
+		s.issueNotFound(rq)
 		return
 	}
 	// Reads vastly outnumber writes in sync workloads; an answer is cached
@@ -390,7 +411,7 @@ func (s *Simulator) editIssue(rq *request) {
 	defer s.mu.Unlock()
 	is := s.lookupIssue(rq.params["issueIdOrKey"])
 	if is == nil {
-		rq.fail(http.StatusNotFound, msgNoIssue)
+		s.issueNotFound(rq)
 		return
 	}
 	if msg := checkProperties(in.Properties); msg != "" {
@@ -398,7 +419,8 @@ func (s *Simulator) editIssue(rq *request) {
 		return
 	}
 	errs := map[string]string{}
-	pending, comments := s.collectUpdates(v, is, &in, func(f *fieldDef) bool { return f.Editable }, errs)
+	pending, comments := s.collectUpdates(v, is, &in, func(f *fieldDef) bool { return f.Editable && is.Project.onScreen(f.ID) }, errs)
+	checkScheme(is.Project, pending, errs)
 	for _, p := range pending {
 		if p.f.required(is.Type.ID) && missingValue(p.val) && errs[p.f.ID] == "" {
 			errs[p.f.ID] = requiredMessage(p.f)
@@ -447,7 +469,7 @@ func (s *Simulator) deleteIssue(rq *request) {
 	defer s.mu.Unlock()
 	is := s.lookupIssue(rq.params["issueIdOrKey"])
 	if is == nil {
-		rq.fail(http.StatusNotFound, msgNoIssue)
+		s.issueNotFound(rq)
 		return
 	}
 	if len(is.Subtasks) > 0 && !withSubtasks {
@@ -455,16 +477,26 @@ func (s *Simulator) deleteIssue(rq *request) {
 		return
 	}
 	for _, st := range append([]*issue{}, is.Subtasks...) {
-		s.removeIssue(rq.view.base, st, rq.user)
+		s.removeIssue(rq.view.base, st, rq.user, true)
 	}
-	s.removeIssue(rq.view.base, is, rq.user)
+	s.removeIssue(rq.view.base, is, rq.user, false)
 	rq.noContent()
 }
 
 // removeIssue deletes one issue and emits jira:issue_deleted; the caller
 // holds s.mu.
-func (s *Simulator) removeIssue(base string, is *issue, u *user) {
-	s.emit(base, event{name: "jira:issue_deleted", is: is, user: u})
+//
+// On Cloud the deletion of the issue's comments follows as fallout:
+// comment_deleted events delivered with X-Atlassian-Webhook-Flow: Secondary
+// (README, "Cloud admin webhooks"); sub-tasks deleted with their parent
+// are fallout too.
+func (s *Simulator) removeIssue(base string, is *issue, u *user, secondary bool) {
+	s.emit(base, event{name: "jira:issue_deleted", is: is, user: u, secondary: secondary})
+	if !s.dc {
+		for _, c := range is.Comments {
+			s.emit(base, event{name: "comment_deleted", is: is, user: u, comment: c, secondary: true})
+		}
+	}
 	delete(s.issues, is.ID)
 	delete(s.byKey, is.Key)
 	for _, a := range is.Attachments {

@@ -492,11 +492,11 @@ func (env jqlEnv) clause(n *jqlNode) (jqlPred, error) {
 	switch field {
 	case "project":
 		return setPred(n, n.field, func(v jqlValue) (string, error) {
-			if v.text == secProject.ID || strings.EqualFold(v.text, secProject.Key) || strings.EqualFold(v.text, secProject.Name) {
-				return secProject.ID, nil
+			if p := projectByIDOrKey(v.text, true); p != nil {
+				return p.ID, nil
 			}
 			return "", errValue(v.text, n.field)
-		}, func(*issue) string { return secProject.ID })
+		}, func(is *issue) string { return is.Project.ID })
 	case "key", "id":
 		return env.keyClause(n, field)
 	case "status":
@@ -615,7 +615,7 @@ func (env jqlEnv) keyClause(n *jqlNode, field string) (jqlPred, error) {
 			return id, nil
 		}
 		m := issueKeyRe.FindStringSubmatch(v.text)
-		if m == nil || !strings.EqualFold(m[1], secProject.Key) {
+		if m == nil || projectByIDOrKey(m[1], false) == nil {
 			return 0, jqlErrorf("The issue key '%s' for field '%s' is invalid.", v.text, n.field)
 		}
 		is := env.s.byKey[strings.ToUpper(v.text)]
@@ -821,7 +821,7 @@ func sortFunc(order []sortKey) (func(a, b *issue) int, error) {
 		case "issuetype", "type":
 			f = func(a, b *issue) int { return strings.Compare(a.Type.Name, b.Type.Name) }
 		case "project":
-			f = func(a, b *issue) int { return 0 }
+			f = func(a, b *issue) int { return strings.Compare(a.Project.Key, b.Project.Key) }
 		default:
 			if canonicalField(k.field) != "" {
 				return nil, jqlErrorf("Field '%s' does not support sorting.", k.field)

@@ -17,19 +17,16 @@ func (s *Simulator) getServerInfo(rq *request) {
 		"scmInfo":     "2c3ac6b7d5e4b20e9b5ba0a8bd2bfad8b2cde1f1",
 		"serverTitle": "Jira",
 	}
+	info := profileInfos[s.profile]
+	m["version"] = info.version
+	m["versionNumbers"] = info.numbers
+	m["buildNumber"] = info.buildNumber
+	m["buildDate"] = info.buildDate
 	if s.dc {
 		// Real Data Center answers deploymentType "Server".
-		m["version"] = "9.12.2"
-		m["versionNumbers"] = []int{9, 12, 2}
 		m["deploymentType"] = "Server"
-		m["buildNumber"] = 9120002
-		m["buildDate"] = "2023-12-12T00:00:00.000+0000"
 	} else {
-		m["version"] = "1001.0.0-SNAPSHOT"
-		m["versionNumbers"] = []int{1001, 0, 0}
 		m["deploymentType"] = "Cloud"
-		m["buildNumber"] = 100282
-		m["buildDate"] = "2025-12-01T00:00:00.000+0000"
 		m["defaultLocale"] = map[string]any{"locale": "en_US"}
 		m["serverTimeZone"] = "Etc/UTC"
 	}
@@ -46,26 +43,26 @@ func (s *Simulator) getMyself(rq *request) {
 }
 
 // projectFull is a Project as GET project/{key} answers it.
-func (s *Simulator) projectFull(v view) map[string]any {
+func (s *Simulator) projectFull(v view, p *project) map[string]any {
 	types := make([]any, 0, len(allTypes))
 	for _, t := range allTypes {
 		types = append(types, v.issueType(t))
 	}
 	m := map[string]any{
 		"expand":         "description,lead,issueTypes,url,projectKeys,permissions,insight",
-		"self":           v.rest() + "/project/" + secProject.ID,
-		"id":             secProject.ID,
-		"key":            secProject.Key,
-		"name":           secProject.Name,
-		"description":    secProject.Description,
+		"self":           v.rest() + "/project/" + p.ID,
+		"id":             p.ID,
+		"key":            p.Key,
+		"name":           p.Name,
+		"description":    p.Description,
 		"lead":           v.user(s.users[0]),
 		"components":     []any{},
 		"issueTypes":     types,
 		"assigneeType":   "UNASSIGNED",
 		"versions":       []any{},
-		"avatarUrls":     v.projectAvatars(),
+		"avatarUrls":     v.projectAvatars(p),
 		"projectTypeKey": "software",
-		"roles":          map[string]any{"Administrators": v.rest() + "/project/" + secProject.ID + "/role/10002"},
+		"roles":          map[string]any{"Administrators": v.rest() + "/project/" + p.ID + "/role/10002"},
 	}
 	if !s.dc {
 		m["simplified"] = false
@@ -77,14 +74,14 @@ func (s *Simulator) projectFull(v view) map[string]any {
 }
 
 // projectShort is a Project as the project lists show it.
-func (s *Simulator) projectShort(v view) map[string]any {
+func (s *Simulator) projectShort(v view, p *project) map[string]any {
 	m := map[string]any{
 		"expand":         "description,lead,issueTypes,url,projectKeys,permissions,insight",
-		"self":           v.rest() + "/project/" + secProject.ID,
-		"id":             secProject.ID,
-		"key":            secProject.Key,
-		"name":           secProject.Name,
-		"avatarUrls":     v.projectAvatars(),
+		"self":           v.rest() + "/project/" + p.ID,
+		"id":             p.ID,
+		"key":            p.Key,
+		"name":           p.Name,
+		"avatarUrls":     v.projectAvatars(p),
 		"projectTypeKey": "software",
 	}
 	if !s.dc {
@@ -97,7 +94,11 @@ func (s *Simulator) projectShort(v view) map[string]any {
 }
 
 func (s *Simulator) getProjects(rq *request) {
-	rq.json(http.StatusOK, []any{s.projectShort(rq.view)})
+	out := make([]any, 0, len(allProjects))
+	for _, p := range allProjects {
+		out = append(out, s.projectShort(rq.view, p))
+	}
+	rq.json(http.StatusOK, out)
 }
 
 func (s *Simulator) searchProjects(rq *request) {
@@ -109,18 +110,17 @@ func (s *Simulator) searchProjects(rq *request) {
 	if !ok {
 		return
 	}
-	all := []any{s.projectShort(rq.view)}
-	if q := strings.ToLower(rq.r.URL.Query().Get("query")); q != "" &&
-		!strings.Contains(strings.ToLower(secProject.Key), q) && !strings.Contains(strings.ToLower(secProject.Name), q) {
-		all = nil
-	}
-	if keys := rq.queryList("keys"); len(keys) > 0 && !containsFold(keys, secProject.Key) {
-		all = nil
-	}
-	page := []any{}
-	if startAt < len(all) {
-		end := min(len(all), startAt+maxResults)
-		page = all[startAt:end]
+	q := strings.ToLower(rq.r.URL.Query().Get("query"))
+	keys := rq.queryList("keys")
+	all := []any{}
+	for _, p := range allProjects {
+		if q != "" && !strings.Contains(strings.ToLower(p.Key), q) && !strings.Contains(strings.ToLower(p.Name), q) {
+			continue
+		}
+		if len(keys) > 0 && !containsFold(keys, p.Key) {
+			continue
+		}
+		all = append(all, s.projectShort(rq.view, p))
 	}
 	rq.json(http.StatusOK, map[string]any{
 		"self":       rq.view.rest() + "/project/search?startAt=" + strconv.Itoa(startAt) + "&maxResults=" + strconv.Itoa(maxResults),
@@ -128,7 +128,7 @@ func (s *Simulator) searchProjects(rq *request) {
 		"startAt":    startAt,
 		"total":      len(all),
 		"isLast":     startAt+maxResults >= len(all),
-		"values":     page,
+		"values":     page(all, startAt, maxResults),
 	})
 }
 
@@ -141,26 +141,27 @@ func containsFold(list []string, v string) bool {
 	return false
 }
 
-// projectParam checks a {projectIdOrKey} path parameter; it answers 404
-// itself and returns false when the project does not exist.
-func (s *Simulator) projectParam(rq *request) bool {
-	p := rq.params["projectIdOrKey"]
-	if p == secProject.ID || strings.EqualFold(p, secProject.Key) {
-		return true
+// projectParam resolves a {projectIdOrKey} path parameter; it answers 404
+// itself and returns nil when the project does not exist.
+func (s *Simulator) projectParam(rq *request) *project {
+	ref := rq.params["projectIdOrKey"]
+	if p := projectByIDOrKey(ref, false); p != nil {
+		return p
 	}
-	rq.fail(http.StatusNotFound, "No project could be found with key '"+p+"'.")
-	return false
+	rq.fail(http.StatusNotFound, "No project could be found with key '"+ref+"'.")
+	return nil
 }
 
 func (s *Simulator) getProject(rq *request) {
-	if !s.projectParam(rq) {
+	p := s.projectParam(rq)
+	if p == nil {
 		return
 	}
-	rq.json(http.StatusOK, s.projectFull(rq.view))
+	rq.json(http.StatusOK, s.projectFull(rq.view, p))
 }
 
 func (s *Simulator) getProjectStatuses(rq *request) {
-	if !s.projectParam(rq) {
+	if s.projectParam(rq) == nil {
 		return
 	}
 	v := rq.view
@@ -193,7 +194,7 @@ func page[T any](all []T, startAt, maxResults int) []T {
 // wraps them in "issueTypes"; Data Center, like its other paged beans, in
 // "values" with "isLast".
 func (s *Simulator) getCreateMetaTypes(rq *request) {
-	if !s.projectParam(rq) {
+	if s.projectParam(rq) == nil {
 		return
 	}
 	startAt, ok := rq.queryInt("startAt", 0, 0)
@@ -227,7 +228,7 @@ func (s *Simulator) getCreateMetaTypes(rq *request) {
 // of the recorded createmeta files (schema, required, allowedValues,
 // hasDefaultValue, operations) plus fieldId and key, which the
 // per-issue-type endpoint adds.
-func (s *Simulator) createMetaField(v view, f *fieldDef, t *issueType) map[string]any {
+func (s *Simulator) createMetaField(v view, p *project, f *fieldDef, t *issueType) map[string]any {
 	schema := map[string]any{"type": f.Type}
 	if f.Items != "" {
 		schema["items"] = f.Items
@@ -252,16 +253,15 @@ func (s *Simulator) createMetaField(v view, f *fieldDef, t *issueType) map[strin
 	case kindIssueType:
 		m["allowedValues"] = []any{v.issueType(t)}
 	case kindProject:
-		p := v.projectRef()
-		m["allowedValues"] = []any{p}
+		m["allowedValues"] = []any{v.projectRef(p)}
 	case kindPriority:
-		vals := make([]any, 0, len(allPriorities))
-		for _, p := range allPriorities {
-			vals = append(vals, v.priority(p))
+		vals := make([]any, 0, len(p.Priorities))
+		for _, pr := range p.Priorities {
+			vals = append(vals, v.priority(pr))
 		}
 		m["allowedValues"] = vals
 		m["hasDefaultValue"] = true
-		m["defaultValue"] = v.priority(defaultPriority)
+		m["defaultValue"] = v.priority(p.Default)
 	case kindSelect, kindMultiSelect:
 		vals := make([]any, 0, len(f.Options))
 		for i := range f.Options {
@@ -270,9 +270,9 @@ func (s *Simulator) createMetaField(v view, f *fieldDef, t *issueType) map[strin
 		m["allowedValues"] = vals
 	case kindUser:
 		if s.dc {
-			m["autoCompleteUrl"] = v.rest() + "/user/assignable/search?project=" + secProject.Key + "&username="
+			m["autoCompleteUrl"] = v.rest() + "/user/assignable/search?project=" + p.Key + "&username="
 		} else {
-			m["autoCompleteUrl"] = v.rest() + "/user/assignable/search?project=" + secProject.Key + "&query="
+			m["autoCompleteUrl"] = v.rest() + "/user/assignable/search?project=" + p.Key + "&query="
 		}
 		if f.ID == "reporter" {
 			m["hasDefaultValue"] = true
@@ -283,11 +283,12 @@ func (s *Simulator) createMetaField(v view, f *fieldDef, t *issueType) map[strin
 	return m
 }
 
-// createScreen lists the fields on the create screen of an issue type.
-func createScreen(t *issueType) []*fieldDef {
+// createScreen lists the fields on the create screen of a project's issue
+// type.
+func createScreen(p *project, t *issueType) []*fieldDef {
 	out := make([]*fieldDef, 0, len(allFields))
 	for _, f := range allFields {
-		if !f.OnCreate || (f.Kind == kindParent && !t.Subtask) {
+		if !f.OnCreate || (f.Kind == kindParent && !t.Subtask) || !p.onScreen(f.ID) {
 			continue
 		}
 		out = append(out, f)
@@ -296,12 +297,13 @@ func createScreen(t *issueType) []*fieldDef {
 }
 
 func (s *Simulator) getCreateMetaFields(rq *request) {
-	if !s.projectParam(rq) {
+	p := s.projectParam(rq)
+	if p == nil {
 		return
 	}
 	t := typeByIDOrName(rq.params["issueTypeId"], "")
 	if t == nil {
-		rq.fail(http.StatusBadRequest, "The issue type with id '"+rq.params["issueTypeId"]+"' does not exist or is not valid for project '"+secProject.Key+"'.")
+		rq.fail(http.StatusBadRequest, "The issue type with id '"+rq.params["issueTypeId"]+"' does not exist or is not valid for project '"+p.Key+"'.")
 		return
 	}
 	startAt, ok := rq.queryInt("startAt", 0, 0)
@@ -313,8 +315,8 @@ func (s *Simulator) getCreateMetaFields(rq *request) {
 		return
 	}
 	all := []any{}
-	for _, f := range createScreen(t) {
-		all = append(all, s.createMetaField(rq.view, f, t))
+	for _, f := range createScreen(p, t) {
+		all = append(all, s.createMetaField(rq.view, p, f, t))
 	}
 	out := map[string]any{"maxResults": maxResults, "startAt": startAt, "total": len(all)}
 	if s.dc {
@@ -363,7 +365,7 @@ func (s *Simulator) getPriorities(rq *request) {
 		m["statusColor"] = p.Color
 		m["description"] = p.Description
 		if !s.dc {
-			m["isDefault"] = p == defaultPriority
+			m["isDefault"] = p == secProject.Default
 		}
 		out = append(out, m)
 	}

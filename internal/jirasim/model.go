@@ -48,6 +48,7 @@ func (r *richText) Wiki() string {
 type issue struct {
 	ID             int64
 	Key            string
+	Project        *project
 	Type           *issueType
 	Summary        string
 	Description    *richText

@@ -28,7 +28,14 @@ var documentedOps = []string{
 	"getFields", "getIssue", "getIssueProperty", "getIssuePropertyKeys", "getPriorities",
 	"getProject", "getServerInfo", "getStatuses", "getTransitions", "searchAndReconsileIssuesUsingJql",
 	"searchAndReconsileIssuesUsingJqlPost", "searchProjects", "setIssueProperty", "updateComment",
+	// Added with the profiles.
+	"countIssues", "getChangeLogs", "getCreateIssueMeta", "getEditIssueMeta", "getMyPermissions",
+	"getPrioritySchemes", "getResolutions", "searchPriorities",
 }
+
+// cloudOnlyOps are the documented operations Data Center does not have.
+var cloudOnlyOps = []string{"bulkFetchIssues", "searchAndReconsileIssuesUsingJql", "searchAndReconsileIssuesUsingJqlPost",
+	"countIssues", "getChangeLogs", "getCreateIssueMeta", "getPrioritySchemes"}
 
 // exercise calls every operation once or more, including error answers.
 func exercise(t *testing.T, e *env, dc bool) {
@@ -48,6 +55,14 @@ func exercise(t *testing.T, e *env, dc bool) {
 	c.must(http.StatusOK, "GET", "field", nil)
 	c.must(http.StatusOK, "GET", "priority", nil)
 	c.must(http.StatusOK, "GET", "status", nil)
+	c.must(http.StatusOK, "GET", "resolution", nil)
+	c.must(http.StatusOK, "GET", "priority/search?projectId="+opsProject.ID, nil)
+	c.must(http.StatusOK, "GET", "mypermissions?permissions=BROWSE_PROJECTS,CREATE_ISSUES,ADMINISTER&projectKey=OPS", nil)
+	c.must(http.StatusOK, "GET", "issue/createmeta/OPS/issuetypes/"+typeTask.ID, nil)
+	if !dc {
+		c.must(http.StatusOK, "GET", "priorityscheme?expand=priorities,projects", nil)
+		c.must(http.StatusOK, "GET", "issue/createmeta?projectKeys=OPS&expand=projects.issuetypes.fields", nil)
+	}
 
 	assignee := map[string]any{"accountId": "5b10a2844c20165700ede21e"}
 	if dc {
@@ -91,6 +106,11 @@ func exercise(t *testing.T, e *env, dc bool) {
 		c.must(http.StatusOK, "GET", "attachment/content/"+attID+"?redirect=false", nil)
 	}
 	c.must(http.StatusOK, "GET", "issue/"+key+"?expand=changelog", nil)
+	c.must(http.StatusOK, "GET", "issue/"+key+"/editmeta", nil)
+	if !dc {
+		c.must(http.StatusOK, "GET", "issue/"+key+"/changelog?maxResults=2", nil)
+		c.must(http.StatusOK, "POST", "search/approximate-count", map[string]any{"jql": "project = SEC"})
+	}
 	c.must(http.StatusCreated, "PUT", "issue/"+key+"/properties/vulnsync", map[string]any{"item": "x"})
 	c.must(http.StatusOK, "GET", "issue/"+key+"/properties", nil)
 	c.must(http.StatusOK, "GET", "issue/"+key+"/properties/vulnsync", nil)
@@ -107,7 +127,7 @@ func exercise(t *testing.T, e *env, dc bool) {
 		c.must(http.StatusBadRequest, "GET", "search/jql?jql="+url.QueryEscape("order by key"), nil)
 	}
 	e.register(t, "http://127.0.0.1:1/hook", "s", "project = SEC", "jira:issue_created")
-	c.must(http.StatusOK, "GET", "/rest/webhooks/1.0/webhook", nil)
+	c.must(http.StatusOK, "GET", e.sim.webhookPath(), nil)
 	c.must(http.StatusNoContent, "DELETE", "issue/"+key+"/comment/"+id, nil)
 	c.must(http.StatusNoContent, "DELETE", "issue/"+sub, nil)
 	c.must(http.StatusNoContent, "DELETE", "issue/"+key, nil)
@@ -121,23 +141,26 @@ func TestOpenAPIConformance(t *testing.T) {
 		name string
 		o    envOpts
 	}{
-		{"cloud v3", envOpts{validate: true}},
-		{"cloud v2", envOpts{validate: true, v2: true}},
-		{"datacenter v2", envOpts{validate: true, dc: true}},
+		{"cloud v3", envOpts{validate: true, profile: ProfileCloud}},
+		{"cloud v2", envOpts{validate: true, v2: true, profile: ProfileCloud}},
+		{"dc-9 v2", envOpts{validate: true, profile: ProfileDC9}},
+		{"dc-10 v2", envOpts{validate: true, profile: ProfileDC10}},
 	}
 	for _, s := range surfaces {
 		t.Run(s.name, func(t *testing.T) {
 			e := newEnv(t, s.o)
-			exercise(t, e, s.o.dc)
+			dc := s.o.profile.Deployment() == DataCenter
+			exercise(t, e, dc)
 			rec := e.spec.Recorder()
 			if errs := rec.Errors(); len(errs) > 0 {
 				t.Fatalf("%d validation failures (reported above)", len(errs))
 			}
 			covered := rec.Operations()
 			want := documentedOps
-			if s.o.dc {
-				want = without(documentedOps, "bulkFetchIssues", "searchAndReconsileIssuesUsingJql", "searchAndReconsileIssuesUsingJqlPost")
+			if dc {
+				want = without(documentedOps, cloudOnlyOps...)
 			}
+			want = sortedCopy(want)
 			if diff := cmp.Diff(want, covered); diff != "" {
 				t.Errorf("operations validated (-want +got):\n%s", diff)
 			}
@@ -148,7 +171,7 @@ func TestOpenAPIConformance(t *testing.T) {
 			for _, nc := range notCovered {
 				_, p, _ := strings.Cut(nc, " ")
 				switch {
-				case strings.HasPrefix(p, "/rest/webhooks/1.0/webhook"):
+				case strings.HasPrefix(p, "/rest/webhooks/1.0/webhook"), strings.HasPrefix(p, "/rest/jira-webhook/1.0/webhooks"):
 					prefixes = append(prefixes, "webhooks 1.0")
 				case p == "/rest/api/2/search":
 					prefixes = append(prefixes, "DC search")
@@ -159,11 +182,17 @@ func TestOpenAPIConformance(t *testing.T) {
 				}
 			}
 			sort.Strings(prefixes)
-			if !contains(prefixes, "webhooks 1.0") || (s.o.dc && !contains(prefixes, "DC search")) {
+			if !contains(prefixes, "webhooks 1.0") || (dc && !contains(prefixes, "DC search")) {
 				t.Errorf("not-covered list %v: want the webhook API (and DC search on Data Center)", prefixes)
 			}
 		})
 	}
+}
+
+func sortedCopy(list []string) []string {
+	out := append([]string{}, list...)
+	sort.Strings(out)
+	return out
 }
 
 func without(list []string, drop ...string) []string {

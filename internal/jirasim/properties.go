@@ -15,7 +15,7 @@ func (s *Simulator) getPropertyKeys(rq *request) {
 	defer s.mu.RUnlock()
 	is := s.lookupIssue(rq.params["issueIdOrKey"])
 	if is == nil {
-		rq.fail(http.StatusNotFound, msgNoIssue)
+		s.issueNotFound(rq)
 		return
 	}
 	keys := []any{}
@@ -31,7 +31,7 @@ func (s *Simulator) getProperty(rq *request) {
 	defer s.mu.RUnlock()
 	is := s.lookupIssue(rq.params["issueIdOrKey"])
 	if is == nil {
-		rq.fail(http.StatusNotFound, msgNoIssue)
+		s.issueNotFound(rq)
 		return
 	}
 	val, ok := is.Props[key]
@@ -61,7 +61,7 @@ func (s *Simulator) setProperty(rq *request) {
 	defer s.mu.Unlock()
 	is := s.lookupIssue(rq.params["issueIdOrKey"])
 	if is == nil {
-		rq.fail(http.StatusNotFound, msgNoIssue)
+		s.issueNotFound(rq)
 		return
 	}
 	_, existed := is.Props[key]
@@ -79,7 +79,7 @@ func (s *Simulator) deleteProperty(rq *request) {
 	defer s.mu.Unlock()
 	is := s.lookupIssue(rq.params["issueIdOrKey"])
 	if is == nil {
-		rq.fail(http.StatusNotFound, msgNoIssue)
+		s.issueNotFound(rq)
 		return
 	}
 	if _, ok := is.Props[key]; !ok {

@@ -142,26 +142,26 @@ func (v view) issueType(t *issueType) map[string]any {
 	return m
 }
 
-func (v view) projectAvatars() map[string]any {
+func (v view) projectAvatars(p *project) map[string]any {
 	b := v.base + "/secure/projectavatar?"
-	id := strconv.Itoa(secProject.AvatarID)
+	id := strconv.Itoa(p.AvatarID)
 	return map[string]any{
-		"48x48": b + "pid=" + secProject.ID + "&avatarId=" + id,
-		"24x24": b + "size=small&s=small&pid=" + secProject.ID + "&avatarId=" + id,
-		"16x16": b + "size=xsmall&s=xsmall&pid=" + secProject.ID + "&avatarId=" + id,
-		"32x32": b + "size=medium&s=medium&pid=" + secProject.ID + "&avatarId=" + id,
+		"48x48": b + "pid=" + p.ID + "&avatarId=" + id,
+		"24x24": b + "size=small&s=small&pid=" + p.ID + "&avatarId=" + id,
+		"16x16": b + "size=xsmall&s=xsmall&pid=" + p.ID + "&avatarId=" + id,
+		"32x32": b + "size=medium&s=medium&pid=" + p.ID + "&avatarId=" + id,
 	}
 }
 
 // projectRef is the project as it appears inside an issue.
-func (v view) projectRef() map[string]any {
+func (v view) projectRef(p *project) map[string]any {
 	m := map[string]any{
-		"self":           v.rest() + "/project/" + secProject.ID,
-		"id":             secProject.ID,
-		"key":            secProject.Key,
-		"name":           secProject.Name,
+		"self":           v.rest() + "/project/" + p.ID,
+		"id":             p.ID,
+		"key":            p.Key,
+		"name":           p.Name,
 		"projectTypeKey": "software",
-		"avatarUrls":     v.projectAvatars(),
+		"avatarUrls":     v.projectAvatars(p),
 	}
 	if !v.dc {
 		m["simplified"] = false
@@ -185,6 +185,8 @@ func (v view) customValue(f *fieldDef, val any) any {
 	switch f.Kind {
 	case kindSelect:
 		return v.option(f, f.optionByID(val.(string)))
+	case kindTextarea:
+		return v.rich(val.(*richText))
 	case kindMultiSelect:
 		ids := val.([]string)
 		if len(ids) == 0 {
@@ -295,7 +297,7 @@ func (v view) fieldValue(is *issue, id string) (any, bool) {
 	case "issuetype":
 		return v.issueType(is.Type), true
 	case "project":
-		return v.projectRef(), true
+		return v.projectRef(is.Project), true
 	case "fixVersions", "versions", "issuelinks", "components":
 		return []any{}, true
 	case "timespent", "aggregatetimespent", "lastViewed", "timeestimate", "aggregatetimeoriginalestimate",
@@ -459,10 +461,17 @@ func (v view) fields(is *issue, sel fieldSelection) map[string]any {
 func (v view) changeItems(items []changeItem) []any {
 	out := make([]any, 0, len(items))
 	for _, it := range items {
-		out = append(out, map[string]any{
+		m := map[string]any{
 			"field": it.Field, "fieldtype": it.FieldType, "fieldId": it.FieldID,
 			"from": it.From, "fromString": it.FromString, "to": it.To, "toString": it.ToString,
-		})
+		}
+		// Data Center names custom fields by display name only
+		// (webhook-server-updated-custom-field.json; Jellyfish jf_agent PR
+		// 110: "Some changelog history items do not have fieldId").
+		if v.dc && it.FieldType == "custom" {
+			delete(m, "fieldId")
+		}
+		out = append(out, m)
 	}
 	return out
 }
@@ -495,11 +504,7 @@ func (v view) issue(is *issue, o issueOptions) map[string]any {
 		m["fields"] = v.fields(is, o.fields)
 	}
 	if o.changelog {
-		hs := make([]any, 0, len(is.History))
-		for _, h := range is.History {
-			hs = append(hs, v.history(h))
-		}
-		m["changelog"] = map[string]any{"startAt": 0, "maxResults": len(hs), "total": len(hs), "histories": hs}
+		m["changelog"] = v.issueChangelog(is)
 	}
 	if len(o.props) > 0 {
 		props := map[string]any{}

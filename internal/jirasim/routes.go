@@ -2,6 +2,7 @@ package jirasim
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -20,7 +21,17 @@ type route struct {
 	issueScoped bool
 	// cloudOnly: Data Center does not have this operation.
 	cloudOnly bool
+	// only: the profiles that have this operation (nil: all).
+	only []Profile
 }
+
+// The webhook admin APIs: Cloud and Data Center 9 serve
+// /rest/webhooks/1.0/webhook; Data Center 10 moved it to
+// /rest/jira-webhook/1.0/webhooks (the old path answers 404 there).
+var (
+	oldWebhookAPI = []Profile{ProfileCloud, ProfileDC9}
+	newWebhookAPI = []Profile{ProfileDC10}
+)
 
 // routes is the route table. Literal segments are listed before the
 // parameterised routes they would otherwise collide with.
@@ -39,6 +50,7 @@ var routes = func() []*route {
 		{method: "GET", pattern: "/rest/api/{v}/status", handler: (*Simulator).getStatuses, auth: true},
 		{method: "POST", pattern: "/rest/api/{v}/issue", handler: (*Simulator).createIssue, auth: true},
 		{method: "POST", pattern: "/rest/api/{v}/issue/bulkfetch", handler: (*Simulator).bulkFetch, auth: true, cloudOnly: true},
+		{method: "GET", pattern: "/rest/api/{v}/issue/createmeta", handler: (*Simulator).getCreateMetaOld, auth: true},
 		{method: "GET", pattern: "/rest/api/{v}/issue/{issueIdOrKey}", handler: (*Simulator).getIssue, auth: true},
 		{method: "PUT", pattern: "/rest/api/{v}/issue/{issueIdOrKey}", handler: (*Simulator).editIssue, auth: true, issueScoped: true},
 		{method: "DELETE", pattern: "/rest/api/{v}/issue/{issueIdOrKey}", handler: (*Simulator).deleteIssue, auth: true, issueScoped: true},
@@ -61,11 +73,23 @@ var routes = func() []*route {
 		{method: "POST", pattern: "/rest/api/{v}/search/jql", handler: (*Simulator).searchJQL, auth: true, cloudOnly: true},
 		{method: "GET", pattern: "/rest/api/{v}/search", handler: (*Simulator).searchOld, auth: true},
 		{method: "POST", pattern: "/rest/api/{v}/search", handler: (*Simulator).searchOld, auth: true},
-		{method: "GET", pattern: "/rest/webhooks/1.0/webhook", handler: (*Simulator).listWebhooks, auth: true},
-		{method: "POST", pattern: "/rest/webhooks/1.0/webhook", handler: (*Simulator).registerWebhook, auth: true},
-		{method: "GET", pattern: "/rest/webhooks/1.0/webhook/{id}", handler: (*Simulator).getWebhook, auth: true},
-		{method: "PUT", pattern: "/rest/webhooks/1.0/webhook/{id}", handler: (*Simulator).updateWebhook, auth: true},
-		{method: "DELETE", pattern: "/rest/webhooks/1.0/webhook/{id}", handler: (*Simulator).deleteWebhook, auth: true},
+		{method: "GET", pattern: "/rest/webhooks/1.0/webhook", handler: (*Simulator).listWebhooks, auth: true, only: oldWebhookAPI},
+		{method: "POST", pattern: "/rest/webhooks/1.0/webhook", handler: (*Simulator).registerWebhook, auth: true, only: oldWebhookAPI},
+		{method: "GET", pattern: "/rest/webhooks/1.0/webhook/{id}", handler: (*Simulator).getWebhook, auth: true, only: oldWebhookAPI},
+		{method: "PUT", pattern: "/rest/webhooks/1.0/webhook/{id}", handler: (*Simulator).updateWebhook, auth: true, only: oldWebhookAPI},
+		{method: "DELETE", pattern: "/rest/webhooks/1.0/webhook/{id}", handler: (*Simulator).deleteWebhook, auth: true, only: oldWebhookAPI},
+		{method: "GET", pattern: "/rest/jira-webhook/1.0/webhooks", handler: (*Simulator).listWebhooks, auth: true, only: newWebhookAPI},
+		{method: "POST", pattern: "/rest/jira-webhook/1.0/webhooks", handler: (*Simulator).registerWebhook, auth: true, only: newWebhookAPI},
+		{method: "GET", pattern: "/rest/jira-webhook/1.0/webhooks/{id}", handler: (*Simulator).getWebhook, auth: true, only: newWebhookAPI},
+		{method: "PUT", pattern: "/rest/jira-webhook/1.0/webhooks/{id}", handler: (*Simulator).updateWebhook, auth: true, only: newWebhookAPI},
+		{method: "DELETE", pattern: "/rest/jira-webhook/1.0/webhooks/{id}", handler: (*Simulator).deleteWebhook, auth: true, only: newWebhookAPI},
+		{method: "GET", pattern: "/rest/api/{v}/issue/{issueIdOrKey}/changelog", handler: (*Simulator).getChangelog, auth: true, cloudOnly: true},
+		{method: "GET", pattern: "/rest/api/{v}/issue/{issueIdOrKey}/editmeta", handler: (*Simulator).getEditMeta, auth: true},
+		{method: "GET", pattern: "/rest/api/{v}/resolution", handler: (*Simulator).getResolutions, auth: true},
+		{method: "GET", pattern: "/rest/api/{v}/mypermissions", handler: (*Simulator).getMyPermissions, auth: true},
+		{method: "GET", pattern: "/rest/api/{v}/priority/search", handler: (*Simulator).searchPriorities, auth: true},
+		{method: "GET", pattern: "/rest/api/{v}/priorityscheme", handler: (*Simulator).getPrioritySchemes, auth: true, cloudOnly: true},
+		{method: "POST", pattern: "/rest/api/{v}/search/approximate-count", handler: (*Simulator).approximateCount, auth: true, cloudOnly: true},
 	}
 	for _, r := range rs {
 		r.segs = strings.Split(strings.Trim(r.pattern, "/"), "/")
@@ -79,7 +103,7 @@ func (s *Simulator) match(method, path string) (*route, map[string]string, int, 
 	segs := strings.Split(strings.Trim(path, "/"), "/")
 	pathMatched := false
 	for _, rt := range routes {
-		if len(rt.segs) != len(segs) || (rt.cloudOnly && s.dc) {
+		if len(rt.segs) != len(segs) || (rt.cloudOnly && s.dc) || (rt.only != nil && !slices.Contains(rt.only, s.profile)) {
 			continue
 		}
 		params, api, ok := s.matchSegs(rt.segs, segs)

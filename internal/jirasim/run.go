@@ -19,7 +19,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("jirasim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8089", "address to listen on")
-	deployment := fs.String("deployment", string(Cloud), "cloud or datacenter")
+	deployment := fs.String("deployment", string(Cloud), "cloud or datacenter (datacenter: the newest Data Center profile, dc-10)")
+	profileFlag := fs.String("profile", "", "Jira version to play: cloud, dc-9 or dc-10 (implies --deployment; default from --deployment)")
+	mediaBase := fs.String("media-base-url", "", "base URL of the Cloud attachment media host (default: the other loopback name of the request's host)")
 	seed := fs.Int64("seed", 1, "seed for fault injection and webhook identifiers")
 	baseURL := fs.String("base-url", "", "absolute base URL for self links (default: from each request's Host)")
 	manual := fs.Bool("manual-webhooks", false, "queue webhook deliveries until POST /_sim/webhooks/deliver")
@@ -33,9 +35,23 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if d != Cloud && d != DataCenter {
 		return fmt.Errorf("jirasim: --deployment must be cloud or datacenter, got %q", *deployment)
 	}
+	var profile Profile
+	if *profileFlag != "" {
+		p, err := ParseProfile(*profileFlag)
+		if err != nil {
+			return fmt.Errorf("jirasim: --profile: %w", err)
+		}
+		deploymentSet := false
+		fs.Visit(func(f *flag.Flag) { deploymentSet = deploymentSet || f.Name == "deployment" })
+		if deploymentSet && p.Deployment() != d {
+			return fmt.Errorf("jirasim: --profile %s is a %s profile, but --deployment is %s", p, p.Deployment(), d)
+		}
+		profile = p
+	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	sim := New(Config{Deployment: d, BaseURL: *baseURL, Seed: *seed, Logger: logger, ManualWebhooks: *manual})
+	sim := New(Config{Deployment: d, Profile: profile, BaseURL: *baseURL, MediaBaseURL: *mediaBase, Seed: *seed, Logger: logger, ManualWebhooks: *manual})
 	defer sim.Close()
+	d = sim.cfg.Deployment
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -46,7 +62,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *baseURL != "" {
 		url = *baseURL
 	}
-	fmt.Fprintf(stdout, "Jira simulator (%s) listening on %s\n", d, url)
+	fmt.Fprintf(stdout, "Jira simulator (%s, profile %s) listening on %s\n", d, sim.Profile(), url)
 	if d == DataCenter {
 		fmt.Fprintln(stdout, "Credentials (Authorization: Bearer <PAT>):")
 		fmt.Fprintln(stdout, "  admin  PAT admin-pat  (site admin)")
@@ -56,7 +72,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "  admin@example.test  admin-token  (site admin)")
 		fmt.Fprintln(stdout, "  dev@example.test    dev-token")
 	}
-	fmt.Fprintf(stdout, "Project SEC; control API at %s/_sim/ (faults, counters, reset)\n", url)
+	fmt.Fprintf(stdout, "Projects SEC and OPS; webhook API %s; control API at %s/_sim/ (faults, counters, reset, search-lag, transition-conditions)\n", sim.webhookPath(), url)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

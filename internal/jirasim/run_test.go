@@ -56,6 +56,9 @@ func TestRunServesUntilCancelled(t *testing.T) {
 			t.Fatalf("no URL printed; stdout %q", out.String())
 		}
 	}
+	if !strings.Contains(out.String(), "profile dc-10") || !strings.Contains(out.String(), "/rest/jira-webhook/1.0/webhooks") {
+		t.Errorf("--deployment datacenter must run the newest Data Center profile: %q", out.String())
+	}
 	if !strings.Contains(out.String(), "admin-pat") || !strings.Contains(out.String(), "dev-pat") {
 		t.Errorf("Data Center credentials not printed: %q", out.String())
 	}
@@ -83,7 +86,8 @@ func TestRunServesUntilCancelled(t *testing.T) {
 }
 
 func TestRunRejectsBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"--deployment", "server"}, {"--nope"}, {"extra"}} {
+	for _, args := range [][]string{{"--deployment", "server"}, {"--nope"}, {"extra"},
+		{"--profile", "dc-8"}, {"--profile", "dc-9", "--deployment", "cloud"}, {"--profile", "cloud", "--deployment", "datacenter"}} {
 		var out, errs bytes.Buffer
 		if err := Run(context.Background(), args, &out, &errs); err == nil {
 			t.Errorf("Run %v: got nil error", args)

@@ -27,6 +27,9 @@ type searchParams struct {
 	Fields        []string        `json:"fields"`
 	Expand        json.RawMessage `json:"expand"`
 	Properties    []string        `json:"properties"`
+	// ReconcileIssues are ids search must show even when search lags
+	// (Cloud /search/jql, at most 50).
+	ReconcileIssues []int64 `json:"reconcileIssues"`
 }
 
 // readSearch reads search parameters from the query (GET) or body (POST);
@@ -62,6 +65,14 @@ func readSearch(rq *request) (searchParams, bool) {
 		p.Expand = b
 	}
 	p.Properties = rq.queryList("properties")
+	for _, v := range rq.queryList("reconcileIssues") {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			rq.fail(http.StatusBadRequest, "The 'reconcileIssues' parameter must list issue ids.")
+			return p, false
+		}
+		p.ReconcileIssues = append(p.ReconcileIssues, n)
+	}
 	return p, true
 }
 
@@ -145,6 +156,15 @@ func (s *Simulator) searchJQL(rq *request) {
 		rq.fail(http.StatusBadRequest, msgUnbounded)
 		return
 	}
+	if len(p.ReconcileIssues) > 50 {
+		rq.fail(http.StatusBadRequest, "The number of issues to reconcile exceeds the limit of 50.")
+		return
+	}
+	reconcile := map[int64]bool{}
+	for _, id := range p.ReconcileIssues {
+		reconcile[id] = true
+	}
+	found = s.visible(found, rq.now, reconcile)
 	pageIssues := page(found, offset, maxResults)
 	out := make([]any, 0, len(pageIssues))
 	for _, is := range pageIssues {
@@ -191,6 +211,7 @@ func (s *Simulator) searchOld(rq *request) {
 		rq.fail(http.StatusBadRequest, err.Error())
 		return
 	}
+	found = s.visible(found, rq.now, nil)
 	pageIssues := page(found, startAt, maxResults)
 	out := make([]any, 0, len(pageIssues))
 	for _, is := range pageIssues {

@@ -124,16 +124,63 @@ var allPriorities = []*priority{
 // defaultPriority is the priority an issue gets when none is given.
 var defaultPriority = allPriorities[2]
 
-// project is a Jira project. The simulator has exactly one.
+// project is a Jira project. SEC is the project of PRODUCT.md §5; OPS is a
+// second project whose priority scheme and screens differ from SEC's, as
+// projects of one real site do ("Priorities per project" in
+// ../shared/jira/README.md), so that vulnsync cannot assume one project's
+// configuration holds for another.
 type project struct {
 	ID          string
 	Key         string
 	Name        string
 	Description string
 	AvatarID    int
+	// Priorities is the project's priority scheme (allowed priorities in
+	// order); Default is the scheme's default.
+	Priorities []*priority
+	Default    *priority
+	// SchemeID and SchemeName name the priority scheme (Cloud's
+	// /priorityscheme).
+	SchemeID   string
+	SchemeName string
+	// OffScreen are fields on neither the create nor the edit screen.
+	OffScreen map[string]bool
 }
 
-var secProject = &project{ID: "10000", Key: ProjectKey, Name: "Security", Description: "Vulnerabilities tracked by the security team.", AvatarID: 10324}
+// allowsPriority reports whether the project's priority scheme has p.
+func (p *project) allowsPriority(pr *priority) bool {
+	for _, x := range p.Priorities {
+		if x == pr {
+			return true
+		}
+	}
+	return false
+}
+
+// onScreen reports whether field id is on the project's screens.
+func (p *project) onScreen(id string) bool { return !p.OffScreen[id] }
+
+var (
+	secProject = &project{ID: "10000", Key: ProjectKey, Name: "Security", Description: "Vulnerabilities tracked by the security team.", AvatarID: 10324,
+		Priorities: allPriorities, Default: allPriorities[2], SchemeID: "1", SchemeName: "Default Priority Scheme"}
+	// opsProject leaves Lowest out of its priority scheme and Labels off
+	// its screens.
+	opsProject = &project{ID: "10001", Key: OpsProjectKey, Name: "Operations", Description: "Operational work of the platform team.", AvatarID: 10325,
+		Priorities: allPriorities[:4], Default: allPriorities[2], SchemeID: "10100", SchemeName: "Operations priority scheme",
+		OffScreen: map[string]bool{"labels": true}}
+	allProjects = []*project{secProject, opsProject}
+)
+
+// projectByIDOrKey finds a project by id or key (case-insensitive), or by
+// name when byName is set (JQL accepts names).
+func projectByIDOrKey(ref string, byName bool) *project {
+	for _, p := range allProjects {
+		if ref == p.ID || strings.EqualFold(ref, p.Key) || (byName && strings.EqualFold(ref, p.Name)) {
+			return p
+		}
+	}
+	return nil
+}
 
 // fieldKind says how a field's value is parsed, stored and rendered.
 type fieldKind int
@@ -154,6 +201,7 @@ const (
 	kindSelect
 	kindURL
 	kindMultiSelect
+	kindTextarea // rich-text custom field: ADF on v3, wiki on v2 and webhooks
 )
 
 // option is an allowed value of a select or multiselect field.
@@ -249,6 +297,11 @@ var allFields = []*fieldDef{
 	{ID: "customfield_10054", Name: "Tags", Custom: true, CustomID: 10054, Type: "array", Items: "option", CustomType: "com.atlassian.jira.plugin.system.customfieldtypes:multiselect", Kind: kindMultiSelect,
 		Options:  []option{{ID: "10103", Value: "pci"}, {ID: "10104", Value: "gdpr"}, {ID: "10105", Value: "sox"}},
 		OnCreate: true, CreateOps: addSetRem, Editable: true, Navigable: true, Orderable: true, ClauseNames: []string{"cf[10054]", "Tags"}},
+	// A textarea custom field: createmeta reports schema type string with
+	// the textarea custom type, and its value is rich text like the
+	// description (README, "Textarea custom fields").
+	{ID: "customfield_10055", Name: "Steps to reproduce", Custom: true, CustomID: 10055, Type: "string", CustomType: "com.atlassian.jira.plugin.system.customfieldtypes:textarea", Kind: kindTextarea,
+		OnCreate: true, CreateOps: setOnly, Editable: true, Navigable: true, Orderable: true, ClauseNames: []string{"cf[10055]", "Steps to reproduce"}},
 }
 
 // fieldByID indexes allFields.
@@ -275,6 +328,7 @@ var customFields = func() []*fieldDef {
 // demo and benchmarks act as Jira users without repeating literals.
 const (
 	ProjectKey     = "SEC"
+	OpsProjectKey  = "OPS" // the second project (profiles: priority scheme and screens differ)
 	AdminEmail     = "admin@example.test"
 	AdminToken     = "admin-token" // Cloud API token
 	AdminPAT       = "admin-pat"   // Data Center personal access token

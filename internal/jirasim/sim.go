@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,8 +30,19 @@ const (
 // Config configures a Simulator. The zero value is a Cloud site with a real
 // clock and seed 0.
 type Config struct {
-	// Deployment is "cloud" (default) or "datacenter".
+	// Deployment is "cloud" (default) or "datacenter". It is overridden by
+	// Profile when that is set: a profile implies its deployment.
 	Deployment Deployment
+	// Profile is the Jira version played: ProfileCloud, ProfileDC9 or
+	// ProfileDC10. Empty derives it from Deployment (cloud → ProfileCloud,
+	// datacenter → ProfileDC10, the newest Data Center).
+	Profile Profile
+	// MediaBaseURL is the base of the media host Cloud attachment content
+	// redirects to (real Cloud redirects to api.media.atlassian.com). Empty
+	// derives a second loopback host name from each request's Host
+	// (127.0.0.1:P ↔ localhost:P), so a client that carries its
+	// Authorization header across hosts is caught.
+	MediaBaseURL string
 	// BaseURL is the absolute base used in "self" links; if empty it is
 	// derived from each request's Host.
 	BaseURL string
@@ -65,14 +77,21 @@ type Simulator struct {
 	clock func() time.Time
 	log   *slog.Logger
 	dc    bool
-	users []*user
+	// profile is cfg.Profile, never empty.
+	profile Profile
+	// searchLag (a time.Duration) hides recently created issues from
+	// search; see SetSearchLag.
+	searchLag atomic.Int64
+	// mediaKey signs the short-lived tokens of Cloud media URLs.
+	mediaKey []byte
+	users    []*user
 
 	mu          sync.RWMutex
 	issues      map[int64]*issue
 	byKey       map[string]*issue
 	order       []*issue // creation order, deleted ones removed lazily
 	nextIssueID int64
-	nextNum     int
+	nextNum     map[string]int // per project key
 	nextComment int64
 	nextHistory int64
 	nextAttach  int64
@@ -86,15 +105,17 @@ type Simulator struct {
 	cacheMu sync.Mutex
 	cache   map[string]cachedRender
 
-	ctl *control
-	wh  *dispatcher
+	ctl  *control
+	wh   *dispatcher
+	cond conditions
 }
 
 // New builds a Simulator with the seed data of PRODUCT.md §5.
 func New(cfg Config) *Simulator {
-	if cfg.Deployment == "" {
-		cfg.Deployment = Cloud
+	if cfg.Profile == "" {
+		cfg.Profile = defaultProfile(cfg.Deployment)
 	}
+	cfg.Deployment = cfg.Profile.Deployment()
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
@@ -114,8 +135,10 @@ func New(cfg Config) *Simulator {
 		cfg.WebhookWorkers = 1
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	cfg.MediaBaseURL = strings.TrimRight(cfg.MediaBaseURL, "/")
 	s := &Simulator{
 		cfg:         cfg,
+		profile:     cfg.Profile,
 		clock:       cfg.Clock,
 		log:         cfg.Logger,
 		dc:          cfg.Deployment == DataCenter,
@@ -123,6 +146,7 @@ func New(cfg Config) *Simulator {
 		issues:      map[int64]*issue{},
 		byKey:       map[string]*issue{},
 		nextIssueID: 10000,
+		nextNum:     map[string]int{},
 		nextComment: 10000,
 		nextHistory: 10100,
 		nextAttach:  10000,
@@ -131,6 +155,7 @@ func New(cfg Config) *Simulator {
 		nextHook:    1,
 		cache:       map[string]cachedRender{},
 	}
+	s.mediaKey = []byte(fmt.Sprintf("jirasim-media-%d", cfg.Seed))
 	s.ctl = newControl(cfg.Seed)
 	s.wh = newDispatcher(s, cfg)
 	return s
@@ -235,6 +260,10 @@ func (s *Simulator) baseURL(r *http.Request) string {
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_sim/") {
 		s.serveControl(w, r)
+		return
+	}
+	if !s.dc && strings.HasPrefix(r.URL.Path, mediaPrefix) {
+		s.serveMedia(w, r)
 		return
 	}
 	rt, params, api, code := s.match(r.Method, r.URL.Path)

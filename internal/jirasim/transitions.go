@@ -1,7 +1,11 @@
 package jirasim
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
+	"slices"
+	"sync"
 )
 
 // This file serves workflow transitions.
@@ -13,7 +17,7 @@ func (s *Simulator) resolutionField(v view, t *transition) map[string]any {
 	for _, r := range allResolutions {
 		vals = append(vals, v.resolution(r))
 	}
-	return map[string]any{
+	m := map[string]any{
 		"required":        false,
 		"schema":          map[string]any{"type": "resolution", "system": "resolution"},
 		"name":            "Resolution",
@@ -23,6 +27,88 @@ func (s *Simulator) resolutionField(v view, t *transition) map[string]any {
 		"operations":      []string{"set"},
 		"allowedValues":   vals,
 	}
+	if s.resolutionRequired(t) {
+		m["required"] = true
+		m["hasDefaultValue"] = false
+		delete(m, "defaultValue")
+	}
+	return m
+}
+
+// resolutionRequired reports whether a transition's screen requires the
+// resolution: on Data Center, the classic workflow's "Resolve Issue" screen
+// on transitions into Done makes it required and sets no default (README,
+// "Transitions may require fields on their screen").
+func (s *Simulator) resolutionRequired(t *transition) bool {
+	return s.dc && t.To == statusDone
+}
+
+// conditions hide transitions from some users, as workflow conditions do
+// on real sites ("conditions hide transitions from some users"). Set
+// through /_sim/transition-conditions.
+type conditions struct {
+	mu     sync.Mutex
+	hidden map[string][]string // transition id → user names hidden from
+}
+
+// TransitionConditions maps a transition id to the users (by name:
+// "admin", "dev") it is hidden from. It is the body of POST
+// /_sim/transition-conditions: {"hidden": {"51": ["dev"]}}.
+type TransitionConditions struct {
+	Hidden map[string][]string `json:"hidden"`
+}
+
+// SetTransitionConditions replaces the conditions, like POST
+// /_sim/transition-conditions.
+func (s *Simulator) SetTransitionConditions(c TransitionConditions) {
+	s.cond.mu.Lock()
+	defer s.cond.mu.Unlock()
+	s.cond.hidden = map[string][]string{}
+	for k, v := range c.Hidden {
+		s.cond.hidden[k] = append([]string{}, v...)
+	}
+}
+
+func (s *Simulator) transitionConditions() TransitionConditions {
+	s.cond.mu.Lock()
+	defer s.cond.mu.Unlock()
+	out := TransitionConditions{Hidden: map[string][]string{}}
+	for k, v := range s.cond.hidden {
+		out.Hidden[k] = append([]string{}, v...)
+	}
+	return out
+}
+
+// hiddenFrom reports whether a condition hides transition t from u.
+func (s *Simulator) hiddenFrom(t *transition, u *user) bool {
+	s.cond.mu.Lock()
+	defer s.cond.mu.Unlock()
+	return slices.Contains(s.cond.hidden[t.ID], u.Name)
+}
+
+func (s *Simulator) serveConditions(w http.ResponseWriter, r *http.Request, fail func(int, string)) {
+	switch r.Method {
+	case http.MethodGet:
+	case http.MethodPost, http.MethodPut:
+		var c TransitionConditions
+		dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&c); err != nil {
+			fail(http.StatusBadRequest, "decode transition conditions: "+err.Error())
+			return
+		}
+		for id := range c.Hidden {
+			if !slices.ContainsFunc(allTransitions, func(t *transition) bool { return t.ID == id }) {
+				fail(http.StatusBadRequest, "unknown transition id "+id)
+				return
+			}
+		}
+		s.SetTransitionConditions(c)
+	default:
+		fail(http.StatusMethodNotAllowed, "use GET or POST")
+		return
+	}
+	writeJSON(w, http.StatusOK, s.transitionConditions())
 }
 
 func (s *Simulator) transitionJSON(v view, t *transition, withFields bool) map[string]any {
@@ -56,12 +142,12 @@ func (s *Simulator) getTransitions(rq *request) {
 	defer s.mu.RUnlock()
 	is := s.lookupIssue(rq.params["issueIdOrKey"])
 	if is == nil {
-		rq.fail(http.StatusNotFound, msgNoIssue)
+		s.issueNotFound(rq)
 		return
 	}
 	out := []any{}
 	for _, t := range allTransitions {
-		if !t.availableFrom(is.Status) || (only != "" && only != t.ID) {
+		if !t.availableFrom(is.Status) || (only != "" && only != t.ID) || s.hiddenFrom(t, rq.user) {
 			continue
 		}
 		out = append(out, s.transitionJSON(rq.view, t, withFields))
@@ -83,12 +169,12 @@ func (s *Simulator) doTransition(rq *request) {
 	defer s.mu.Unlock()
 	is := s.lookupIssue(rq.params["issueIdOrKey"])
 	if is == nil {
-		rq.fail(http.StatusNotFound, msgNoIssue)
+		s.issueNotFound(rq)
 		return
 	}
 	var t *transition
 	for _, c := range allTransitions {
-		if c.ID == id && c.availableFrom(is.Status) {
+		if c.ID == id && c.availableFrom(is.Status) && !s.hiddenFrom(c, rq.user) {
 			t = c
 		}
 	}
@@ -98,7 +184,10 @@ func (s *Simulator) doTransition(rq *request) {
 	}
 	errs := map[string]string{}
 	res := t.Resolution
-	if raw, ok := in.Fields["resolution"]; ok {
+	if raw, ok := in.Fields["resolution"]; (!ok || isNull(raw)) && s.resolutionRequired(t) {
+		delete(in.Fields, "resolution")
+		errs["resolution"] = "Resolution is required."
+	} else if ok {
 		delete(in.Fields, "resolution")
 		r, ok := decodeRef(raw)
 		switch {

@@ -11,9 +11,22 @@ import (
 	"unicode/utf8"
 )
 
-// This file serves admin webhook registration (/rest/webhooks/1.0/webhook)
-// and turns changes into webhook payloads shaped like the recorded
-// deliveries.
+// This file serves admin webhook registration and turns changes into
+// webhook payloads shaped like the recorded deliveries.
+//
+// Two registration APIs exist. Cloud and Data Center 9 serve
+// /rest/webhooks/1.0/webhook with a top-level "secret" (ignored by Data
+// Center 9, which delivers unsigned) and a JQL filter under
+// filters["issue-related-events-section"]. Data Center 10 serves
+// /rest/jira-webhook/1.0/webhooks instead; its shape follows jira.js
+// src/server/api/webhooks.ts and src/server/models/webhook.ts (tested
+// against Data Center 10.3): requests carry name, url, events, filters,
+// excludeBody, configuration, sslVerificationRequired; answers carry a
+// numeric id, name, url, events, createdDate, updatedDate, configuration,
+// active, scopeType and sslVerificationRequired. The secret goes in
+// configuration.SECRET (JRASERVER-78733; n8n's Jira trigger node), and the
+// JQL filter is not honoured there: every event of every project is
+// delivered.
 
 // webhookEvents are the events a webhook may subscribe to; the simulator
 // emits the first six.
@@ -45,23 +58,79 @@ type webhookReg struct {
 	Secret      string
 	ExcludeBody bool
 	Enabled     bool
+	Created     time.Time
 	Updated     time.Time
 	UpdatedBy   *user
+	// Config is Data Center 10's configuration map without SECRET (kept in
+	// Secret); SSLVerify its sslVerificationRequired.
+	Config    map[string]any
+	SSLVerify bool
 }
 
 // webhookInput is the registration body.
 type webhookInput struct {
-	Name        string            `json:"name"`
-	URL         string            `json:"url"`
-	Events      []string          `json:"events"`
-	Filters     map[string]string `json:"filters"`
-	JQLFilter   string            `json:"jqlFilter"`
-	ExcludeBody bool              `json:"excludeBody"`
-	Enabled     *bool             `json:"enabled"`
-	Secret      string            `json:"secret"`
+	Name        string         `json:"name"`
+	URL         string         `json:"url"`
+	Events      []string       `json:"events"`
+	Filters     map[string]any `json:"filters"`
+	JQLFilter   string         `json:"jqlFilter"`
+	ExcludeBody bool           `json:"excludeBody"`
+	Enabled     *bool          `json:"enabled"`
+	Secret      string         `json:"secret"`
+	// Data Center 10 (/rest/jira-webhook/1.0/webhooks).
+	Configuration map[string]any `json:"configuration"`
+	Active        *bool          `json:"active"`
+	SSLVerify     *bool          `json:"sslVerificationRequired"`
+}
+
+// normalize maps a request of the profile's API onto the common fields:
+// on Data Center 10 the secret is configuration.SECRET and "active" stands
+// for "enabled"; on Data Center 9 a secret is ignored.
+func (in *webhookInput) normalize(p Profile) {
+	switch {
+	case p.newWebhookAPI():
+		in.Secret = ""
+		if sec, ok := in.Configuration["SECRET"].(string); ok {
+			in.Secret = sec
+		}
+		if in.Enabled == nil {
+			in.Enabled = in.Active
+		}
+	case !p.signsWebhooks():
+		in.Secret = ""
+	}
+}
+
+// webhookPath is the registration API's collection path for the profile.
+func (s *Simulator) webhookPath() string {
+	if s.profile.newWebhookAPI() {
+		return "/rest/jira-webhook/1.0/webhooks"
+	}
+	return "/rest/webhooks/1.0/webhook"
 }
 
 func (s *Simulator) webhookJSON(base string, h *webhookReg) map[string]any {
+	if s.profile.newWebhookAPI() {
+		cfg := map[string]any{}
+		for k, v := range h.Config {
+			cfg[k] = v
+		}
+		// The secret is write-only: it is not echoed.
+		return map[string]any{
+			"self":                    base + s.webhookPath() + "/" + strconv.FormatInt(h.ID, 10),
+			"id":                      h.ID,
+			"name":                    h.Name,
+			"url":                     h.URL,
+			"events":                  h.Events,
+			"createdDate":             h.Created.UnixMilli(),
+			"updatedDate":             h.Updated.UnixMilli(),
+			"configuration":           cfg,
+			"active":                  h.Enabled,
+			"scopeType":               "GLOBAL",
+			"sslVerificationRequired": h.SSLVerify,
+			"excludeBody":             h.ExcludeBody,
+		}
+	}
 	m := map[string]any{
 		"self":                   base + "/rest/webhooks/1.0/webhook/" + strconv.FormatInt(h.ID, 10),
 		"name":                   h.Name,
@@ -114,7 +183,7 @@ func (s *Simulator) checkWebhook(in *webhookInput, now time.Time, u *user) map[s
 		errs["secret"] = "The secret must be at most 512 characters."
 	}
 	jql := in.jql()
-	if jql != "" {
+	if jql != "" && !s.profile.newWebhookAPI() {
 		parsed, err := parseJQL(jql)
 		if err == nil {
 			_, err = jqlEnv{s: s, now: now, user: u}.compile(parsed.where)
@@ -127,7 +196,7 @@ func (s *Simulator) checkWebhook(in *webhookInput, now time.Time, u *user) map[s
 }
 
 func (in *webhookInput) jql() string {
-	if j := in.Filters[filterKey]; j != "" {
+	if j, _ := in.Filters[filterKey].(string); j != "" {
 		return j
 	}
 	return in.JQLFilter
@@ -141,6 +210,7 @@ func (s *Simulator) registerWebhook(rq *request) {
 	if !rq.decode(&in) {
 		return
 	}
+	in.normalize(s.profile)
 	s.lockWrite()
 	defer s.mu.Unlock()
 	if errs := s.checkWebhook(&in, rq.now, rq.user); len(errs) > 0 {
@@ -152,10 +222,11 @@ func (s *Simulator) registerWebhook(rq *request) {
 		return
 	}
 	h := &webhookReg{ID: s.nextHook, Name: in.Name, URL: in.URL, Events: slices.Clone(in.Events), JQL: in.jql(),
-		Secret: in.Secret, ExcludeBody: in.ExcludeBody, Enabled: in.Enabled == nil || *in.Enabled, Updated: rq.now, UpdatedBy: rq.user}
+		Secret: in.Secret, ExcludeBody: in.ExcludeBody, Enabled: in.Enabled == nil || *in.Enabled, Created: rq.now, Updated: rq.now, UpdatedBy: rq.user,
+		Config: webhookConfig(in.Configuration), SSLVerify: in.SSLVerify != nil && *in.SSLVerify}
 	s.nextHook++
 	s.hooks[h.ID] = h
-	rq.w.Header().Set("Location", rq.view.base+"/rest/webhooks/1.0/webhook/"+strconv.FormatInt(h.ID, 10))
+	rq.w.Header().Set("Location", rq.view.base+s.webhookPath()+"/"+strconv.FormatInt(h.ID, 10))
 	rq.json(http.StatusCreated, s.webhookJSON(rq.view.base, h))
 }
 
@@ -207,6 +278,7 @@ func (s *Simulator) updateWebhook(rq *request) {
 	if !rq.decode(&in) {
 		return
 	}
+	in.normalize(s.profile)
 	s.lockWrite()
 	defer s.mu.Unlock()
 	h := s.hookParam(rq)
@@ -224,6 +296,12 @@ func (s *Simulator) updateWebhook(rq *request) {
 	}
 	if in.Enabled != nil {
 		h.Enabled = *in.Enabled
+	}
+	if in.Configuration != nil {
+		h.Config = webhookConfig(in.Configuration)
+	}
+	if in.SSLVerify != nil {
+		h.SSLVerify = *in.SSLVerify
 	}
 	h.Updated, h.UpdatedBy = rq.now, rq.user
 	rq.json(http.StatusOK, s.webhookJSON(rq.view.base, h))
@@ -244,6 +322,18 @@ func (s *Simulator) deleteWebhook(rq *request) {
 	rq.noContent()
 }
 
+// webhookConfig keeps a Data Center 10 configuration map without its
+// SECRET.
+func webhookConfig(in map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range in {
+		if k != "SECRET" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
 // event is a change that may be delivered to webhooks.
 type event struct {
 	name      string // webhookEvent
@@ -254,6 +344,10 @@ type event struct {
 	historyID int64
 	hasLog    bool
 	comment   *comment
+	// secondary marks fallout of another change (the comment deletions
+	// that follow an issue deletion), which Cloud delivers with
+	// X-Atlassian-Webhook-Flow: Secondary.
+	secondary bool
 }
 
 // emit renders ev once and queues a delivery for every enabled webhook
@@ -282,7 +376,7 @@ func (s *Simulator) emit(base string, ev event) {
 			}
 			body = b
 		}
-		s.wh.enqueue(h.URL, h.Secret, body)
+		s.wh.enqueue(h.URL, h.Secret, body, ev.secondary)
 	}
 }
 
@@ -290,7 +384,7 @@ func (s *Simulator) emit(base string, ev event) {
 // now; a filter that no longer compiles (an issue key it names was
 // deleted) covers nothing.
 func (s *Simulator) hookCovers(h *webhookReg, is *issue, now time.Time) bool {
-	if h.JQL == "" {
+	if h.JQL == "" || s.profile.newWebhookAPI() {
 		return true
 	}
 	parsed, err := parseJQL(h.JQL)
@@ -345,7 +439,7 @@ func (s *Simulator) payload(base string, ev event, now time.Time) map[string]any
 				"fields": map[string]any{
 					"summary":   is.Summary,
 					"issuetype": v.issueType(is.Type),
-					"project":   v.projectRef(),
+					"project":   v.projectRef(is.Project),
 					"assignee":  v.user(is.Assignee),
 					"priority":  v.priority(is.Priority),
 					"status":    v.status(is.Status),
