@@ -107,14 +107,14 @@ type idOnly struct {
 // simulator through every operation of the document, validating each
 // request and answer, and checks that none was left out.
 func TestScenarioValidatesEveryOperation(t *testing.T) {
-	for _, dep := range []jirasim.Deployment{"cloud", "datacenter"} {
-		t.Run(string(dep), func(t *testing.T) { scenario(t, dep) })
+	for _, p := range jirasim.Profiles {
+		t.Run(string(p), func(t *testing.T) { scenario(t, p) })
 	}
 }
 
-func scenario(t *testing.T, dep jirasim.Deployment) {
+func scenario(t *testing.T, profile jirasim.Profile) {
 	spec := apispec.Load(t)
-	e := apptest.New(t, apptest.Options{Deployment: dep})
+	e := apptest.New(t, apptest.Options{Profile: profile})
 	c := &client{t: t, e: e, http: &http.Client{Transport: spec.Transport(t, nil)}}
 
 	// Health, the document itself, and authentication.
@@ -248,10 +248,27 @@ func scenario(t *testing.T, dep jirasim.Deployment) {
 	}
 	sendDelivery(t, c, held[0], 202)
 	sendDelivery(t, c, held[0], 200) // a retry: duplicate
+	// A forged delivery is refused: a wrong signature where Jira signs, a
+	// wrong URL token where it does not (Data Center 9); and each URL form
+	// is refused on a connection of the other kind.
 	bad := held[0]
 	bad.Header = bad.Header.Clone()
-	bad.Header.Set("X-Hub-Signature", "sha256=00")
-	sendDelivery(t, c, bad, 401)
+	hookURL := e.API.URL + "/webhooks/jira/" + conn.ID
+	if profile == jirasim.ProfileDC9 {
+		if !strings.HasPrefix(bad.URL, hookURL+"/") {
+			t.Fatalf("Data Center 9 delivery to %s, want the token URL under %s/", bad.URL, hookURL)
+		}
+		bad.URL = hookURL + "/wrong-token"
+		sendDelivery(t, c, bad, 401)
+		bad.URL = hookURL // unsigned, no token
+		sendDelivery(t, c, bad, 401)
+	} else {
+		bad.Header.Set("X-Hub-Signature", "sha256=00")
+		sendDelivery(t, c, bad, 401)
+		bad.URL = hookURL + "/some-token" // a signing connection takes no token
+		sendDelivery(t, c, held[0], 200)
+		sendDelivery(t, c, bad, 401)
+	}
 	e.Sync()
 	c.call(200, "GET", "/api/v1/integrations/"+in.ID+"/events", nil)
 	c.call(200, "GET", "/api/v1/integrations/"+in.ID+"/events?limit=5&item_id="+vuln.ID, nil)

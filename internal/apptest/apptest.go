@@ -35,8 +35,11 @@ const Token = "apptest-admin-token-000000000000"
 
 // Options tune an environment.
 type Options struct {
-	// Deployment of the simulator: "cloud" (default) or "datacenter".
+	// Deployment of the simulator: "cloud" (default) or "datacenter" (the
+	// newest Data Center profile). Profile, when set, chooses the Jira
+	// version exactly (cloud, dc-9, dc-10) and implies the deployment.
 	Deployment jirasim.Deployment
+	Profile    jirasim.Profile
 	// DataDir for the SQLite store; a temp dir when empty.
 	DataDir string
 	// DB is a PostgreSQL DSN to use instead of SQLite.
@@ -94,6 +97,7 @@ type Env struct {
 	Clock    *Clock
 	DataDir  string
 	Deploy   jirasim.Deployment
+	Profile  jirasim.Profile
 	closeAll func()
 	hooks    *capture
 
@@ -191,6 +195,9 @@ func (e *Env) Deliver() int {
 // New builds an environment; everything is closed when the test ends.
 func New(t testing.TB, o Options) *Env {
 	t.Helper()
+	if o.Profile != "" {
+		o.Deployment = o.Profile.Deployment()
+	}
 	if o.Deployment == "" {
 		o.Deployment = "cloud"
 	}
@@ -198,17 +205,19 @@ func New(t testing.TB, o Options) *Env {
 		o.DataDir = t.TempDir()
 	}
 	spec := jiraspec.Optional(t)
-	e := &Env{T: t, Spec: spec, DataDir: o.DataDir, Deploy: o.Deployment, Clock: o.Clock,
+	e := &Env{T: t, Spec: spec, DataDir: o.DataDir, Deploy: o.Deployment, Profile: o.Profile, Clock: o.Clock,
 		HTTP: &http.Client{Transport: apispec.Transport(t, http.DefaultTransport)}}
 	if o.Sim != nil {
 		e.Sim, e.SimURL = o.Sim, o.SimURL
+		e.Profile = o.Sim.Profile()
 	} else {
 		e.hooks = &capture{}
-		cfg := jirasim.Config{Deployment: o.Deployment, ManualWebhooks: true, Seed: 1, WebhookClient: &http.Client{Transport: e.hooks}}
+		cfg := jirasim.Config{Deployment: o.Deployment, Profile: o.Profile, ManualWebhooks: true, Seed: 1, WebhookClient: &http.Client{Transport: e.hooks}}
 		if o.Clock != nil {
 			cfg.Clock = o.Clock.Now // one clock: Retry-After windows agree on both sides
 		}
 		e.Sim, e.SimURL = jirasim.StartTest(t, cfg)
+		e.Profile = e.Sim.Profile()
 	}
 	ctx := context.Background()
 	var clock func() time.Time

@@ -67,6 +67,8 @@ func (s *server) routes() {
 
 	// Jira authenticates with the webhook signature, not a token (G10).
 	s.mux.HandleFunc("POST /webhooks/jira/{connection_id}", s.handleWebhook)
+	// Jira Data Center before 10 does not sign: the URL carries a token.
+	s.mux.HandleFunc("POST /webhooks/jira/{connection_id}/{token}", s.handleWebhook)
 
 	// Anything else under /api/ answers a JSON 404 rather than the mux's text.
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

@@ -27,6 +27,7 @@ func (s *server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	rc, err := s.hooks.Receive(r.Context(), jirasync.Delivery{
 		ConnectionID: r.PathValue("connection_id"),
 		Signature:    r.Header.Get("X-Hub-Signature"),
+		Token:        r.PathValue("token"),
 		Identifier:   r.Header.Get("X-Atlassian-Webhook-Identifier"),
 		Body:         body,
 	})

@@ -112,6 +112,14 @@ type ConnectionView struct {
 	Auth              AuthView  `json:"auth"`
 	Account           Account   `json:"account"`
 	WebhookURL        string    `json:"webhook_url"`
+	// WebhookAuth is how deliveries are authenticated: "hmac" (signed by
+	// Jira) or "token" (Jira does not sign: a token in the URL, and every
+	// delivery is read back from Jira before it is applied).
+	WebhookAuth tracker.WebhookAuth `json:"webhook_auth"`
+	// WebhookAuthReason says why, for the admin.
+	WebhookAuthReason string `json:"webhook_auth_reason"`
+	// ServerVersion is the Jira version ("" on Cloud).
+	ServerVersion string `json:"server_version"`
 	WebhookSecret     string    `json:"webhook_secret,omitempty"`
 	WebhookSecretSet  bool      `json:"webhook_secret_set"`
 	WebhookRegistered bool      `json:"webhook_registered"`
@@ -123,16 +131,67 @@ func (s *Service) view(c store.Connection) ConnectionView {
 		ID: c.ID, Name: c.Name, BaseURL: c.BaseURL, Deployment: c.Deployment,
 		Auth:              AuthView{Type: c.AuthType, Email: c.Email, Secret: "********"},
 		Account:           Account{ID: c.AccountID, Name: c.AccountName},
-		WebhookURL:        s.WebhookURL(c.ID),
+		WebhookURL:        s.webhookURL(c, maskedToken),
+		WebhookAuth:       c.WebhookAuth,
+		WebhookAuthReason: authReason(c),
+		ServerVersion:     c.ServerVersion,
 		WebhookSecretSet:  c.SealedWebhookSecret != "",
 		WebhookRegistered: c.WebhookID != "",
 		CreatedAt:         c.CreatedAt,
 	}
 }
 
-// WebhookURL is the absolute URL Jira must call for a connection.
-func (s *Service) WebhookURL(connectionID string) string {
-	return s.cfg.PublicURL + "/webhooks/jira/" + connectionID
+// maskedToken stands for the URL token where the URL is shown after the
+// moment it was generated: in token mode the URL is a credential.
+const maskedToken = "********"
+
+// webhookURL is the absolute URL Jira must call for a connection: in token
+// mode it ends with the token (the webhook secret), shown as given.
+func (s *Service) webhookURL(c store.Connection, token string) string {
+	u := s.cfg.PublicURL + "/webhooks/jira/" + c.ID
+	if c.WebhookAuth == tracker.WebhookToken {
+		u += "/" + token
+	}
+	return u
+}
+
+// authReason explains the connection's webhook authentication.
+func authReason(c store.Connection) string {
+	if c.WebhookAuth == tracker.WebhookToken {
+		return "Jira " + firstNonEmpty(c.ServerVersion, "Data Center") + " does not sign webhook deliveries (Data Center signs from 10.0): " +
+			"the webhook URL carries a secret token, keep it secret; every delivery is only a notice, and vulnsync reads the issue from Jira before applying anything"
+	}
+	return "Jira signs every delivery with the webhook secret (X-Hub-Signature, HMAC-SHA256); unsigned or wrongly signed deliveries are refused"
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// detectWebhookAuth asks the site which webhook API it has: a site that
+// signs gets HMAC, one that does not gets a URL token.
+func detectWebhookAuth(ctx context.Context, client *jira.Client) (tracker.WebhookAuth, string, error) {
+	site, err := client.Site(ctx)
+	if err != nil {
+		return "", "", jiraconn.Explain("read the Jira version", err)
+	}
+	api, err := client.WebhookAPI(ctx)
+	if err != nil {
+		return "", "", jiraconn.Explain("find the webhook API", err)
+	}
+	version := ""
+	if site.Deployment != jira.Cloud {
+		version = site.Version.String()
+	}
+	if api.Signed {
+		return tracker.WebhookHMAC, version, nil
+	}
+	return tracker.WebhookToken, version, nil
 }
 
 func normalizeBaseURL(raw string) (string, error) {
@@ -226,8 +285,13 @@ func (s *Service) CreateConnection(ctx context.Context, in ConnectionInput) (Con
 		secret = in.Auth.Token
 	}
 	hookSecret := newSecret()
+	mode, version, err := detectWebhookAuth(ctx, client)
+	if err != nil {
+		return ConnectionView{}, err
+	}
 	c := store.Connection{ID: id, Name: in.Name, BaseURL: in.BaseURL, Deployment: string(dep), AuthType: in.Auth.Type,
-		Email: in.Auth.Email, AccountID: accountID(me), AccountName: me.DisplayName, CreatedAt: s.now(), UpdatedAt: s.now()}
+		Email: in.Auth.Email, AccountID: accountID(me), AccountName: me.DisplayName, WebhookAuth: mode, ServerVersion: version,
+		CreatedAt: s.now(), UpdatedAt: s.now()}
 	if c.SealedSecret, err = s.vault.Seal(secret, "connection:"+id); err != nil {
 		return ConnectionView{}, err
 	}
@@ -239,7 +303,7 @@ func (s *Service) CreateConnection(ctx context.Context, in ConnectionInput) (Con
 	}
 	s.conns.Put(id, client)
 	v := s.view(c)
-	v.WebhookSecret = hookSecret
+	v.WebhookSecret, v.WebhookURL = hookSecret, s.webhookURL(c, hookSecret)
 	return v, nil
 }
 
@@ -288,12 +352,19 @@ func (s *Service) Client(ctx context.Context, connectionID string) (*jira.Client
 
 // TestResult is the answer of "Test connection".
 type TestResult struct {
-	OK         bool    `json:"ok"`
-	Deployment string  `json:"deployment"`
-	Account    Account `json:"account"`
+	OK            bool                `json:"ok"`
+	Deployment    string              `json:"deployment"`
+	ServerVersion string              `json:"server_version"`
+	Account       Account             `json:"account"`
+	WebhookAuth   tracker.WebhookAuth `json:"webhook_auth"`
+	// WebhookAuthReason says why deliveries are authenticated so.
+	WebhookAuthReason string `json:"webhook_auth_reason"`
 }
 
-// TestConnection checks serverInfo and myself with the stored credentials.
+// TestConnection checks serverInfo and myself with the stored credentials,
+// and follows a change of Jira version: a Data Center upgraded to 10 signs
+// its deliveries, so the connection moves to HMAC (and a webhook vulnsync
+// registered is registered again at the new API).
 func (s *Service) TestConnection(ctx context.Context, id string) (TestResult, error) {
 	c, err := s.Client(ctx, id)
 	if err != nil {
@@ -303,7 +374,27 @@ func (s *Service) TestConnection(ctx context.Context, id string) (TestResult, er
 	if err != nil {
 		return TestResult{}, err
 	}
-	return TestResult{OK: true, Deployment: string(dep), Account: Account{ID: accountID(me), Name: me.DisplayName}}, nil
+	mode, version, err := detectWebhookAuth(ctx, c)
+	if err != nil {
+		return TestResult{}, err
+	}
+	conn, err := s.connection(ctx, id)
+	if err != nil {
+		return TestResult{}, err
+	}
+	if conn.WebhookAuth != mode || conn.ServerVersion != version {
+		conn.WebhookAuth, conn.ServerVersion, conn.UpdatedAt = mode, version, s.now()
+		if err := s.st.InTx(ctx, func(tx store.Tx) error { return tx.UpdateConnection(ctx, conn) }); err != nil {
+			return TestResult{}, fmt.Errorf("record the connection's Jira version: %w", err)
+		}
+		if conn.WebhookID != "" {
+			if _, err := s.RegisterWebhook(ctx, id); err != nil {
+				return TestResult{}, err
+			}
+		}
+	}
+	return TestResult{OK: true, Deployment: string(dep), ServerVersion: version, Account: Account{ID: accountID(me), Name: me.DisplayName},
+		WebhookAuth: mode, WebhookAuthReason: authReason(conn)}, nil
 }
 
 // WebhookSecret returns a connection's webhook secret in clear ("" when
@@ -343,7 +434,7 @@ func (s *Service) SetWebhookSecret(ctx context.Context, connectionID, secret str
 		}
 	}
 	v := s.view(c)
-	v.WebhookSecret = secret
+	v.WebhookSecret, v.WebhookURL = secret, s.webhookURL(c, secret)
 	return v, nil
 }
 
@@ -424,7 +515,7 @@ func (s *Service) RegisterWebhook(ctx context.Context, connectionID string) (Con
 		if err != nil {
 			return ConnectionView{}, err
 		}
-		hook := jira.Webhook{Name: "vulnsync " + c.Name, URL: s.WebhookURL(c.ID), Events: WebhookEvents, JQL: WebhookJQL(keys), Secret: secret}
+		hook := jira.Webhook{Name: "vulnsync " + c.Name, URL: s.webhookURL(c, secret), Events: WebhookEvents, JQL: WebhookJQL(keys), Secret: secret}
 		var got *jira.Webhook
 		if c.WebhookID != "" {
 			got, err = client.UpdateWebhook(ctx, c.WebhookID, hook)

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // changelogPageSize is the page asked of GET issue/{key}/changelog (Jira
@@ -30,7 +31,17 @@ func (h rawHistory) entry() ChangelogEntry {
 // entries of the same instant. Real Jira's ?expand=changelog is newest
 // first and the paged endpoint oldest first: position means nothing.
 func sortChangelog(es []ChangelogEntry) {
-	slices.SortStableFunc(es, func(a, b ChangelogEntry) int { return a.Created.Compare(b.Created) })
+	slices.SortStableFunc(es, func(a, b ChangelogEntry) int {
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
+		// Times tie at millisecond precision: history ids grow with
+		// time, so they order changes made within one millisecond.
+		if len(a.ID) != len(b.ID) {
+			return len(a.ID) - len(b.ID)
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 }
 
 // Changelog returns every change of an issue, oldest first (sorted by

@@ -11,6 +11,7 @@ package jiraconn
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -71,6 +72,7 @@ const secretTTL = 10 * time.Second
 
 type cachedSecret struct {
 	secret  string
+	mode    tracker.WebhookAuth
 	fetched time.Time
 }
 
@@ -181,33 +183,60 @@ func (r *Registry) ForgetSecret(connectionID string) {
 	r.mu.Unlock()
 }
 
-// VerifyWebhook checks a delivery's X-Hub-Signature against the
-// connection's webhook secret over the raw body (G10). The secret is
+// VerifyWebhook authenticates a delivery before anything in it is read
+// (G10) and says how: with HMAC a valid X-Hub-Signature over the raw body
+// is required; in token mode (Jira does not sign) the token from the URL
+// must match, compared in constant time, and the delivery is then only a
+// notice whose contents the sync reads back from Jira. The secret is
 // cached briefly so the receiver does not read and decrypt it for every
 // delivery; a failed check re-reads it once before refusing. An unknown
-// connection is ENotFound; a missing or wrong signature is EUnauthorized.
-func (r *Registry) VerifyWebhook(ctx context.Context, connectionID, signature string, body []byte) error {
+// connection is ENotFound; a missing or wrong signature or token is
+// EUnauthorized.
+func (r *Registry) VerifyWebhook(ctx context.Context, connectionID, signature, token string, body []byte) (tracker.WebhookAuth, error) {
 	r.mu.Lock()
 	c, ok := r.secrets[connectionID]
 	r.mu.Unlock()
-	fresh := ok && time.Since(c.fetched) < secretTTL
-	if fresh && c.secret != "" && jirahook.Verify([]byte(c.secret), signature, body) == nil {
-		return nil
+	if ok && time.Since(c.fetched) < secretTTL && c.secret != "" && check(c, signature, token, body) == nil {
+		return c.mode, nil
 	}
-	secret, err := r.WebhookSecret(ctx, connectionID)
+	conn, err := r.Connection(ctx, connectionID)
 	if err != nil {
-		return err
+		return "", err
+	}
+	c = cachedSecret{mode: conn.WebhookAuth, fetched: time.Now()}
+	if conn.SealedWebhookSecret != "" {
+		if c.secret, err = r.cfg.Vault.Open(conn.SealedWebhookSecret, "webhook:"+conn.ID); err != nil {
+			return "", fmt.Errorf("open the webhook secret of connection %s: %w", conn.ID, err)
+		}
 	}
 	r.mu.Lock()
-	r.secrets[connectionID] = cachedSecret{secret: secret, fetched: time.Now()}
+	r.secrets[connectionID] = c
 	r.mu.Unlock()
-	if secret == "" {
-		return unauthorized(jirahook.ErrBadSignature)
+	if c.secret == "" {
+		return "", unauthorized(jirahook.ErrBadSignature)
 	}
-	if err := jirahook.Verify([]byte(secret), signature, body); err != nil {
-		return unauthorized(err)
+	if err := check(c, signature, token, body); err != nil {
+		return "", unauthorized(err)
 	}
-	return nil
+	return c.mode, nil
+}
+
+// errBadToken is a token-mode delivery without the connection's token.
+var errBadToken = errors.New("webhook URL token missing or wrong")
+
+// check verifies one delivery against a cached secret in its mode. A
+// token on an HMAC connection is refused: the URL has no token there.
+func check(c cachedSecret, signature, token string, body []byte) error {
+	if c.mode == tracker.WebhookToken {
+		if token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(c.secret)) != 1 {
+			return errBadToken
+		}
+		return nil
+	}
+	if token != "" {
+		return errBadToken
+	}
+	return jirahook.Verify([]byte(c.secret), signature, body)
 }
 
 func unauthorized(err error) error {
@@ -246,7 +275,8 @@ func (r *Registry) ProjectMeta(ctx context.Context, connectionID, projectKey str
 }
 
 // fetchMeta reads createmeta (issue types and their fields), the project's
-// statuses per issue type, the priorities and the field list.
+// statuses per issue type, the priorities its scheme allows, the site's
+// resolutions and the field list.
 func fetchMeta(ctx context.Context, c *jira.Client, projectKey string) (mapping.Meta, []jira.Field, error) {
 	m := mapping.Meta{ProjectKey: projectKey, Statuses: map[string][]mapping.Status{}}
 	types, err := c.CreateMetaIssueTypes(ctx, projectKey)
@@ -285,12 +315,27 @@ func fetchMeta(ctx context.Context, c *jira.Client, projectKey string) (mapping.
 			m.Statuses[its.Name] = append(m.Statuses[its.Name], mapping.Status{ID: st.ID, Name: st.Name, Category: st.Category.Key})
 		}
 	}
-	prios, err := c.Priorities(ctx)
+	// The project's priority scheme may allow only some of the site's
+	// priorities: validation and the sync use what the project allows.
+	project, err := c.Project(ctx, projectKey)
 	if err != nil {
-		return m, nil, Explain("read the priorities", err)
+		return m, nil, Explain("read project "+projectKey, err)
+	}
+	prios, err := c.ProjectPriorities(ctx, project.ID)
+	if err != nil {
+		return m, nil, Explain("read the priorities of "+projectKey, err)
 	}
 	for _, p := range prios {
 		m.Priorities = append(m.Priorities, p.Name)
+	}
+	// Resolutions, for transitions whose screen requires one (Data Center
+	// moving to Done).
+	res, err := c.Resolutions(ctx)
+	if err != nil {
+		return m, nil, Explain("read the resolutions", err)
+	}
+	for _, r := range res {
+		m.Resolutions = append(m.Resolutions, r.Name)
 	}
 	fields, err := c.Fields(ctx)
 	if err != nil {

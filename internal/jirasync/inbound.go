@@ -25,6 +25,9 @@ type Delivery struct {
 	ConnectionID string
 	// Signature is the X-Hub-Signature header.
 	Signature string
+	// Token is the last segment of the webhook URL in token mode ("" on
+	// the signed URL).
+	Token string
 	// Identifier is X-Atlassian-Webhook-Identifier ("" on Server versions
 	// that send none).
 	Identifier string
@@ -51,11 +54,12 @@ func (e *Engine) Receive(ctx context.Context, in Delivery) (Receipt, error) {
 	if len(in.Body) > store.MaxDeliveryBytes {
 		return Receipt{}, tracker.Errorf(tracker.ETooLarge, "delivery larger than %d bytes", store.MaxDeliveryBytes)
 	}
-	if err := e.cfg.Connections.VerifyWebhook(ctx, in.ConnectionID, in.Signature, in.Body); err != nil {
+	mode, err := e.cfg.Connections.VerifyWebhook(ctx, in.ConnectionID, in.Signature, in.Token, in.Body)
+	if err != nil {
 		if k := tracker.KindOf(err); k == tracker.ENotFound || k == tracker.EUnauthorized {
 			return Receipt{}, err
 		}
-		return Receipt{}, fmt.Errorf("verify the webhook signature of connection %s: %w", in.ConnectionID, err)
+		return Receipt{}, fmt.Errorf("verify the webhook delivery of connection %s: %w", in.ConnectionID, err)
 	}
 	ev, perr := jirahook.Parse(in.Body)
 	key := in.Identifier
@@ -68,6 +72,11 @@ func (e *Engine) Receive(ctx context.Context, in Delivery) (Receipt, error) {
 	d := store.Delivery{ConnectionID: in.ConnectionID, DeliveryKey: key, Status: store.DeliveryQueued, Body: in.Body, ReceivedAt: e.now()}
 	if ev != nil {
 		d.Event, d.IssueID = ev.Kind, ev.IssueID
+		if mode == tracker.WebhookToken {
+			// Unsigned: only a notice that something happened to the
+			// issue; applying it reads the truth from Jira.
+			d.Event = noticePrefix + ev.Kind
+		}
 	}
 	if perr != nil {
 		d.Status, d.Note = store.DeliveryIgnored, perr.Error()
@@ -165,6 +174,8 @@ func (r *run) applyDeliveries(ctx context.Context, s *snapshot) error {
 			} else {
 				note = "the item is no longer linked"
 			}
+		} else if strings.HasPrefix(d.Event, noticePrefix) {
+			note, err = r.applyNotice(ctx, s, d)
 		} else {
 			var ev *jirahook.Event
 			if ev, err = jirahook.Parse(d.Body); err == nil {
@@ -242,7 +253,7 @@ func (r *run) apply(ctx context.Context, s *snapshot, ev *jirahook.Event) (strin
 		}
 		changed := map[string]bool{}
 		for _, c := range ev.Changelog {
-			changed[changeKey(c)] = true
+			changed[r.changeKey(c)] = true
 		}
 		all := ev.Kind == jirahook.IssueCreated
 		at := func(string) time.Time { return ev.Time }
@@ -260,13 +271,38 @@ func (r *run) apply(ctx context.Context, s *snapshot, ev *jirahook.Event) (strin
 	return "event not handled: " + ev.Kind, nil
 }
 
-// changeKey names a changelog item by field id (custom fields carry it in
-// fieldId; old payloads only have the display name of system fields).
-func changeKey(c jira.ChangeItem) string {
+// changeKey names a changelog item by field id. Cloud carries the id in
+// fieldId; Data Center leaves it out of custom-field items, which name the
+// field only by its display name ("field":"CVSS Score","fieldtype":"custom"),
+// so those are resolved through the site's field list; old payloads name
+// system fields by a lower-case name that is their id.
+func (r *run) changeKey(c jira.ChangeItem) string {
 	if c.FieldID != "" {
 		return c.FieldID
 	}
+	if strings.EqualFold(c.FieldType, "custom") {
+		if id := r.fieldIDByName(c.Field); id != "" {
+			return id
+		}
+	}
 	return strings.ToLower(c.Field)
+}
+
+// fieldIDByName finds a custom field's id by its display name: first among
+// the fields the mapping uses (names are not unique across a site, the
+// mapped one is the one that matters), then among all the site's fields.
+func (r *run) fieldIDByName(name string) string {
+	for _, f := range r.doc.Fields {
+		if jf := r.jiraField("", f.Jira); strings.EqualFold(jf.Name, name) && jf.Name != "" {
+			return f.Jira
+		}
+	}
+	for _, f := range r.meta.Fields {
+		if f.Custom && strings.EqualFold(f.Name, name) {
+			return f.ID
+		}
+	}
+	return ""
 }
 
 // applyIssue applies the state of an issue to the item and to the synced
@@ -506,7 +542,7 @@ func (r *run) pullAttachments(ctx context.Context, s *snapshot, ev *jirahook.Eve
 	}
 	added := map[string]bool{}
 	for _, c := range ev.Changelog {
-		if changeKey(c) == "attachment" && c.To != "" {
+		if r.changeKey(c) == "attachment" && c.To != "" {
 			added[c.To] = true
 		}
 	}

@@ -36,12 +36,21 @@ func getItem(t testing.TB, e *apptest.Env, id string) fullItem {
 func jiraTransition(t testing.TB, e *apptest.Env, key, name string) {
 	t.Helper()
 	var ts struct {
-		Transitions []struct{ ID, Name string } `json:"transitions"`
+		Transitions []struct {
+			ID, Name string
+			Fields   map[string]struct {
+				Required bool `json:"required"`
+			} `json:"fields"`
+		} `json:"transitions"`
 	}
-	e.Jira("dev", "GET", "/rest/api/"+e.APIVersion()+"/issue/"+key+"/transitions", nil, &ts)
+	e.Jira("dev", "GET", "/rest/api/"+e.APIVersion()+"/issue/"+key+"/transitions?expand=transitions.fields", nil, &ts)
 	for _, tr := range ts.Transitions {
 		if tr.Name == name {
-			if st := e.Jira("dev", "POST", "/rest/api/"+e.APIVersion()+"/issue/"+key+"/transitions", map[string]any{"transition": map[string]any{"id": tr.ID}}, nil); st != 204 {
+			body := map[string]any{"transition": map[string]any{"id": tr.ID}}
+			if tr.Fields["resolution"].Required { // the screen asks the person for one (Data Center's Done)
+				body["fields"] = map[string]any{"resolution": map[string]any{"name": "Done"}}
+			}
+			if st := e.Jira("dev", "POST", "/rest/api/"+e.APIVersion()+"/issue/"+key+"/transitions", body, nil); st != 204 {
 				t.Fatalf("transition %s: %d", name, st)
 			}
 			return

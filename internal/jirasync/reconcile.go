@@ -230,13 +230,14 @@ func (r *run) pull(ctx context.Context, s *snapshot) (string, error) {
 		}
 		return "", classify(err)
 	}
-	// The newest change of each field is the last history touching it
-	// (histories come in order; times alone tie at millisecond precision).
+	// The newest change of each field is the last history touching it: the
+	// client sorts histories by time and id, whatever order Jira gave them
+	// in (Cloud's expand=changelog is newest first and capped at 100).
 	latest := map[string]time.Time{}
 	authors := map[string]jira.User{}
 	for _, h := range is.Changelog {
 		for _, c := range h.Items {
-			k := changeKey(c)
+			k := r.changeKey(c)
 			latest[k], authors[k] = h.Created, h.Author
 		}
 	}

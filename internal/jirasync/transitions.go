@@ -232,13 +232,25 @@ func distance(a, b int) int {
 	return b - a
 }
 
-// doTransition performs one transition, filling its required fields from
-// the mapping's defaults (or the first allowed value).
+// doTransition performs one transition, filling the fields its screen
+// requires: a resolution from the mapping's resolutions for the target
+// status (or the one named like it), other fields from the mapping's
+// defaults, else the first allowed value.
 func (r *run) doTransition(ctx context.Context, key string, t jira.Transition) error {
 	fields := map[string]any{}
 	for id, f := range t.Fields {
 		if !f.Required {
 			continue
+		}
+		if id == "resolution" {
+			offered := make([]string, 0, len(f.AllowedValues))
+			for _, av := range f.AllowedValues {
+				offered = append(offered, av.Name)
+			}
+			if name := r.doc.ResolutionFor(t.To.Name, offered); name != "" {
+				fields[id] = map[string]any{"name": name}
+				continue
+			}
 		}
 		if raw, ok := r.doc.Defaults[id]; ok {
 			fields[id] = rawJSON(raw)

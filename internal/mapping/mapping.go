@@ -107,6 +107,11 @@ type Document struct {
 	DefaultPriority string                      `json:"default_priority"`
 	Fields          []Field                     `json:"fields"`
 	Defaults        map[string]json.RawMessage  `json:"defaults"`
+	// Resolutions names, per Jira status, the resolution to send when a
+	// transition into it requires one (Data Center's Done screen);
+	// unmapped, the resolution named like the status is sent, else the
+	// first one Jira offers.
+	Resolutions map[string]string `json:"resolutions,omitempty"`
 	Comments        string                      `json:"comments"`
 	Attachments     Attachments                 `json:"attachments"`
 	OnItemDeleted   string                      `json:"on_item_deleted,omitempty"`
@@ -160,8 +165,12 @@ type Meta struct {
 	ProjectKey string
 	IssueTypes []IssueType
 	// Statuses lists, per issue type name, the statuses of its workflow.
-	Statuses   map[string][]Status
+	Statuses map[string][]Status
+	// Priorities are those the project's priority scheme allows.
 	Priorities []string
+	// Resolutions are the site's resolutions (a transition screen may
+	// require one).
+	Resolutions []string
 }
 
 // IssueType is one issue type of the project with its create-screen fields.
@@ -238,6 +247,7 @@ func (d *Document) Validate(m Meta, cat tracker.Catalog) error {
 	used := d.validateIssueTypes(p, m, cat)
 	d.validateStatuses(p, m, used)
 	d.validatePriorities(p, m)
+	d.validateResolutions(p, m)
 	d.validateFields(p, m, cat, used)
 	d.validatePolicies(p)
 	return p.Err(tracker.EUnprocessable, "the mapping does not fit the Jira project "+m.ProjectKey)
@@ -332,11 +342,11 @@ func (d *Document) validatePriorities(p tracker.Problems, m Meta) {
 		if !sev.Valid() {
 			p.Add(key, "unknown severity %q", sev)
 		} else if !exists(d.Priority[sev]) {
-			p.Add(key, "priority %q does not exist (Jira has: %s)", d.Priority[sev], strings.Join(m.Priorities, ", "))
+			p.Add(key, "priority %q is not allowed in project %s (its priority scheme allows: %s)", d.Priority[sev], m.ProjectKey, strings.Join(m.Priorities, ", "))
 		}
 	}
 	if d.DefaultPriority != "" && !exists(d.DefaultPriority) {
-		p.Add("default_priority", "priority %q does not exist (Jira has: %s)", d.DefaultPriority, strings.Join(m.Priorities, ", "))
+		p.Add("default_priority", "priority %q is not allowed in project %s (its priority scheme allows: %s)", d.DefaultPriority, m.ProjectKey, strings.Join(m.Priorities, ", "))
 	}
 	if d.DefaultPriority == "" {
 		for _, sev := range tracker.Severities {
@@ -346,6 +356,72 @@ func (d *Document) validatePriorities(p tracker.Problems, m Meta) {
 			}
 		}
 	}
+}
+
+// validateResolutions checks that each mapped status exists in the
+// workflow and each resolution on the site.
+func (d *Document) validateResolutions(p tracker.Problems, m Meta) {
+	for _, status := range sortedKeys(d.Resolutions) {
+		key := "resolutions." + status
+		if !m.hasStatus(status) {
+			p.Add(key, "status %q is not in the workflow of project %s", status, m.ProjectKey)
+		}
+		res := d.Resolutions[status]
+		found := false
+		for _, r := range m.Resolutions {
+			found = found || strings.EqualFold(r, res)
+		}
+		if !found {
+			p.Add(key, "resolution %q does not exist (Jira has: %s)", res, strings.Join(m.Resolutions, ", "))
+		}
+	}
+}
+
+// hasStatus reports whether any workflow of the project has the status.
+func (m Meta) hasStatus(name string) bool {
+	for _, ss := range m.Statuses {
+		for _, s := range ss {
+			if strings.EqualFold(s.Name, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ResolutionFor picks the resolution to send with a transition into the
+// Jira status to whose screen requires one, among those offered: the
+// mapped one, else the one named like the status (Won't Do → Won't Do),
+// else one called Done, else the first offered. "" when none is offered.
+func (d *Document) ResolutionFor(to string, offered []string) string {
+	pick := func(name string) string {
+		for _, o := range offered {
+			if strings.EqualFold(o, name) {
+				return o
+			}
+		}
+		return ""
+	}
+	if r := pick(d.Resolutions[to]); r != "" && d.Resolutions[to] != "" {
+		return r
+	}
+	for k, v := range d.Resolutions {
+		if strings.EqualFold(k, to) {
+			if r := pick(v); r != "" {
+				return r
+			}
+		}
+	}
+	if r := pick(to); r != "" {
+		return r
+	}
+	if r := pick("Done"); r != "" {
+		return r
+	}
+	if len(offered) > 0 {
+		return offered[0]
+	}
+	return ""
 }
 
 // jiraField finds a field on the create screen of any used issue type.

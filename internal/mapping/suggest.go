@@ -198,6 +198,18 @@ func Suggest(meta Meta, cat tracker.Catalog) Document {
 			}
 		}
 	}
+	// Done-category statuses get the resolution named like them, or Done.
+	for _, st := range statuses {
+		if st.Category != "done" || len(meta.Resolutions) == 0 {
+			continue
+		}
+		if r := (&Document{}).ResolutionFor(st.Name, meta.Resolutions); r != "" {
+			if d.Resolutions == nil {
+				d.Resolutions = map[string]string{}
+			}
+			d.Resolutions[st.Name] = r
+		}
+	}
 	// A required field nothing maps (Component on Bug) is left without a
 	// default on purpose: which value every issue gets is the admin's
 	// choice, and validation names it until it is made.

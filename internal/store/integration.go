@@ -24,6 +24,11 @@ type Connection struct {
 	WebhookID   string
 	AccountID   string // Cloud accountId or Data Center key of the service account
 	AccountName string // its display name
+	// WebhookAuth is how deliveries are authenticated (HMAC signature, or
+	// a token in the URL where Jira does not sign).
+	WebhookAuth tracker.WebhookAuth
+	// ServerVersion is the Jira version seen at the last test ("" on Cloud).
+	ServerVersion string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }

@@ -53,3 +53,17 @@ type BackfillProgress struct {
 	Done   int `json:"done"`
 	Failed int `json:"failed"`
 }
+
+// WebhookAuth is how a connection's webhook deliveries are authenticated.
+// Jira Cloud and Data Center 10+ sign them (X-Hub-Signature, HMAC-SHA256);
+// Data Center before 10 ignores the secret and delivers unsigned, so those
+// connections take an unguessable token in the webhook URL instead, and
+// treat each delivery as a notice: the truth is read back from Jira's REST
+// API before anything is applied, because a URL can leak.
+type WebhookAuth string
+
+// The webhook authentication modes.
+const (
+	WebhookHMAC  WebhookAuth = "hmac"
+	WebhookToken WebhookAuth = "token"
+)

@@ -107,12 +107,12 @@ func (t *tx) integrationKnown(ctx context.Context, op, id string) error {
 
 // ---- Connections ----
 
-const connectionCols = `id, name, base_url, deployment, auth_type, email, sealed_secret, sealed_webhook_secret, webhook_id, account_id, account_name, created_at, updated_at`
+const connectionCols = `id, name, base_url, deployment, auth_type, email, sealed_secret, sealed_webhook_secret, webhook_id, account_id, account_name, webhook_auth, server_version, created_at, updated_at`
 
 func scanConnection(s rowScanner) (store.Connection, error) {
 	var c store.Connection
 	err := s.Scan(&c.ID, &c.Name, &c.BaseURL, &c.Deployment, &c.AuthType, &c.Email, &c.SealedSecret, &c.SealedWebhookSecret,
-		&c.WebhookID, &c.AccountID, &c.AccountName, timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt})
+		&c.WebhookID, &c.AccountID, &c.AccountName, &c.WebhookAuth, &c.ServerVersion, timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt})
 	return c, err
 }
 
@@ -131,6 +131,8 @@ func checkConnection(c store.Connection) error {
 	checkText(p, "webhook_id", c.WebhookID, false, 255)
 	checkText(p, "account_id", c.AccountID, false, 255)
 	checkText(p, "account_name", c.AccountName, false, 255)
+	oneOf(p, "webhook_auth", c.WebhookAuth, tracker.WebhookHMAC, tracker.WebhookToken)
+	checkText(p, "server_version", c.ServerVersion, false, 64)
 	return p.Err(tracker.EInvalid, "invalid connection")
 }
 
@@ -145,9 +147,9 @@ func (t *tx) CreateConnection(ctx context.Context, c store.Connection) error {
 	if !c.UpdatedAt.IsZero() {
 		updated = tracker.Truncate(c.UpdatedAt)
 	}
-	n, err := t.execN(ctx, `INSERT INTO connections (`+connectionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+	n, err := t.execN(ctx, `INSERT INTO connections (`+connectionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		c.ID, c.Name, c.BaseURL, c.Deployment, c.AuthType, c.Email, c.SealedSecret, c.SealedWebhookSecret,
-		c.WebhookID, c.AccountID, c.AccountName, t.d.ts(created), t.d.ts(updated))
+		c.WebhookID, c.AccountID, c.AccountName, c.WebhookAuth, c.ServerVersion, t.d.ts(created), t.d.ts(updated))
 	if err != nil {
 		return wrap("create connection", err)
 	}
@@ -181,9 +183,9 @@ func (t *tx) UpdateConnection(ctx context.Context, c store.Connection) error {
 		return err
 	}
 	n, err := t.execN(ctx, `UPDATE connections SET name = ?, base_url = ?, deployment = ?, auth_type = ?, email = ?, sealed_secret = ?,
-		sealed_webhook_secret = ?, webhook_id = ?, account_id = ?, account_name = ?, updated_at = ? WHERE id = ?`,
+		sealed_webhook_secret = ?, webhook_id = ?, account_id = ?, account_name = ?, webhook_auth = ?, server_version = ?, updated_at = ? WHERE id = ?`,
 		c.Name, c.BaseURL, c.Deployment, c.AuthType, c.Email, c.SealedSecret, c.SealedWebhookSecret,
-		c.WebhookID, c.AccountID, c.AccountName, t.d.ts(t.stamp(c.UpdatedAt)), c.ID)
+		c.WebhookID, c.AccountID, c.AccountName, c.WebhookAuth, c.ServerVersion, t.d.ts(t.stamp(c.UpdatedAt)), c.ID)
 	if err != nil {
 		return wrap("update connection", err)
 	}

@@ -52,7 +52,7 @@ func newConnection(name string) store.Connection {
 	return store.Connection{
 		ID: newID(), Name: name, BaseURL: "https://" + name + ".atlassian.net", Deployment: "cloud", AuthType: "basic",
 		Email: "bot@example.test", SealedSecret: "sealed:" + name, SealedWebhookSecret: "sealed-hook:" + name,
-		WebhookID: "", AccountID: "5b10ac8d82e05b22cc7d4ef5", AccountName: "vulnsync bot",
+		WebhookID: "", AccountID: "5b10ac8d82e05b22cc7d4ef5", AccountName: "vulnsync bot", WebhookAuth: tracker.WebhookHMAC,
 		CreatedAt: tracker.Truncate(base), UpdatedAt: tracker.Truncate(base),
 	}
 }
@@ -174,6 +174,7 @@ func testConnections(t *testing.T, s store.Store) {
 	acme := createConnection(t, s, "acme")
 	dc := newConnection("corp")
 	dc.Deployment, dc.AuthType, dc.Email, dc.SealedWebhookSecret = "datacenter", "bearer", "", ""
+	dc.WebhookAuth, dc.ServerVersion = tracker.WebhookToken, "9.12.15" // Data Center 9 does not sign
 	dc.CreatedAt, dc.UpdatedAt = base, time.Time{}
 	inTx(t, s, func(tx store.Tx) error { return tx.CreateConnection(t.Context(), dc) })
 	dc.CreatedAt = tracker.Truncate(base)
@@ -238,6 +239,7 @@ func testConnectionBadInput(t *testing.T, s store.Store) {
 		{"no base URL", func(c *store.Connection) { c.BaseURL = "" }, "base_url"},
 		{"unknown deployment", func(c *store.Connection) { c.Deployment = "server" }, "deployment"},
 		{"unknown auth type", func(c *store.Connection) { c.AuthType = "oauth" }, "auth_type"},
+		{"unknown webhook auth", func(c *store.Connection) { c.WebhookAuth = "none" }, "webhook_auth"},
 		{"no secret", func(c *store.Connection) { c.SealedSecret = "" }, "sealed_secret"},
 		{"huge name", func(c *store.Connection) { c.Name = strings.Repeat("n", 201) }, "name"},
 	}
