@@ -105,13 +105,13 @@ type Account struct {
 // ConnectionView is a connection as the API shows it. WebhookSecret is only
 // filled when the secret was just generated or rotated.
 type ConnectionView struct {
-	ID                string    `json:"id"`
-	Name              string    `json:"name"`
-	BaseURL           string    `json:"base_url"`
-	Deployment        string    `json:"deployment"`
-	Auth              AuthView  `json:"auth"`
-	Account           Account   `json:"account"`
-	WebhookURL        string    `json:"webhook_url"`
+	ID         string   `json:"id"`
+	Name       string   `json:"name"`
+	BaseURL    string   `json:"base_url"`
+	Deployment string   `json:"deployment"`
+	Auth       AuthView `json:"auth"`
+	Account    Account  `json:"account"`
+	WebhookURL string   `json:"webhook_url"`
 	// WebhookAuth is how deliveries are authenticated: "hmac" (signed by
 	// Jira) or "token" (Jira does not sign: a token in the URL, and every
 	// delivery is read back from Jira before it is applied).
@@ -119,7 +119,7 @@ type ConnectionView struct {
 	// WebhookAuthReason says why, for the admin.
 	WebhookAuthReason string `json:"webhook_auth_reason"`
 	// ServerVersion is the Jira version ("" on Cloud).
-	ServerVersion string `json:"server_version"`
+	ServerVersion     string    `json:"server_version"`
 	WebhookSecret     string    `json:"webhook_secret,omitempty"`
 	WebhookSecretSet  bool      `json:"webhook_secret_set"`
 	WebhookRegistered bool      `json:"webhook_registered"`

@@ -111,11 +111,11 @@ type Document struct {
 	// transition into it requires one (Data Center's Done screen);
 	// unmapped, the resolution named like the status is sent, else the
 	// first one Jira offers.
-	Resolutions map[string]string `json:"resolutions,omitempty"`
-	Comments        string                      `json:"comments"`
-	Attachments     Attachments                 `json:"attachments"`
-	OnItemDeleted   string                      `json:"on_item_deleted,omitempty"`
-	OnIssueDeleted  string                      `json:"on_issue_deleted,omitempty"`
+	Resolutions    map[string]string `json:"resolutions,omitempty"`
+	Comments       string            `json:"comments"`
+	Attachments    Attachments       `json:"attachments"`
+	OnItemDeleted  string            `json:"on_item_deleted,omitempty"`
+	OnIssueDeleted string            `json:"on_issue_deleted,omitempty"`
 }
 
 // Normalize fills the defaults the spec gives: summary and description flow

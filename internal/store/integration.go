@@ -29,8 +29,8 @@ type Connection struct {
 	WebhookAuth tracker.WebhookAuth
 	// ServerVersion is the Jira version seen at the last test ("" on Cloud).
 	ServerVersion string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // Integration links one target to one Jira project through a connection.
