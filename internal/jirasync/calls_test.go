@@ -17,7 +17,7 @@ import (
 func TestCallsPerChangeOverMixedWorkload(t *testing.T) {
 	for _, dep := range deployments {
 		t.Run(string(dep), func(t *testing.T) {
-			e := apptest.New(t, apptest.Options{Deployment: dep})
+			e := apptest.New(t, apptest.Options{Profile: dep})
 			s := e.Setup("shop")
 			base := e.Sim.Counters().Total.Requests
 			minimum := 0

@@ -25,7 +25,7 @@ func TestRandomizedConvergence(t *testing.T) {
 		n = 20
 	}
 	for seed := 1; seed <= n; seed++ {
-		dep := deployments[seed%2]
+		dep := deployments[seed%len(deployments)]
 		t.Run(fmt.Sprintf("seed%03d-%s", seed, dep), func(t *testing.T) {
 			t.Parallel()
 			convergeSeed(t, uint64(seed), dep)
@@ -50,10 +50,10 @@ func pickLabels(rng *rand.Rand) []string {
 	return out
 }
 
-func convergeSeed(t *testing.T, seed uint64, dep jirasim.Deployment) {
+func convergeSeed(t *testing.T, seed uint64, dep jirasim.Profile) {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	clock := apptest.NewClock(time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC))
-	e := apptest.New(t, apptest.Options{Deployment: dep, Clock: clock})
+	e := apptest.New(t, apptest.Options{Profile: dep, Clock: clock})
 	s := e.Setup("target")
 	var items []fullItem
 	var keys []string

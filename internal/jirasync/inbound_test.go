@@ -105,7 +105,7 @@ func comments(t testing.TB, e *apptest.Env, itemID string) []map[string]any {
 func TestInboundStatusFieldsAndEchoes(t *testing.T) {
 	for _, dep := range deployments {
 		t.Run(string(dep), func(t *testing.T) {
-			e := apptest.New(t, apptest.Options{Deployment: dep})
+			e := apptest.New(t, apptest.Options{Profile: dep})
 			s, it, key := setup(t, e)
 
 			// G4: our own create and its webhooks wrote nothing back.
@@ -189,7 +189,7 @@ func TestLateDeliveryIsNotApplied(t *testing.T) {
 	for _, dep := range deployments {
 		t.Run(string(dep), func(t *testing.T) {
 			clock := apptest.NewClock(time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC))
-			e := apptest.New(t, apptest.Options{Deployment: dep, Clock: clock})
+			e := apptest.New(t, apptest.Options{Profile: dep, Clock: clock})
 			_, it, key := setup(t, e)
 			e.HoldWebhooks(true)
 			clock.Advance(time.Second)
@@ -277,7 +277,7 @@ func TestNewestChangeWinsAcrossSides(t *testing.T) {
 func TestCommentsFromJira(t *testing.T) {
 	for _, dep := range deployments {
 		t.Run(string(dep), func(t *testing.T) {
-			e := apptest.New(t, apptest.Options{Deployment: dep})
+			e := apptest.New(t, apptest.Options{Profile: dep})
 			_, it, key := setup(t, e)
 			before := len(comments(t, e, it.ID))
 			e.HoldWebhooks(true)
@@ -399,7 +399,7 @@ func TestWebhookReceiverRefusesBadDeliveries(t *testing.T) {
 func TestAttachmentsFromJira(t *testing.T) {
 	for _, dep := range deployments {
 		t.Run(string(dep), func(t *testing.T) {
-			e := apptest.New(t, apptest.Options{Deployment: dep})
+			e := apptest.New(t, apptest.Options{Profile: dep})
 			s, it, key := setup(t, e)
 			small := []byte("screenshot bytes")
 			jiraUpload(t, e, key, "proof.png", small)
@@ -460,7 +460,7 @@ func jiraUpload(t testing.TB, e *apptest.Env, key, name string, content []byte) 
 func TestDeletions(t *testing.T) {
 	for _, dep := range deployments {
 		t.Run(string(dep), func(t *testing.T) {
-			e := apptest.New(t, apptest.Options{Deployment: dep})
+			e := apptest.New(t, apptest.Options{Profile: dep})
 			s, it, key := setup(t, e)
 			// Deleted in Jira: the item stays, unlinked, and says why.
 			if st := e.Jira("admin", "DELETE", "/rest/api/"+e.APIVersion()+"/issue/"+key, nil, nil); st != 204 {
@@ -498,7 +498,7 @@ func TestReconciliationRecoversDroppedWebhooks(t *testing.T) {
 	for _, dep := range deployments {
 		t.Run(string(dep), func(t *testing.T) {
 			clock := apptest.NewClock(time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC))
-			e := apptest.New(t, apptest.Options{Deployment: dep, Clock: clock})
+			e := apptest.New(t, apptest.Options{Profile: dep, Clock: clock})
 			_, it, key := setup(t, e)
 			e.HoldWebhooks(true)
 			clock.Advance(time.Minute)

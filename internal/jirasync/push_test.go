@@ -19,7 +19,9 @@ import (
 	"github.com/vulnsync/vulnsync/internal/store"
 )
 
-var deployments = []jirasim.Deployment{"cloud", "datacenter"}
+// deployments are the Jira versions every end-to-end sync test runs
+// against: Cloud, Data Center 9 (unsigned webhooks) and Data Center 10.
+var deployments = jirasim.Profiles
 
 type item struct {
 	ID   string `json:"id"`
@@ -144,7 +146,7 @@ func jiraKey(t testing.TB, e *apptest.Env, itemID string) string {
 func TestOutboundScenarios(t *testing.T) {
 	for _, dep := range deployments {
 		t.Run(string(dep), func(t *testing.T) {
-			e := apptest.New(t, apptest.Options{Deployment: dep})
+			e := apptest.New(t, apptest.Options{Profile: dep})
 			s := e.Setup("payments-api")
 
 			// Create.
@@ -166,7 +168,7 @@ func TestOutboundScenarios(t *testing.T) {
 			if dep == "cloud" && !strings.Contains(text(is.Fields.Description), `"type":"doc"`) {
 				t.Errorf("Cloud description is not ADF: %s", is.Fields.Description)
 			}
-			if dep == "datacenter" && !strings.Contains(text(is.Fields.Description), "*not*") {
+			if dep.Deployment() == "datacenter" && !strings.Contains(text(is.Fields.Description), "*not*") {
 				t.Errorf("Data Center description is not wiki markup: %s", is.Fields.Description)
 			}
 			wantLabels := map[string]bool{"pci": true, "sqli": true, jirasync.Marker(vuln.ID): true}
@@ -329,7 +331,7 @@ func TestCrashAfterCreateLeavesOneIssue(t *testing.T) {
 			// after that point runs, as in a crash. The job stays "running"
 			// under its lease in the store.
 			crash := func(string) error { runtime.Goexit(); return nil }
-			first := apptest.New(t, apptest.Options{Deployment: dep, DataDir: dir, Clock: clock, AfterCreate: crash})
+			first := apptest.New(t, apptest.Options{Profile: dep, DataDir: dir, Clock: clock, AfterCreate: crash})
 			s := first.Setup("web")
 			vuln := createItem(t, first, s.TargetID, map[string]any{"kind": "vulnerability", "title": "Stored XSS", "severity": "high"})
 			first.Sync()
@@ -348,7 +350,7 @@ func TestCrashAfterCreateLeavesOneIssue(t *testing.T) {
 
 			// Restart on the same data once the dead job's lease expired.
 			clock.Advance(3 * time.Minute)
-			second := apptest.New(t, apptest.Options{Deployment: dep, DataDir: dir, Clock: clock, Sim: first.Sim, SimURL: first.SimURL})
+			second := apptest.New(t, apptest.Options{Profile: dep, DataDir: dir, Clock: clock, Sim: first.Sim, SimURL: first.SimURL})
 			second.Sync()
 			key := jiraKey(t, second, vuln.ID)
 			if keys := searchAll(t, second); len(keys) != 1 || keys[0] != key {
@@ -424,7 +426,7 @@ func TestConvergesUnderFaults(t *testing.T) {
 	for _, dep := range deployments {
 		t.Run(string(dep), func(t *testing.T) {
 			clock := apptest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
-			e := apptest.New(t, apptest.Options{Deployment: dep, Clock: clock, JiraConcurrency: 1})
+			e := apptest.New(t, apptest.Options{Profile: dep, Clock: clock, JiraConcurrency: 1})
 			s := e.Setup("api-gateway")
 			e.Sim.SetFaults(jirasim.Faults{ErrorRate: 0.2, Rate429: 0.1, RetryAfterS: 2})
 			var items []item
