@@ -64,6 +64,9 @@ type Config struct {
 	Jobs jobs.Config
 	// AfterCreate is passed to the sync engine (crash simulation in tests).
 	AfterCreate func(itemID string) error
+	// CreateGrace is how long a create of unknown outcome is searched for
+	// before it is made again (default: the engine's).
+	CreateGrace time.Duration
 }
 
 // App is one assembled process. Its parts are exported for the commands
@@ -106,7 +109,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		OnChange: jirasync.EnqueueOnChange(cfg.Clock), OnCommit: a.Runner.Notify})
 	a.Connections = jiraconn.New(jiraconn.Config{Store: st, Vault: v, Logger: cfg.Logger, HTTPClient: cfg.JiraHTTPClient, JiraConfig: cfg.JiraConfig})
 	a.Engine = jirasync.New(jirasync.Config{Tracker: a.Tracker, Connections: a.Connections, Runner: a.Runner, Logger: cfg.Logger,
-		ReconcileInterval: cfg.ReconcileInterval, AfterCreate: cfg.AfterCreate})
+		ReconcileInterval: cfg.ReconcileInterval, AfterCreate: cfg.AfterCreate, CreateGrace: cfg.CreateGrace})
 	a.Integrations = integration.New(integration.Config{Tracker: a.Tracker, Connections: a.Connections, PublicURL: cfg.PublicURL,
 		Logger: cfg.Logger, OnMappingSet: a.Engine.MappingSet, Progress: a.Engine.Progress})
 	var ui http.Handler

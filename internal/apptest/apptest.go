@@ -50,6 +50,9 @@ type Options struct {
 	SimURL string
 	// AfterCreate is passed to the sync engine (crash simulation).
 	AfterCreate func(itemID string) error
+	// CreateGrace is how long a create of unknown outcome is searched for
+	// before it is made again (default: the engine's).
+	CreateGrace time.Duration
 	// Clock drives vulnsync's service, jobs and Jira client waits.
 	Clock *Clock
 	// JiraConcurrency bounds the Jira client's requests in flight (default:
@@ -237,6 +240,7 @@ func New(t testing.TB, o Options) *Env {
 		},
 		Jobs:        jobs.Config{BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond},
 		AfterCreate: o.AfterCreate,
+		CreateGrace: o.CreateGrace,
 	})
 	if err != nil {
 		t.Fatalf("assemble vulnsync: %v", err)

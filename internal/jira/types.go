@@ -27,6 +27,14 @@ func toRich(d Deployment, md string) any {
 // Cloud v3, a wiki string on Data Center and in webhooks, or null) to
 // Markdown.
 func fromRich(raw json.RawMessage) (string, error) {
+	return RichText(raw)
+}
+
+// RichText converts a rich-text field value as Jira returns it to
+// Markdown: a wiki-markup string (REST v2, Data Center, and every webhook
+// payload, even on Cloud) or an ADF document (REST v3). Textarea custom
+// fields come in both forms, like the description.
+func RichText(raw json.RawMessage) (string, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		return "", nil

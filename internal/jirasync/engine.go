@@ -46,8 +46,10 @@ type Config struct {
 	Runner *jobs.Runner
 	Logger *slog.Logger
 	// CreateGrace is how long a create whose outcome is unknown is given
-	// to show up in Jira's search before it is tried again (Jira's index is
-	// eventually consistent); default 1 min.
+	// to show up in Jira's search before it is tried again: Jira Cloud's
+	// search is eventually consistent, lagging "from a few seconds to
+	// minutes" (Atlassian, JRACLOUD-96208); default 5 min. A duplicate
+	// made after a longer lag is resolved by reconciliation.
 	CreateGrace time.Duration
 	// ReconcileInterval is how often each integration asks Jira for what
 	// changed (G8); default 5 min. ReconcileOverlap is how far before the
@@ -77,7 +79,7 @@ func New(cfg Config) *Engine {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.CreateGrace <= 0 {
-		cfg.CreateGrace = time.Minute
+		cfg.CreateGrace = 5 * time.Minute
 	}
 	if cfg.ReconcileInterval <= 0 {
 		cfg.ReconcileInterval = 5 * time.Minute
@@ -148,6 +150,9 @@ type run struct {
 	dep    jira.Deployment
 	itemID string
 	jobID  int64
+	// resolution, when set, is the resolution transitions send where
+	// their screen asks for one (Duplicate, when closing a duplicate).
+	resolution string
 	// account identifies the connection's service account (Cloud
 	// accountId, Data Center key or name): its changes are our own.
 	account string

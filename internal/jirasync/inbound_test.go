@@ -2,6 +2,7 @@ package jirasync_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"mime/multipart"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/vulnsync/vulnsync/internal/apptest"
 	"github.com/vulnsync/vulnsync/internal/jirahook"
+	"github.com/vulnsync/vulnsync/internal/jirasim"
 )
 
 type fullItem struct {
@@ -588,5 +590,82 @@ func TestConcurrentDeliveriesAreDeduplicated(t *testing.T) {
 	e.Sync()
 	if got := getItem(t, e, it.ID); got.Fields["cvss_score"] != 1.5 {
 		t.Errorf("cvss after the deliveries: %v", got.Fields["cvss_score"])
+	}
+}
+
+// Data Center 9 does not sign webhooks: deliveries reach vulnsync through
+// the URL token, each one a notice that makes vulnsync read the issue from
+// Jira. A Jira transition arrives by webhook (no reconciliation runs here),
+// and a delivery with the right token but false contents changes nothing,
+// because the truth is read from Jira's REST API.
+func TestUnsignedDeliveriesAreNoticesReadBackFromJira(t *testing.T) {
+	e := apptest.New(t, apptest.Options{Profile: jirasim.ProfileDC9})
+	_, it, key := setup(t, e)
+	e.HoldWebhooks(true)
+
+	jiraTransition(t, e, key, "Start Progress")
+	e.Deliver()
+	held := e.Held()
+	if len(held) == 0 {
+		t.Fatal("no delivery for the transition")
+	}
+	for _, d := range held {
+		if d.Header.Get("X-Hub-Signature") != "" || d.Header.Get("X-Atlassian-Webhook-Identifier") != "" {
+			t.Fatalf("Data Center 9 delivery carries %v: want unsigned, unidentified", d.Header)
+		}
+		if st := e.Send(d); st != 202 {
+			t.Fatalf("unsigned delivery to the token URL: %d, want 202", st)
+		}
+	}
+	e.Sync()
+	if got := getItem(t, e, it.ID); got.Status != "in_progress" {
+		t.Fatalf("after the Jira transition: status %q, want in_progress", got.Status)
+	}
+
+	// A forged notice: the right URL, a body claiming the issue is Done and
+	// its CVSS is 1.0. vulnsync reads the issue (still In Progress, CVSS
+	// 7.5) and changes nothing.
+	forged := held[0]
+	var body map[string]any
+	if err := json.Unmarshal(forged.Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	issue := body["issue"].(map[string]any)
+	fields := issue["fields"].(map[string]any)
+	fields["status"] = map[string]any{"name": "Done", "statusCategory": map[string]any{"key": "done"}}
+	fields["customfield_10050"] = 1.0
+	body["changelog"] = map[string]any{"items": []any{
+		map[string]any{"field": "status", "fieldtype": "jira", "fromString": "In Progress", "toString": "Done"},
+		map[string]any{"field": "CVSS Score", "fieldtype": "custom", "fromString": "7.5", "toString": "1.0"},
+	}}
+	body["timestamp"] = time.Now().Add(time.Hour).UnixMilli()
+	forged.Body, _ = json.Marshal(body)
+	if st := e.Send(forged); st != 202 {
+		t.Fatalf("forged delivery with the right token: %d, want 202 (recorded as a notice)", st)
+	}
+	e.Sync()
+	got := getItem(t, e, it.ID)
+	if got.Status != "in_progress" || got.Fields["cvss_score"] != 7.5 {
+		t.Fatalf("a forged unsigned delivery changed the item: status %q, cvss %v", got.Status, got.Fields["cvss_score"])
+	}
+	var is struct {
+		Fields struct {
+			Status struct{ Name string } `json:"status"`
+		} `json:"fields"`
+	}
+	e.Jira("admin", "GET", "/rest/api/2/issue/"+key, nil, &is)
+	if is.Fields.Status.Name != "In Progress" {
+		t.Fatalf("Jira's issue moved to %q: vulnsync wrote the forged state back", is.Fields.Status.Name)
+	}
+
+	// The wrong token, or no token, is refused before anything is read.
+	bad := held[0]
+	bad.URL = bad.URL[:strings.LastIndex(bad.URL, "/")] + "/not-the-token"
+	if st := e.Send(bad); st != 401 {
+		t.Fatalf("wrong token: %d, want 401", st)
+	}
+	bad.URL = bad.URL[:strings.LastIndex(bad.URL, "/")]
+	if st := e.Send(bad); st != 401 {
+		t.Fatalf("no token on a token connection: %d, want 401", st)
 	}
 }

@@ -20,6 +20,10 @@ import (
 	"github.com/vulnsync/vulnsync/internal/tracker"
 )
 
+// createRecheck is how often a create of unknown outcome is searched for
+// again while its grace lasts.
+const createRecheck = 15 * time.Second
+
 // Marker is the label every issue vulnsync creates carries, so that JQL can
 // find it again after a create whose outcome is unknown (G1). The entity
 // property of the same name holds the item id.
@@ -203,8 +207,13 @@ func (r *run) ensureIssue(ctx context.Context, s snapshot) (bool, error) {
 		if found != nil {
 			return true, r.adopt(ctx, s, found.ID, found.Key, "adopted after an interrupted create")
 		}
-		if r.e.now().Sub(s.link.UpdatedAt) < r.e.cfg.CreateGrace {
-			return false, jobs.RetryAfter(errors.New("a create of unknown outcome may not be searchable yet"), r.e.cfg.CreateGrace-r.e.now().Sub(s.link.UpdatedAt))
+		if waited := r.e.now().Sub(s.link.UpdatedAt); waited < r.e.cfg.CreateGrace {
+			// Jira Cloud's search is eventually consistent: an issue
+			// created seconds ago may not be found yet. Wait (without
+			// spending an attempt) and search again, every few seconds
+			// until the grace ends; reconciliation resolves a duplicate
+			// made after a lag longer than the grace.
+			return false, jobs.Snooze(min(r.e.cfg.CreateGrace-waited, createRecheck), "a create of unknown outcome may not be searchable yet (Jira's search lags)")
 		}
 	}
 	link := store.Link{ItemID: it.ID, IntegrationID: r.in.ID, State: tracker.LinkCreating, UpdatedAt: r.e.now()}

@@ -107,6 +107,9 @@ func (e *Engine) workReconcile(ctx context.Context, job store.Job, args reconcil
 		if is.Updated.After(watermark) {
 			watermark = is.Updated
 		}
+		if err := e.checkDuplicate(ctx, r, is); err != nil {
+			return err
+		}
 		n, err := e.queuePullIfDrifted(ctx, r, is)
 		if err != nil {
 			return err

@@ -239,7 +239,7 @@ func distance(a, b int) int {
 func (r *run) doTransition(ctx context.Context, key string, t jira.Transition) error {
 	fields := map[string]any{}
 	for id, f := range t.Fields {
-		if !f.Required {
+		if !f.Required && (id != "resolution" || r.resolution == "") {
 			continue
 		}
 		if id == "resolution" {
@@ -247,7 +247,13 @@ func (r *run) doTransition(ctx context.Context, key string, t jira.Transition) e
 			for _, av := range f.AllowedValues {
 				offered = append(offered, av.Name)
 			}
-			if name := r.doc.ResolutionFor(t.To.Name, offered); name != "" {
+			name := r.doc.ResolutionFor(t.To.Name, offered)
+			for _, o := range offered {
+				if r.resolution != "" && strings.EqualFold(o, r.resolution) {
+					name = o
+				}
+			}
+			if name != "" {
 				fields[id] = map[string]any{"name": name}
 				continue
 			}

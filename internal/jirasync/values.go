@@ -116,13 +116,19 @@ func toJira(f mapping.JiraField, v any) any {
 		}
 		return list
 	}
-	if f.ID == "description" || f.Schema.Custom == "com.atlassian.jira.plugin.system.customfieldtypes:textarea" {
+	if f.ID == "description" || isTextarea(f) {
 		if s, ok := v.(string); ok {
 			return jira.Markdown(s)
 		}
 	}
 	return v
 }
+
+// textareaType is the custom type of multi-line text fields, which hold
+// rich text (ADF in REST v3, wiki markup in v2 and in webhooks).
+const textareaType = "com.atlassian.jira.plugin.system.customfieldtypes:textarea"
+
+func isTextarea(f mapping.JiraField) bool { return f.Schema.Custom == textareaType }
 
 // fromJira converts a Jira field value to the normalised form.
 func fromJira(f mapping.JiraField, issue *jira.Issue) any {
@@ -141,6 +147,13 @@ func fromJira(f mapping.JiraField, issue *jira.Issue) any {
 	raw, ok := issue.Fields[f.ID]
 	if !ok {
 		return nil
+	}
+	if isTextarea(f) {
+		md, err := jira.RichText(raw)
+		if err != nil || md == "" {
+			return nil
+		}
+		return normalize(md)
 	}
 	var v any
 	if err := json.Unmarshal(raw, &v); err != nil || v == nil {
