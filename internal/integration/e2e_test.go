@@ -229,3 +229,51 @@ func TestNoCredentialInTheDatabaseFile(t *testing.T) {
 		})
 	}
 }
+
+// A project whose priority scheme leaves out Lowest and whose screens lack
+// Labels (the simulator's OPS, on every profile): the spec's mapping is
+// refused naming each problem, and one that avoids them is accepted.
+func TestMappingValidatedAgainstPrioritySchemeAndScreens(t *testing.T) {
+	for _, profile := range jirasim.Profiles {
+		t.Run(string(profile), func(t *testing.T) {
+			e := apptest.New(t, apptest.Options{Profile: profile})
+			var conn, target, in struct {
+				ID string `json:"id"`
+			}
+			e.Must(201, "POST", "/api/v1/jira/connections", map[string]any{"name": "sim", "base_url": e.SimURL, "auth": e.AdminAuth()}, &conn)
+			e.Must(201, "POST", "/api/v1/targets", map[string]any{"name": "ops"}, &target)
+			e.Must(201, "POST", "/api/v1/integrations", map[string]any{"connection_id": conn.ID, "target_id": target.ID, "project_key": "OPS"}, &in)
+			var refused struct {
+				Fields map[string]string `json:"fields"`
+			}
+			if st := e.Do("PUT", "/api/v1/integrations/"+in.ID+"/mapping", apptest.SpecMapping, &refused); st != 422 {
+				t.Fatalf("the spec's mapping on OPS: %d, want 422", st)
+			}
+			if msg := refused.Fields["priority.info"]; !strings.Contains(msg, `"Lowest" is not allowed in project OPS`) {
+				t.Errorf("priority.info: %q, want Lowest named as not allowed by OPS's scheme", msg)
+			}
+			labels := ""
+			for k, v := range refused.Fields {
+				if strings.Contains(k, "fields") && strings.Contains(v, "labels") {
+					labels = v
+				}
+			}
+			if !strings.Contains(labels, "screen") {
+				t.Errorf("labels not on OPS's screens is not named: %v", refused.Fields)
+			}
+			var doc map[string]any
+			if err := json.Unmarshal([]byte(apptest.SpecMapping), &doc); err != nil {
+				t.Fatal(err)
+			}
+			doc["priority"].(map[string]any)["info"] = "Low"
+			var kept []any
+			for _, f := range doc["fields"].([]any) {
+				if f.(map[string]any)["jira"] != "labels" {
+					kept = append(kept, f)
+				}
+			}
+			doc["fields"] = kept
+			e.Must(200, "PUT", "/api/v1/integrations/"+in.ID+"/mapping", doc, nil)
+		})
+	}
+}

@@ -163,11 +163,28 @@ func (r *run) record(ctx context.Context, action, call, issueKey string, start t
 	ev := store.SyncEvent{IntegrationID: r.in.ID, ItemID: r.itemID, IssueKey: issueKey, Direction: "to_jira", Action: action,
 		JiraCall: call, Result: "ok", Duration: time.Since(start), JobID: r.jobID, At: r.e.now()}
 	if err != nil {
-		ev.Result, ev.Error = "error", err.Error()
+		ev.Result, ev.Error = "error", explainJira(err, r.in.ProjectKey)
 	}
 	if werr := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.AddSyncEvent(ctx, ev) }); werr != nil {
 		r.e.log.Error("record sync event", "err", werr)
 	}
+}
+
+// explainJira is the sync log's text for a Jira failure: Jira's own
+// words, and for the failures an admin must fix in Jira, what to do.
+func explainJira(err error, projectKey string) string {
+	var er *jira.ErrorResponse
+	if errors.As(err, &er) {
+		if fs := er.FieldsNotOnScreen(); len(fs) > 0 {
+			return fmt.Sprintf("%s. Fix: add %s to the create and edit screens of project %s (Project settings → Screens), "+
+				"or take it out of the mapping; vulnsync syncs the other fields without it meanwhile",
+				err.Error(), strings.Join(fs, ", "), projectKey)
+		}
+		if _, ok := er.Errors["resolution"]; ok {
+			return err.Error() + ". Fix: map a resolution for the target status in the mapping (resolutions), or take the resolution off the transition screen"
+		}
+	}
+	return err.Error()
 }
 
 // call runs one Jira call and records it.

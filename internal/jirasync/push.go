@@ -248,7 +248,9 @@ func (r *run) ensureIssue(ctx context.Context, s snapshot) (bool, error) {
 				req.Labels = append(append([]string{}, l...), Marker(it.ID))
 			}
 		default:
-			if v != nil {
+			// A field the create screen lacks is refused by Jira ("cannot
+			// be set"): it is left to the edit that follows.
+			if v != nil && r.onScreen(it.Kind, f.Jira) {
 				req.Fields[f.Jira] = toJira(r.jiraField(it.Kind, f.Jira), v)
 			}
 		}
@@ -448,6 +450,26 @@ func (r *run) pushFields(ctx context.Context, s *snapshot) error {
 	err := r.call(ctx, "update", "PUT /issue/{key}", s.link.IssueKey, func() error {
 		return r.client.EditIssue(ctx, s.link.IssueKey, fields, update)
 	})
+	var er *jira.ErrorResponse
+	if errors.As(err, &er) && len(er.FieldsNotOnScreen()) > 0 {
+		// Fields the edit screen lacks cannot be set: the log says which
+		// and how to fix it (record explains); the others sync now.
+		r.refreshOnUnknownField(ctx, err)
+		for _, id := range er.FieldsNotOnScreen() {
+			delete(fields, id)
+			delete(update, id)
+			next.Fields[id] = synced.Fields[id]
+			if id == "priority" {
+				next.Priority = synced.Priority
+			}
+		}
+		if len(fields) == 0 && len(update) == 0 {
+			return nil
+		}
+		err = r.call(ctx, "update", "PUT /issue/{key} (without the fields the screen lacks)", s.link.IssueKey, func() error {
+			return r.client.EditIssue(ctx, s.link.IssueKey, fields, update)
+		})
+	}
 	if err != nil {
 		if jira.IsNotFound(err) {
 			return r.issueGone(ctx, *s)
