@@ -311,9 +311,21 @@ func (r *run) checkWebhooks(ctx context.Context) {
 		fix := "Make the service account a Jira administrator, or have an administrator register the webhook (Administration → System → WebHooks) with the URL vulnsync shows; until then changes in Jira arrive only by reconciliation."
 		ch.Fix = strings.TrimSpace(ch.Fix + " " + fix)
 	} else if _, err := r.c.Webhooks(ctx); err != nil {
-		ch.Status = Fail
-		notes = append(notes, "listing webhooks failed: "+reason(err))
-		ch.Fix = strings.TrimSpace(ch.Fix + " Check that the webhook REST resource " + api.Path + " is enabled on the site.")
+		var er *jira.ErrorResponse
+		if errors.As(err, &er) && (er.StatusCode == 401 || er.StatusCode == 403) {
+			// Permissions could not be read (an unknown project, say):
+			// Jira's answer here is the evidence that the account is
+			// not an administrator.
+			if ch.Status == OK {
+				ch.Status = Warn
+			}
+			notes = append(notes, "the account may not manage webhooks: "+reason(err))
+			ch.Fix = strings.TrimSpace(ch.Fix + " Make the service account a Jira administrator, or have an administrator register the webhook (Administration → System → WebHooks) with the URL vulnsync shows; until then changes in Jira arrive only by reconciliation.")
+		} else {
+			ch.Status = Fail
+			notes = append(notes, "listing webhooks failed: "+reason(err))
+			ch.Fix = strings.TrimSpace(ch.Fix + " Check that the webhook REST resource " + api.Path + " is enabled on the site.")
+		}
 	}
 	if len(notes) > 0 {
 		ch.Detail += "; " + strings.Join(notes, "; ")
