@@ -195,6 +195,9 @@ func TestWebhookShapesMatchRecordings(t *testing.T) {
 			}
 		})
 	}
+	if len(commonUsed) == 0 {
+		t.Skip("no recorded delivery was compared (../shared is absent): the allow-list is not checked")
+	}
 	for _, a := range commonAllowed {
 		if !commonUsed[a.kind+" "+a.pattern] {
 			t.Errorf("allow-list entry justifies nothing: %s %s", a.kind, a.pattern)
