@@ -88,7 +88,7 @@ var notCoveredAllowed = []string{"/rest/webhooks/1.0/webhook", "/rest/jira-webho
 
 func newFakeJira(t *testing.T) *fakeJira {
 	t.Helper()
-	f := &fakeJira{t: t, mux: http.NewServeMux(), clock: newFakeClock(), spec: jiraspec.Load(t)}
+	f := &fakeJira{t: t, mux: http.NewServeMux(), clock: newFakeClock(), spec: jiraspec.Optional(t)}
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -99,6 +99,9 @@ func newFakeJira(t *testing.T) *fakeJira {
 	}))
 	t.Cleanup(f.srv.Close)
 	t.Cleanup(func() {
+		if f.spec == nil {
+			return // no document: nothing was validated
+		}
 		for _, nc := range f.spec.Recorder().NotCovered() {
 			ok := false
 			for _, a := range notCoveredAllowed {
