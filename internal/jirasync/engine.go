@@ -273,8 +273,10 @@ func (r *run) refreshOnUnknownField(ctx context.Context, err error) {
 	}
 }
 
-// classify turns a Jira failure into the job outcome: rate limits wait for
-// Retry-After, client errors other than 404/409/429 cannot heal by retrying.
+// classify turns a Jira failure into the job outcome: a 429 waits for its
+// Retry-After; other 4xx answers cannot heal by retrying and fail the job
+// at once, except 404 (handled by the caller as a deleted issue), 408 and
+// 409 (transient); 5xx and transport errors are retried with backoff.
 func classify(err error) error {
 	var rl *jira.RateLimitError
 	if errors.As(err, &rl) {

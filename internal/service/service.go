@@ -590,7 +590,8 @@ func (s *Service) MirrorComment(ctx context.Context, c tracker.Comment) (tracker
 	return c, nil
 }
 
-// EditComment replaces a comment's body (an edit made in Jira, or here).
+// EditComment applies to a mirrored comment an edit made in Jira. It
+// emits no change event: the edit came from Jira and must not go back.
 func (s *Service) EditComment(ctx context.Context, id, body string, at time.Time) (tracker.Comment, error) {
 	if err := tracker.ValidateCommentBody(body); err != nil {
 		return tracker.Comment{}, err
@@ -610,7 +611,8 @@ func (s *Service) EditComment(ctx context.Context, id, body string, at time.Time
 	return c, nil
 }
 
-// RemoveComment deletes a comment (deleted in Jira, or here).
+// RemoveComment deletes a mirrored comment whose Jira comment was
+// deleted. It emits no change event, for the same reason.
 func (s *Service) RemoveComment(ctx context.Context, id string) error {
 	if err := s.write(ctx, func(tx store.Tx) error { return tx.DeleteComment(ctx, id) }); err != nil {
 		return fmt.Errorf("delete comment %s: %w", id, err)
