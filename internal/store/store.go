@@ -20,6 +20,10 @@ import (
 // Store opens transactions on one database.
 type Store interface {
 	// InTx runs fn in a read-write transaction and commits it when fn
+	// returns nil. Called with a context that carries a read-write
+	// transaction of the same store (ContextWithTx), it runs fn in that
+	// transaction instead: the caller commits. View joins likewise.
+	//
 	// returns nil; any error rolls everything back. fn may be retried when
 	// the database reports a serialization conflict, so it must not have
 	// side effects outside tx.
@@ -184,4 +188,21 @@ type JobFilter struct {
 	Key   string
 	State JobState
 	Limit int
+}
+
+type txKey struct{}
+
+// ContextWithTx returns ctx carrying tx, so that every InTx and View of the
+// same store called with it joins tx instead of opening its own. The sync
+// applies one webhook delivery this way: the item change, its synced state,
+// the delivery's status and the sync log entry commit together or not at
+// all, through the service's ordinary use cases.
+func ContextWithTx(ctx context.Context, tx Tx) context.Context {
+	return context.WithValue(ctx, txKey{}, tx)
+}
+
+// TxFromContext returns the transaction ctx carries, or nil.
+func TxFromContext(ctx context.Context) Tx {
+	tx, _ := ctx.Value(txKey{}).(Tx)
+	return tx
 }

@@ -139,6 +139,9 @@ func checkConnection(c store.Connection) error {
 // CreateConnection stores a new connection; a taken id is EConflict. Names
 // need not be unique.
 func (t *tx) CreateConnection(ctx context.Context, c store.Connection) error {
+	if c.WebhookAuth == "" {
+		c.WebhookAuth = tracker.WebhookHMAC // the column's default: Jira signs
+	}
 	if err := checkConnection(c); err != nil {
 		return err
 	}
@@ -179,6 +182,9 @@ func (t *tx) ListConnections(ctx context.Context) ([]store.Connection, error) {
 // UpdateConnection replaces everything of a connection but its id and
 // creation time.
 func (t *tx) UpdateConnection(ctx context.Context, c store.Connection) error {
+	if c.WebhookAuth == "" {
+		c.WebhookAuth = tracker.WebhookHMAC
+	}
 	if err := checkConnection(c); err != nil {
 		return err
 	}

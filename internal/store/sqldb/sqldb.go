@@ -262,6 +262,9 @@ func (db *DB) Close() error {
 // (PostgreSQL serialization failure or deadlock, SQLite busy), the whole of
 // fn runs again, a few times, with a short randomised pause between attempts.
 func (db *DB) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	if t, ok := store.TxFromContext(ctx).(*tx); ok && t.owner == db && t.write {
+		return fn(t) // joins the caller's transaction: the caller commits
+	}
 	var err error
 	for attempt := 1; ; attempt++ {
 		err = db.runTx(ctx, db.write, db.d.writeTx, fn)
@@ -293,6 +296,9 @@ func (db *DB) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
 // deferred read transaction in SQLite's WAL mode; REPEATABLE READ READ ONLY
 // on PostgreSQL).
 func (db *DB) View(ctx context.Context, fn func(tx store.Tx) error) error {
+	if t, ok := store.TxFromContext(ctx).(*tx); ok && t.owner == db {
+		return fn(t) // reads what the caller's transaction wrote
+	}
 	return db.runTx(ctx, db.read, db.d.readTx, fn)
 }
 
@@ -314,7 +320,7 @@ func (db *DB) runTx(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn f
 			}
 		}
 	}()
-	if err := fn(&tx{tx: sqlTx, d: &db.d, now: db.now, stmts: cache}); err != nil {
+	if err := fn(&tx{tx: sqlTx, d: &db.d, now: db.now, stmts: cache, owner: db, write: opts == nil || !opts.ReadOnly}); err != nil {
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {

@@ -22,6 +22,10 @@ type tx struct {
 	d     *dialect
 	now   func() time.Time
 	stmts *stmtCache // nil: no statement cache (PostgreSQL)
+	// owner and write say which store opened the transaction and whether
+	// it may write, for joining it (store.ContextWithTx).
+	owner *DB
+	write bool
 }
 
 // stmt returns q rebound for the dialect and, when the cache has it

@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}{
 		{"Backend", testBackend},
 		{"Targets", testTargets},
+		{"JoinedTransaction", testJoinedTransaction},
 		{"TargetErrors", testTargetErrors},
 		{"Catalog", testCatalog},
 		{"ItemRoundTrip", testItemRoundTrip},
@@ -133,6 +134,51 @@ func wantErr(t *testing.T, what string, err error, kind tracker.ErrorKind, parts
 func txErr(t *testing.T, s store.Store, fn func(tx store.Tx) error) error {
 	t.Helper()
 	return s.InTx(t.Context(), fn)
+}
+
+// testJoinedTransaction: InTx and View called with a context carrying a
+// write transaction of the store join it: they see its writes, and what
+// they write commits or rolls back with it.
+func testJoinedTransaction(t *testing.T, s store.Store) {
+	mk := func(name string) tracker.Target {
+		return tracker.Target{ID: newID(), Name: name, CreatedAt: tracker.Truncate(base), UpdatedAt: tracker.Truncate(base)}
+	}
+	kept, dropped := mk("kept"), mk("dropped")
+	boom := errors.New("the outer transaction fails")
+	for _, c := range []struct {
+		tg   tracker.Target
+		fail bool
+	}{{kept, false}, {dropped, true}} {
+		err := s.InTx(t.Context(), func(tx store.Tx) error {
+			ctx := store.ContextWithTx(t.Context(), tx)
+			if err := s.InTx(ctx, func(inner store.Tx) error { return inner.CreateTarget(ctx, c.tg) }); err != nil {
+				return err
+			}
+			var seen bool
+			if err := s.View(ctx, func(v store.Tx) error { _, err := v.GetTarget(ctx, c.tg.ID); seen = err == nil; return nil }); err != nil {
+				return err
+			}
+			if !seen {
+				t.Errorf("a View joined to the transaction does not see its write of %s", c.tg.Name)
+			}
+			if c.fail {
+				return boom
+			}
+			return nil
+		})
+		if c.fail != errors.Is(err, boom) {
+			t.Fatalf("outer transaction for %s: %v", c.tg.Name, err)
+		}
+	}
+	view(t, s, func(tx store.Tx) error {
+		if _, err := tx.GetTarget(t.Context(), kept.ID); err != nil {
+			t.Errorf("the joined write of a committed transaction is missing: %v", err)
+		}
+		if _, err := tx.GetTarget(t.Context(), dropped.ID); tracker.KindOf(err) != tracker.ENotFound {
+			t.Errorf("the joined write of a failed transaction survived: %v", err)
+		}
+		return nil
+	})
 }
 
 func createTarget(t *testing.T, s store.Store, name string) tracker.Target {
