@@ -68,6 +68,8 @@ type Engine struct {
 	log    *slog.Logger
 	graphs *graphCache
 	intake *intake
+	// parsed hands the receiver's parsed events to the jobs applying them.
+	parsed parsedEvents
 }
 
 // New returns the engine and registers its job workers on the runner (as

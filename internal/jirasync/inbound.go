@@ -92,23 +92,25 @@ func (e *Engine) Receive(ctx context.Context, in Delivery) (Receipt, error) {
 	return Receipt{Duplicate: res.dup}, nil
 }
 
-// recordOne records one delivery and queues its item's sync inside tx.
-func (e *Engine) recordOne(ctx context.Context, tx store.Tx, q intakeReq) (dup bool, err error) {
+// recordOne records one delivery and queues its item's sync inside tx. It
+// returns the delivery's id when a sync was queued for it (0 otherwise),
+// so its parsed event can be handed to the job once tx committed.
+func (e *Engine) recordOne(ctx context.Context, tx store.Tx, q intakeReq) (dup bool, queuedID int64, err error) {
 	stored, isNew, err := tx.RecordDelivery(ctx, q.d)
 	if err != nil || !isNew {
-		return !isNew && err == nil, err
+		return !isNew && err == nil, 0, err
 	}
 	if stored.Status != store.DeliveryQueued {
-		return false, nil
+		return false, 0, nil
 	}
 	itemID, note, err := e.route(ctx, tx, q.d.ConnectionID, q.ev)
 	if err != nil {
-		return false, err
+		return false, 0, err
 	}
 	if itemID == "" {
-		return false, tx.SetDeliveryStatus(ctx, stored.ID, store.DeliveryIgnored, note)
+		return false, 0, tx.SetDeliveryStatus(ctx, stored.ID, store.DeliveryIgnored, note)
 	}
-	return false, jobs.Enqueue(ctx, tx, itemKey(itemID), syncItem{ItemID: itemID}, e.now())
+	return false, stored.ID, jobs.Enqueue(ctx, tx, itemKey(itemID), syncItem{ItemID: itemID}, e.now())
 }
 
 // route finds the item a delivery concerns: the issue must belong to a
@@ -152,6 +154,15 @@ func firstNonEmpty(ss ...string) string {
 // applyDeliveries applies the queued deliveries of the item's issue, in the
 // order received; newest-change-wins makes the order irrelevant to the
 // outcome.
+//
+// A plain webhook delivery (an issue or comment event that needs no call
+// to Jira) is applied in one transaction: the item change, its synced
+// state, the delivery's status and the sync log entry commit together or
+// not at all. Its body was parsed by the receiver and handed over in
+// memory (parsed once); only a delivery recorded by another process, or
+// before a restart, is parsed again. Deliveries that must read Jira
+// (reconciliation pulls, unsigned notices, attachments) make their calls
+// outside any transaction.
 func (r *run) applyDeliveries(ctx context.Context, s *snapshot) error {
 	if !s.hasLink || s.link.IssueID == "" {
 		return nil
@@ -166,40 +177,85 @@ func (r *run) applyDeliveries(ctx context.Context, s *snapshot) error {
 		return err
 	}
 	for _, d := range queued {
-		status, note := store.DeliveryApplied, ""
-		var err error
-		if d.Event == eventReconcile {
-			if s.link.State == tracker.LinkLinked {
-				note, err = r.pull(ctx, s)
-			} else {
-				note = "the item is no longer linked"
-			}
-		} else if strings.HasPrefix(d.Event, noticePrefix) {
-			note, err = r.applyNotice(ctx, s, d)
-		} else {
-			var ev *jirahook.Event
-			if ev, err = jirahook.Parse(d.Body); err == nil {
-				note, err = r.apply(ctx, s, ev)
-			}
+		if err := r.applyDelivery(ctx, s, d); err != nil {
+			return err
 		}
+		s2, err := r.e.load(ctx, s.item.ID)
 		if err != nil {
-			if isRetryable(err) {
-				return err
-			}
-			status, note = store.DeliveryFailed, err.Error()
+			return fmt.Errorf("reload item %s after delivery %d: %w", s.item.ID, d.ID, err)
 		}
+		*s = s2
+	}
+	return nil
+}
+
+// applyDelivery applies one delivery and records its outcome.
+func (r *run) applyDelivery(ctx context.Context, s *snapshot, d store.Delivery) error {
+	finish := func(ctx context.Context, tx store.Tx, status, note string) error {
 		if note != "" && status == store.DeliveryApplied {
 			status = store.DeliveryIgnored
 		}
-		if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.SetDeliveryStatus(ctx, d.ID, status, note) }); err != nil {
+		if err := tx.SetDeliveryStatus(ctx, d.ID, status, note); err != nil {
 			return err
 		}
-		r.recordIn(ctx, "webhook "+d.Event, s.link.IssueKey, status, note)
-		if s2, err := r.e.load(ctx, s.item.ID); err == nil {
-			*s = s2
+		return tx.AddSyncEvent(ctx, r.inboundEvent("webhook "+d.Event, s.link.IssueKey, status, note))
+	}
+	var note string
+	var err error
+	switch {
+	case d.Event == eventReconcile:
+		if s.link.State == tracker.LinkLinked {
+			note, err = r.pull(ctx, s)
+		} else {
+			note = "the item is no longer linked"
+		}
+	case strings.HasPrefix(d.Event, noticePrefix):
+		note, err = r.applyNotice(ctx, s, d)
+	default:
+		ev := r.e.parsed.take(d.ID)
+		if ev == nil {
+			ev, err = jirahook.Parse(d.Body)
+		}
+		if err == nil && !needsJira(ev) {
+			before := *s
+			err = r.e.st.InTx(ctx, func(tx store.Tx) error {
+				*s = before // a retried transaction starts from the same picture
+				tctx := store.ContextWithTx(ctx, tx)
+				n, err := r.apply(tctx, s, ev)
+				if err != nil {
+					return err
+				}
+				return finish(tctx, tx, store.DeliveryApplied, n)
+			})
+			if err == nil || isRetryable(err) {
+				return err
+			}
+			*s = before
+			return r.e.st.InTx(ctx, func(tx store.Tx) error { return finish(ctx, tx, store.DeliveryFailed, err.Error()) })
+		}
+		if err == nil {
+			note, err = r.apply(ctx, s, ev)
 		}
 	}
-	return nil
+	status := store.DeliveryApplied
+	if err != nil {
+		if isRetryable(err) {
+			return err
+		}
+		status, note = store.DeliveryFailed, err.Error()
+	}
+	return r.e.st.InTx(ctx, func(tx store.Tx) error { return finish(ctx, tx, status, note) })
+}
+
+// needsJira reports whether applying an event calls Jira: attachments are
+// downloaded from it.
+func needsJira(ev *jirahook.Event) bool {
+	for _, c := range ev.Changelog {
+		if strings.EqualFold(c.FieldID, "attachment") || strings.EqualFold(c.Field, "attachment") {
+			return true
+		}
+	}
+	return false
 }
 
 func isRetryable(err error) bool {
@@ -216,6 +272,14 @@ func isRetryable(err error) bool {
 
 // recordIn writes a from_jira entry in the sync log.
 func (r *run) recordIn(ctx context.Context, action, issueKey, result, note string) {
+	ev := r.inboundEvent(action, issueKey, result, note)
+	if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.AddSyncEvent(ctx, ev) }); err != nil {
+		r.e.log.Error("record sync event", "err", err)
+	}
+}
+
+// inboundEvent is the from_jira sync log entry of a delivery's outcome.
+func (r *run) inboundEvent(action, issueKey, result, note string) store.SyncEvent {
 	ev := store.SyncEvent{IntegrationID: r.in.ID, ItemID: r.itemID, IssueKey: issueKey, Direction: "from_jira", Action: action,
 		Result: "ok", JobID: r.jobID, At: r.e.now()}
 	switch result {
@@ -224,9 +288,7 @@ func (r *run) recordIn(ctx context.Context, action, issueKey, result, note strin
 	case store.DeliveryIgnored:
 		ev.Result, ev.Error = "skipped", note
 	}
-	if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.AddSyncEvent(ctx, ev) }); err != nil {
-		r.e.log.Error("record sync event", "err", err)
-	}
+	return ev
 }
 
 // jiraActor is the Jira user behind a change, as a vulnsync actor.

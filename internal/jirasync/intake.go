@@ -2,6 +2,7 @@ package jirasync
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	"github.com/vulnsync/vulnsync/internal/jirahook"
@@ -19,6 +20,7 @@ type intakeReq struct {
 
 type intakeRes struct {
 	dup bool
+	id  int64 // the delivery's id when a sync was queued for it
 	err error
 }
 
@@ -91,11 +93,11 @@ func (in *intake) record(batch []intakeReq) {
 	results := make([]intakeRes, len(batch))
 	err := in.e.st.InTx(ctx, func(tx store.Tx) error {
 		for i, q := range batch {
-			dup, err := in.e.recordOne(ctx, tx, q)
+			dup, id, err := in.e.recordOne(ctx, tx, q)
 			if err != nil {
 				return err
 			}
-			results[i] = intakeRes{dup: dup}
+			results[i] = intakeRes{dup: dup, id: id}
 		}
 		return nil
 	})
@@ -105,6 +107,9 @@ func (in *intake) record(batch []intakeReq) {
 		}
 	} else if err != nil {
 		results[0] = intakeRes{err: err}
+	}
+	for i, q := range batch {
+		in.handOver(results[i], q)
 	}
 	in.e.Notify()
 	for i, q := range batch {
@@ -116,10 +121,11 @@ func (in *intake) single(ctx context.Context, q intakeReq) intakeRes {
 	var res intakeRes
 	err := in.e.st.InTx(ctx, func(tx store.Tx) error {
 		var err error
-		res.dup, err = in.e.recordOne(ctx, tx, q)
+		res.dup, res.id, err = in.e.recordOne(ctx, tx, q)
 		return err
 	})
 	res.err = err
+	in.handOver(res, q)
 	in.e.Notify()
 	return res
 }
@@ -127,4 +133,44 @@ func (in *intake) single(ctx context.Context, q intakeReq) intakeRes {
 func (in *intake) close() {
 	in.once.Do(func() { close(in.stop) })
 	<-in.stopped
+}
+
+// handOver gives the parsed event of a committed, queued delivery to the
+// job that applies it, so the body is parsed once.
+func (in *intake) handOver(res intakeRes, q intakeReq) {
+	if res.err == nil && res.id != 0 && q.ev != nil && !strings.HasPrefix(q.d.Event, noticePrefix) {
+		in.e.parsed.put(res.id, q.ev)
+	}
+}
+
+// maxParsed bounds the parsed events kept for their jobs; past it (a
+// backlog), jobs parse the stored body again.
+const maxParsed = 256
+
+// parsedEvents hands parsed webhook events from the receiver to the sync
+// job of the same process, by delivery id.
+type parsedEvents struct {
+	mu sync.Mutex
+	m  map[int64]*jirahook.Event
+}
+
+func (p *parsedEvents) put(id int64, ev *jirahook.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m == nil {
+		p.m = map[int64]*jirahook.Event{}
+	}
+	if len(p.m) < maxParsed {
+		p.m[id] = ev
+	}
+}
+
+// take returns and forgets the event of a delivery (nil when this process
+// did not receive it, or before a restart).
+func (p *parsedEvents) take(id int64) *jirahook.Event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ev := p.m[id]
+	delete(p.m, id)
+	return ev
 }
