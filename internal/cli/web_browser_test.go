@@ -294,7 +294,8 @@ func TestBrowserAdminFlow(t *testing.T) {
 	b.do(ctx, "copy the webhook URL", chromedp.Click(chromedp.CSS(`button[data-copy="webhook-url"]`)), chromedp.WaitVisible(chromedp.CSS(`button.copied[data-copy="webhook-url"]`)))
 	b.shot(ctx, "connection-new-secret")
 	b.do(ctx, "test connection", chromedp.Click(chromedp.CSS("#test-connection")), chromedp.WaitVisible(chromedp.CSS("#test-result.result-ok")))
-	if got := b.text(ctx, "#test-result"); !strings.Contains(got, "Connection works.") || !strings.Contains(got, "Jira Cloud") {
+	if got := b.text(ctx, "#test-result"); !strings.Contains(got, "Connection works.") || !strings.Contains(got, "Jira Cloud") ||
+		!strings.Contains(got, "Webhook API and signing") || !strings.Contains(got, "✔") {
 		t.Fatalf("test connection result: got %q", got)
 	}
 	if loc := b.location(ctx); loc != connPath {

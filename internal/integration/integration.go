@@ -21,6 +21,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/vulnsync/vulnsync/internal/doctor"
 	"github.com/vulnsync/vulnsync/internal/jira"
 	"github.com/vulnsync/vulnsync/internal/jiraconn"
 	"github.com/vulnsync/vulnsync/internal/mapping"
@@ -359,6 +360,9 @@ type TestResult struct {
 	WebhookAuth   tracker.WebhookAuth `json:"webhook_auth"`
 	// WebhookAuthReason says why deliveries are authenticated so.
 	WebhookAuthReason string `json:"webhook_auth_reason"`
+	// Checks are the read-only preflight of `vulnsync doctor` against the
+	// site (and the first project integrated through the connection).
+	Checks []doctor.Check `json:"checks"`
 }
 
 // TestConnection checks serverInfo and myself with the stored credentials,
@@ -393,8 +397,17 @@ func (s *Service) TestConnection(ctx context.Context, id string) (TestResult, er
 			}
 		}
 	}
+	keys, err := s.projectsOf(ctx, id)
+	if err != nil {
+		return TestResult{}, err
+	}
+	opts := doctor.Options{}
+	if len(keys) > 0 {
+		opts.ProjectKey = keys[0]
+	}
+	report := doctor.Run(ctx, c, opts)
 	return TestResult{OK: true, Deployment: string(dep), ServerVersion: version, Account: Account{ID: accountID(me), Name: me.DisplayName},
-		WebhookAuth: mode, WebhookAuthReason: authReason(conn)}, nil
+		WebhookAuth: mode, WebhookAuthReason: authReason(conn), Checks: report.Checks}, nil
 }
 
 // WebhookSecret returns a connection's webhook secret in clear ("" when

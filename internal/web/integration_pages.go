@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vulnsync/vulnsync/internal/doctor"
 	"github.com/vulnsync/vulnsync/internal/integration"
 	"github.com/vulnsync/vulnsync/internal/jira"
 	"github.com/vulnsync/vulnsync/internal/jiraconn"
@@ -125,6 +126,10 @@ type testResult struct {
 	Account    string
 	Error      string
 	Fields     map[string]string
+	// WebhookAuth and its reason; Checks are the doctor's preflight.
+	WebhookAuth       string
+	WebhookAuthReason string
+	Checks            []doctor.Check
 }
 
 type connectionData struct {
@@ -147,6 +152,10 @@ func (u *ui) connectionPage(w http.ResponseWriter, r *http.Request, sv *sessionV
 	d.Conn = c
 	d.Deployment = deploymentLabel(c.Deployment)
 	d.Secret = u.sessions.popReveal(sv.ID, c.ID)
+	if d.Secret != "" && c.WebhookAuth == tracker.WebhookToken {
+		// Token mode: the URL carries the secret, shown with it this once.
+		d.Conn.WebhookURL = c.WebhookURL[:strings.LastIndex(c.WebhookURL, "/")+1] + d.Secret
+	}
 	ins, err := u.integ.Integrations(r.Context())
 	if err != nil {
 		u.renderError(w, r, sv, err)
@@ -179,7 +188,8 @@ func (u *ui) handleTestConnection(w http.ResponseWriter, r *http.Request, sv *se
 		return
 	}
 	res, err := u.integ.TestConnection(r.Context(), r.PathValue("conn"))
-	tr := testResult{OK: err == nil, Deployment: deploymentLabel(res.Deployment), Account: res.Account.Name}
+	tr := testResult{OK: err == nil, Deployment: deploymentLabel(res.Deployment), Account: res.Account.Name,
+		WebhookAuth: string(res.WebhookAuth), WebhookAuthReason: res.WebhookAuthReason, Checks: res.Checks}
 	status := http.StatusOK
 	if err != nil {
 		p := u.explain(r, err)

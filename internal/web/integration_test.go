@@ -77,6 +77,12 @@ func TestConnectTestAndWebhookSecret(t *testing.T) {
 		!strings.Contains(frag.body, "Jira Cloud") || !strings.Contains(frag.body, `id="test-result"`) {
 		t.Fatalf("htmx test connection: got %d %q", frag.status, frag.body)
 	}
+	// It shows how webhooks are authenticated and the doctor's checks.
+	for _, want := range []string{"signed (HMAC)", `data-check="server"`, `data-check="webhooks"`, "Webhook API and signing"} {
+		if !strings.Contains(frag.body, want) {
+			t.Errorf("test connection result lacks %q: %s", want, frag.body)
+		}
+	}
 	// Without htmx the page comes back with the result.
 	if a := b.post(path+"/test", url.Values{"csrf_token": {tok}}); a.status != http.StatusOK || !strings.Contains(a.body, "Connection works.") || !strings.Contains(a.body, "<html") {
 		t.Fatalf("plain test connection: got %d", a.status)
