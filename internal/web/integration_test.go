@@ -242,7 +242,8 @@ func TestConfigureShowsEachProblemNextToItsField(t *testing.T) {
 	// The suggestion maps the usual things from Jira's metadata.
 	for k, want := range map[string]string{"issue_types.vulnerability": "Bug", "issue_types.finding": "Sub-task",
 		"status_to_jira.resolved": "Done", "status_to_jira.open": "To Do", "priority.critical": "Highest",
-		"field.summary.vulnsync": "title", "field.customfield_10050.vulnsync": "cvss_score", "default.customfield_10052": ""} {
+		"field.summary.vulnsync": "title", "field.customfield_10050.vulnsync": "cvss_score", "default.customfield_10052": "",
+		"resolutions.Won't Do": "Won't Do", "resolutions.Done": "Done"} {
 		if got := form.Get(k); got != want {
 			t.Errorf("suggested %s: got %q, want %q", k, got, want)
 		}
@@ -324,8 +325,10 @@ func TestConfigureShowsEachProblemNextToItsField(t *testing.T) {
 		StatusToJira:   map[tracker.Status]string{"open": "To Do", "in_progress": "In Progress", "resolved": "Done", "accepted_risk": "Won't Do", "false_positive": "Won't Do"},
 		StatusFromJira: map[string]tracker.Status{"To Do": "open", "In Progress": "in_progress", "Done": "resolved", "Won't Do": "accepted_risk"},
 		Defaults:       map[string]json.RawMessage{"customfield_10052": json.RawMessage(`{"value":"Web"}`)},
+		Resolutions:    map[string]string{"Done": "Done", "Won't Do": "Won't Do"},
 	}
-	got := mapping.Document{IssueTypes: v.Mapping.IssueTypes, StatusToJira: v.Mapping.StatusToJira, StatusFromJira: v.Mapping.StatusFromJira, Defaults: v.Mapping.Defaults}
+	got := mapping.Document{IssueTypes: v.Mapping.IssueTypes, StatusToJira: v.Mapping.StatusToJira, StatusFromJira: v.Mapping.StatusFromJira, Defaults: v.Mapping.Defaults,
+		Resolutions: v.Mapping.Resolutions}
 	if diff := cmp.Diff(want, got, cmp.Transformer("json", func(r json.RawMessage) string { return string(r) })); diff != "" {
 		t.Errorf("stored mapping (-want +got):\n%s", diff)
 	}

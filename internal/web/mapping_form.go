@@ -80,7 +80,10 @@ type mappingForm struct {
 	StatusFrom      []selectRow
 	Priority        []selectRow
 	DefaultPriority selectRow
-	Fields          []fieldRow
+	// Resolutions: per done-category status, the resolution sent where
+	// the transition screen requires one (Data Center's Done).
+	Resolutions []selectRow
+	Fields      []fieldRow
 	Defaults        []defaultRow
 	Comments        selectRow
 	AttachTo        bool
@@ -172,6 +175,20 @@ func buildForm(v integration.View, meta mapping.Meta, cat tracker.Catalog, doc m
 	defChoices := append([]choice{{"", "— none —"}}, prioChoices[1:]...)
 	f.DefaultPriority = selectRow{Key: "default_priority", Label: "Default priority", Hint: "for severities without their own",
 		Value: doc.DefaultPriority, Options: withValue(defChoices, doc.DefaultPriority)}
+
+	if len(meta.Resolutions) > 0 {
+		resChoices := []choice{{"", "— named like the status —"}}
+		for _, r := range meta.Resolutions {
+			resChoices = append(resChoices, choice{r, r})
+		}
+		for _, st := range mapping.Statuses(meta) {
+			if st.Category != "done" {
+				continue
+			}
+			val := doc.Resolutions[st.Name]
+			f.Resolutions = append(f.Resolutions, selectRow{Key: "resolutions." + st.Name, Label: st.Name, Value: val, Options: withValue(resChoices, val)})
+		}
+	}
 
 	fields := mapping.ProjectFields(meta)
 	mapped := map[string]mapping.Field{}
@@ -378,6 +395,13 @@ func parseMappingForm(form url.Values, meta mapping.Meta) (mapping.Document, map
 			}
 		case key == "default_priority":
 			d.DefaultPriority = val
+		case strings.HasPrefix(key, "resolutions."):
+			if val != "" {
+				if d.Resolutions == nil {
+					d.Resolutions = map[string]string{}
+				}
+				d.Resolutions[strings.TrimPrefix(key, "resolutions.")] = val
+			}
 		case strings.HasPrefix(key, "field.") && strings.HasSuffix(key, ".vulnsync"):
 			if val != "" {
 				rowIDs = append(rowIDs, strings.TrimSuffix(strings.TrimPrefix(key, "field."), ".vulnsync"))
@@ -446,7 +470,7 @@ func (f *mappingForm) applyProblems(message string, problems map[string]string, 
 	f.Message = message
 	f.ProblemCount = len(problems)
 	rows := map[string]*string{}
-	for _, list := range [][]selectRow{f.IssueTypes, f.StatusTo, f.StatusFrom, f.Priority} {
+	for _, list := range [][]selectRow{f.IssueTypes, f.StatusTo, f.StatusFrom, f.Priority, f.Resolutions} {
 		for i := range list {
 			rows[list[i].Key] = &list[i].Err
 		}
