@@ -82,18 +82,18 @@ type mappingForm struct {
 	DefaultPriority selectRow
 	// Resolutions: per done-category status, the resolution sent where
 	// the transition screen requires one (Data Center's Done).
-	Resolutions []selectRow
-	Fields      []fieldRow
-	Defaults        []defaultRow
-	Comments        selectRow
-	AttachTo        bool
-	AttachFrom      bool
-	MaxBytes        selectRow
-	OnItemDeleted   selectRow
-	OnIssueDeleted  selectRow
-	Message         string
-	Problems        []keyedProblem
-	ProblemCount    int
+	Resolutions    []selectRow
+	Fields         []fieldRow
+	Defaults       []defaultRow
+	Comments       selectRow
+	AttachTo       bool
+	AttachFrom     bool
+	MaxBytes       selectRow
+	OnItemDeleted  selectRow
+	OnIssueDeleted selectRow
+	Message        string
+	Problems       []keyedProblem
+	ProblemCount   int
 	// The choices every field row offers.
 	DirectionChoices []choice
 	LockChoices      []choice
