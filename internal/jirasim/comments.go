@@ -46,11 +46,7 @@ func findComment(is *issue, id string) *comment {
 }
 
 func (s *Simulator) getComments(rq *request) {
-	startAt, ok := rq.queryInt("startAt", 0, 0)
-	if !ok {
-		return
-	}
-	maxResults, ok := rq.queryInt("maxResults", 5000, 5000)
+	startAt, maxResults, ok := rq.pageParams(5000, 5000)
 	if !ok {
 		return
 	}

@@ -102,11 +102,7 @@ func (s *Simulator) getProjects(rq *request) {
 }
 
 func (s *Simulator) searchProjects(rq *request) {
-	startAt, ok := rq.queryInt("startAt", 0, 0)
-	if !ok {
-		return
-	}
-	maxResults, ok := rq.queryInt("maxResults", 50, 100)
+	startAt, maxResults, ok := rq.pageParams(50, 100)
 	if !ok {
 		return
 	}
@@ -182,6 +178,17 @@ func (s *Simulator) getProjectStatuses(rq *request) {
 	rq.json(http.StatusOK, out)
 }
 
+// pageParams reads Jira's offset paging parameters: startAt (default 0)
+// and maxResults (default def, at most max); a bad value has been answered
+// with 400 when ok is false.
+func (rq *request) pageParams(def, max int) (startAt, maxResults int, ok bool) {
+	if startAt, ok = rq.queryInt("startAt", 0, 0); !ok {
+		return 0, 0, false
+	}
+	maxResults, ok = rq.queryInt("maxResults", def, max)
+	return startAt, maxResults, ok
+}
+
 // page slices a list for startAt/maxResults paging.
 func page[T any](all []T, startAt, maxResults int) []T {
 	if startAt >= len(all) {
@@ -197,11 +204,7 @@ func (s *Simulator) getCreateMetaTypes(rq *request) {
 	if s.projectParam(rq) == nil {
 		return
 	}
-	startAt, ok := rq.queryInt("startAt", 0, 0)
-	if !ok {
-		return
-	}
-	maxResults, ok := rq.queryInt("maxResults", 50, 200)
+	startAt, maxResults, ok := rq.pageParams(50, 200)
 	if !ok {
 		return
 	}
@@ -306,11 +309,7 @@ func (s *Simulator) getCreateMetaFields(rq *request) {
 		rq.fail(http.StatusBadRequest, "The issue type with id '"+rq.params["issueTypeId"]+"' does not exist or is not valid for project '"+p.Key+"'.")
 		return
 	}
-	startAt, ok := rq.queryInt("startAt", 0, 0)
-	if !ok {
-		return
-	}
-	maxResults, ok := rq.queryInt("maxResults", 50, 200)
+	startAt, maxResults, ok := rq.pageParams(50, 200)
 	if !ok {
 		return
 	}

@@ -43,11 +43,7 @@ func (v view) issueChangelog(is *issue) map[string]any {
 // getChangelog is Get changelogs (Cloud): paged "starting from the
 // oldest", maxResults 100 by default and at most.
 func (s *Simulator) getChangelog(rq *request) {
-	startAt, ok := rq.queryInt("startAt", 0, 0)
-	if !ok {
-		return
-	}
-	maxResults, ok := rq.queryInt("maxResults", 100, 100)
+	startAt, maxResults, ok := rq.pageParams(100, 100)
 	if !ok {
 		return
 	}
@@ -220,11 +216,7 @@ func (s *Simulator) priorityJSON(v view, p *priority, def *priority) map[string]
 // searchPriorities is Search priorities: with projectId, only the
 // priorities of that project's priority scheme.
 func (s *Simulator) searchPriorities(rq *request) {
-	startAt, ok := rq.queryInt("startAt", 0, 0)
-	if !ok {
-		return
-	}
-	maxResults, ok := rq.queryInt("maxResults", 50, 100)
+	startAt, maxResults, ok := rq.pageParams(50, 100)
 	if !ok {
 		return
 	}
@@ -275,11 +267,7 @@ func (s *Simulator) searchPriorities(rq *request) {
 // (SEC) and the Operations scheme (OPS, without Lowest), with their
 // priorities and projects when expanded.
 func (s *Simulator) getPrioritySchemes(rq *request) {
-	startAt, ok := rq.queryInt("startAt", 0, 0)
-	if !ok {
-		return
-	}
-	maxResults, ok := rq.queryInt("maxResults", 50, 100)
+	startAt, maxResults, ok := rq.pageParams(50, 100)
 	if !ok {
 		return
 	}
