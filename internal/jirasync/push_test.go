@@ -495,3 +495,39 @@ func jobsIn(t testing.TB, e *apptest.Env, st store.JobState) []store.Job {
 	}
 	return js
 }
+
+// Data Center's Done screen requires a resolution: vulnsync sends the one
+// the mapping names for the target status, else the one named like it
+// ("Won't Do" for Won't Do), never "Done" for everything.
+func TestTransitionScreensGetTheMappedResolution(t *testing.T) {
+	for _, dep := range []jirasim.Profile{jirasim.ProfileDC9, jirasim.ProfileDC10} {
+		t.Run(string(dep), func(t *testing.T) {
+			e := apptest.New(t, apptest.Options{Profile: dep})
+			s := e.Setup("payments-api")
+			var doc map[string]any
+			if err := json.Unmarshal([]byte(apptest.SpecMapping), &doc); err != nil {
+				t.Fatal(err)
+			}
+			doc["resolutions"] = map[string]string{"Done": "Cannot Reproduce"}
+			e.Must(200, "PUT", "/api/v1/integrations/"+s.IntegrationID+"/mapping", doc, nil)
+			fixed := createItem(t, e, s.TargetID, map[string]any{"kind": "vulnerability", "title": "Open redirect", "severity": "low"})
+			risk := createItem(t, e, s.TargetID, map[string]any{"kind": "vulnerability", "title": "Weak TLS on legacy host", "severity": "medium"})
+			e.Sync()
+			e.Must(200, "PATCH", "/api/v1/items/"+fixed.ID, map[string]any{"status": "resolved"}, nil)
+			e.Must(200, "PATCH", "/api/v1/items/"+risk.ID, map[string]any{"status": "accepted_risk"}, nil)
+			e.Sync()
+			for id, want := range map[string][2]string{fixed.ID: {"Done", "Cannot Reproduce"}, risk.ID: {"Won't Do", "Won't Do"}} {
+				var is struct {
+					Fields struct {
+						Status     struct{ Name string } `json:"status"`
+						Resolution *struct{ Name string } `json:"resolution"`
+					} `json:"fields"`
+				}
+				e.Jira("admin", "GET", "/rest/api/2/issue/"+jiraKey(t, e, id)+"?fields=status,resolution", nil, &is)
+				if is.Fields.Status.Name != want[0] || is.Fields.Resolution == nil || is.Fields.Resolution.Name != want[1] {
+					t.Errorf("issue of %s: status %q resolution %+v, want %s with resolution %s", id, is.Fields.Status.Name, is.Fields.Resolution, want[0], want[1])
+				}
+			}
+		})
+	}
+}
