@@ -519,7 +519,7 @@ func TestTransitionScreensGetTheMappedResolution(t *testing.T) {
 			for id, want := range map[string][2]string{fixed.ID: {"Done", "Cannot Reproduce"}, risk.ID: {"Won't Do", "Won't Do"}} {
 				var is struct {
 					Fields struct {
-						Status     struct{ Name string } `json:"status"`
+						Status     struct{ Name string }  `json:"status"`
 						Resolution *struct{ Name string } `json:"resolution"`
 					} `json:"fields"`
 				}
