@@ -416,7 +416,7 @@ func (r *run) applyIssue(ctx context.Context, s *snapshot, is *jira.Issue, when 
 		echo := strings.EqualFold(is.Status.Name, synced.Status) || ours("status")
 		synced.Status, synced.Times["status"] = is.Status.Name, at
 		touched = true
-		if st, ok := statusFromJira(r.doc, is.Status.Name, is.Status.Category.Key); ok && !echo && st != it.Status && at.After(it.FieldTimes["status"]) {
+		if st, ok := r.doc.StatusFromJiraName(is.Status.Name, is.Status.Category.Key); ok && !echo && st != it.Status && at.After(it.FieldTimes["status"]) {
 			patchAt(at).Status = &st
 		}
 	}
@@ -424,7 +424,7 @@ func (r *run) applyIssue(ctx context.Context, s *snapshot, is *jira.Issue, when 
 		echo := strings.EqualFold(is.Priority.Name, synced.Priority) || ours("priority")
 		synced.Priority, synced.Times["priority"] = is.Priority.Name, at
 		touched = true
-		if sev, ok := severityFromPriority(r.doc, is.Priority.Name); ok && !echo && sev != it.Severity && at.After(it.FieldTimes["severity"]) {
+		if sev, ok := r.doc.SeverityOf(is.Priority.Name); ok && !echo && sev != it.Severity && at.After(it.FieldTimes["severity"]) {
 			patchAt(at).Severity = &sev
 		}
 	}

@@ -439,7 +439,7 @@ func (r *run) pushFields(ctx context.Context, s *snapshot) error {
 		next.Fields[id] = v
 	}
 	if want.Priority != "" && want.Priority != synced.Priority {
-		if sev, ok := severityFromPriority(r.doc, synced.Priority); !ok || sev != s.item.Severity {
+		if sev, ok := r.doc.SeverityOf(synced.Priority); !ok || sev != s.item.Severity {
 			fields["priority"] = map[string]any{"name": want.Priority}
 			next.Priority = want.Priority
 		}
@@ -495,7 +495,7 @@ func (r *run) pushStatus(ctx context.Context, s *snapshot) error {
 		return nil
 	}
 	if synced.Status != "" {
-		if st, ok := statusFromJira(r.doc, synced.Status, r.category(s.item.Kind, synced.Status)); ok && st == s.item.Status {
+		if st, ok := r.doc.StatusFromJiraName(synced.Status, r.category(s.item.Kind, synced.Status)); ok && st == s.item.Status {
 			return nil
 		}
 	}

@@ -3,7 +3,6 @@ package jirasync
 import (
 	"encoding/json"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/vulnsync/vulnsync/internal/jira"
@@ -220,36 +219,6 @@ func labelOps(from, to any) []jira.Op {
 		}
 	}
 	return ops
-}
-
-// statusFromJira maps a Jira status to vulnsync's: by name through
-// status_from_jira, else by its category (G5).
-func statusFromJira(doc *mapping.Document, name, category string) (tracker.Status, bool) {
-	for k, v := range doc.StatusFromJira {
-		if strings.EqualFold(k, name) {
-			return v, true
-		}
-	}
-	switch category {
-	case "new":
-		return tracker.StatusOpen, true
-	case "indeterminate":
-		return tracker.StatusInProgress, true
-	case "done":
-		return tracker.StatusResolved, true
-	}
-	return "", false
-}
-
-// severityFromPriority inverts the priority mapping; when several
-// severities share a priority the most severe wins.
-func severityFromPriority(doc *mapping.Document, priority string) (tracker.Severity, bool) {
-	for _, sev := range tracker.Severities {
-		if strings.EqualFold(doc.Priority[sev], priority) {
-			return sev, true
-		}
-	}
-	return "", false
 }
 
 func sortedFieldIDs(m map[string]any) []string {

@@ -151,6 +151,37 @@ func (d *Document) FieldFor(vulnsync string) (Field, bool) {
 	return Field{}, false
 }
 
+// StatusFromJiraName maps a Jira status to vulnsync's (G5): by name through
+// status_from_jira, else by its status category, the stable meaning of a
+// status across custom workflows.
+func (d *Document) StatusFromJiraName(name, category string) (tracker.Status, bool) {
+	for k, v := range d.StatusFromJira {
+		if strings.EqualFold(k, name) {
+			return v, true
+		}
+	}
+	switch category {
+	case "new":
+		return tracker.StatusOpen, true
+	case "indeterminate":
+		return tracker.StatusInProgress, true
+	case "done":
+		return tracker.StatusResolved, true
+	}
+	return "", false
+}
+
+// SeverityOf inverts the priority mapping; when several severities share
+// a priority the most severe wins.
+func (d *Document) SeverityOf(priority string) (tracker.Severity, bool) {
+	for _, sev := range tracker.Severities {
+		if strings.EqualFold(d.Priority[sev], priority) {
+			return sev, true
+		}
+	}
+	return "", false
+}
+
 // PriorityFor is the Jira priority of a severity, falling back to
 // default_priority.
 func (d *Document) PriorityFor(s tracker.Severity) string {

@@ -124,3 +124,31 @@ func TestRequiredFieldWithoutMappingOrDefault(t *testing.T) {
 		t.Error("a select with an option Jira does not allow was accepted")
 	}
 }
+
+// The reverse translations: a Jira status by name, else by category; a
+// priority back to the most severe severity that maps to it.
+func TestReverseTranslations(t *testing.T) {
+	d := Document{StatusFromJira: map[string]tracker.Status{"Won't Do": tracker.StatusAcceptedRisk},
+		Priority: map[tracker.Severity]string{tracker.SeverityCritical: "Highest", tracker.SeverityHigh: "High", tracker.SeverityMedium: "High"}}
+	for _, c := range []struct {
+		name, category string
+		want           tracker.Status
+		ok             bool
+	}{
+		{"won't do", "done", tracker.StatusAcceptedRisk, true},
+		{"Closed", "done", tracker.StatusResolved, true},
+		{"Triage", "new", tracker.StatusOpen, true},
+		{"Review", "indeterminate", tracker.StatusInProgress, true},
+		{"Odd", "", "", false},
+	} {
+		if got, ok := d.StatusFromJiraName(c.name, c.category); got != c.want || ok != c.ok {
+			t.Errorf("StatusFromJiraName(%q, %q) = %q, %v; want %q, %v", c.name, c.category, got, ok, c.want, c.ok)
+		}
+	}
+	if got, ok := d.SeverityOf("high"); !ok || got != tracker.SeverityHigh {
+		t.Errorf("SeverityOf(high) = %q, %v; want high (the most severe of high and medium)", got, ok)
+	}
+	if _, ok := d.SeverityOf("Lowest"); ok {
+		t.Error("SeverityOf(Lowest) found a severity no priority maps to")
+	}
+}
