@@ -277,3 +277,27 @@ func TestMappingValidatedAgainstPrioritySchemeAndScreens(t *testing.T) {
 		})
 	}
 }
+
+// Deleting a connection an integration uses is refused before anything
+// changes: its webhook stays registered in Jira (issue 12, defect 1).
+func TestDeletingAConnectionInUseChangesNothing(t *testing.T) {
+	e := apptest.New(t, apptest.Options{})
+	s := e.Setup("payments-api")
+	var before, after map[string]any
+	e.Must(200, "GET", "/api/v1/jira/connections/"+s.ConnectionID, nil, &before)
+	var refused map[string]any
+	if st := e.Do("DELETE", "/api/v1/jira/connections/"+s.ConnectionID, nil, &refused); st != 409 {
+		t.Fatalf("delete of a connection in use: %d, want 409", st)
+	}
+	if msg, _ := refused["error"].(string); !strings.Contains(msg, "SEC") {
+		t.Errorf("the refusal does not name the integrated project: %v", refused)
+	}
+	e.Must(200, "GET", "/api/v1/jira/connections/"+s.ConnectionID, nil, &after)
+	if before["webhook_registered"] != true || after["webhook_registered"] != true {
+		t.Fatalf("webhook_registered before %v, after %v", before["webhook_registered"], after["webhook_registered"])
+	}
+	var hooks []map[string]any
+	if st := e.Jira("admin", "GET", "/rest/webhooks/1.0/webhook", nil, &hooks); st != 200 || len(hooks) != 1 {
+		t.Fatalf("webhooks in Jira after the refused delete: %d %v, want the one registered", st, hooks)
+	}
+}

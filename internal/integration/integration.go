@@ -458,6 +458,14 @@ func (s *Service) DeleteConnection(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	// Refuse before touching Jira: a connection in use keeps its webhook.
+	keys, err := s.projectsOf(ctx, id)
+	if err != nil {
+		return err
+	}
+	if len(keys) > 0 {
+		return tracker.Errorf(tracker.EConflict, "connection %q is used by the integration of project(s) %s: remove those integrations first", c.Name, strings.Join(keys, ", "))
+	}
 	if c.WebhookID != "" {
 		if client, err := s.Client(ctx, id); err == nil {
 			if err := client.DeleteWebhook(ctx, c.WebhookID); err != nil && !jira.IsNotFound(err) {
