@@ -156,6 +156,13 @@ func (s *Service) webhookURL(c store.Connection, token string) string {
 	return u
 }
 
+// RevealedWebhookURL is a connection's webhook URL with its secret shown:
+// in token mode the URL carries the secret, so where the secret is shown
+// (right after it was generated) the whole URL is too.
+func (s *Service) RevealedWebhookURL(v ConnectionView, secret string) string {
+	return s.webhookURL(store.Connection{ID: v.ID, WebhookAuth: v.WebhookAuth}, secret)
+}
+
 // authReason explains the connection's webhook authentication.
 func authReason(c store.Connection) string {
 	if c.WebhookAuth == tracker.WebhookToken {

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -120,7 +121,7 @@ func (r *Registry) Forget(connectionID string) {
 	delete(r.clients, connectionID)
 	delete(r.secrets, connectionID)
 	for k := range r.meta {
-		if len(k) > len(connectionID) && k[:len(connectionID)+1] == connectionID+"/" {
+		if strings.HasPrefix(k, connectionID+"/") {
 			delete(r.meta, k)
 		}
 	}

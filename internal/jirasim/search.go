@@ -14,6 +14,22 @@ import (
 // paging, ids only unless fields are asked for, bounded JQL only), the
 // retired Cloud /search (410) and Data Center's /search (startAt paging).
 
+// boundedJQL runs JQL for the enhanced search and the count, which refuse
+// an unbounded query as Cloud does; false means the answer (400) is sent.
+// The caller holds s.mu.
+func (s *Simulator) boundedJQL(rq *request, jql string) ([]*issue, bool) {
+	parsed, found, err := s.runJQL(jql, rq.user, rq.now)
+	if err != nil {
+		rq.fail(http.StatusBadRequest, err.Error())
+		return nil, false
+	}
+	if parsed.where == nil {
+		rq.fail(http.StatusBadRequest, msgUnbounded)
+		return nil, false
+	}
+	return found, true
+}
+
 const msgUnbounded = "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
 
 const msgSearchGone = "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"
@@ -147,13 +163,8 @@ func (s *Simulator) searchJQL(rq *request) {
 	o := issueOptions{fields: sel, changelog: hasExpand(p.expandList(), "changelog"), props: p.Properties}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	parsed, found, err := s.runJQL(p.JQL, rq.user, rq.now)
-	if err != nil {
-		rq.fail(http.StatusBadRequest, err.Error())
-		return
-	}
-	if parsed.where == nil {
-		rq.fail(http.StatusBadRequest, msgUnbounded)
+	found, ok := s.boundedJQL(rq, p.JQL)
+	if !ok {
 		return
 	}
 	if len(p.ReconcileIssues) > 50 {

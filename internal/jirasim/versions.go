@@ -325,13 +325,8 @@ func (s *Simulator) approximateCount(rq *request) {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	parsed, found, err := s.runJQL(in.JQL, rq.user, rq.now)
-	if err != nil {
-		rq.fail(http.StatusBadRequest, err.Error())
-		return
-	}
-	if parsed.where == nil {
-		rq.fail(http.StatusBadRequest, msgUnbounded)
+	found, ok := s.boundedJQL(rq, in.JQL)
+	if !ok {
 		return
 	}
 	found = s.visible(found, rq.now, nil)

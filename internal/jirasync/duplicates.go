@@ -67,9 +67,12 @@ func (e *Engine) checkDuplicate(ctx context.Context, r *run, is *jira.Issue) err
 	return nil
 }
 
-// resolveDuplicate closes dup as a duplicate of the linked issue.
-func (r *run) resolveDuplicate(ctx context.Context, itemID string, dup *jira.Issue, kept store.Link) error {
-	r.itemID = itemID
+// resolveDuplicate closes dup as a duplicate of the linked issue. It works
+// on a copy of the reconciliation's run, for the item and with Duplicate as
+// the resolution its transitions send.
+func (rr *run) resolveDuplicate(ctx context.Context, itemID string, dup *jira.Issue, kept store.Link) error {
+	r := *rr
+	r.itemID, r.resolution = itemID, "Duplicate"
 	kind := r.kindOf(ctx, itemID)
 	body := fmt.Sprintf("Duplicate of %s: vulnsync created this issue a second time for the same vulnerability after a create whose outcome was unknown "+
 		"(Jira's search had not shown the first one yet). %s is the issue kept; this one is resolved as a duplicate.", kept.IssueKey, kept.IssueKey)
@@ -87,8 +90,6 @@ func (r *run) resolveDuplicate(ctx context.Context, itemID string, dup *jira.Iss
 		return classify(err)
 	}
 	if target := r.doneStatus(kind); target != "" && r.category(kind, dup.Status.Name) != "done" {
-		r.resolution = "Duplicate"
-		defer func() { r.resolution = "" }()
 		if _, err := r.transitionTo(ctx, kind, dup.Key, dup.Status.Name, target); err != nil && !errors.Is(err, context.Canceled) {
 			return err
 		}

@@ -143,15 +143,18 @@ func (in *intake) handOver(res intakeRes, q intakeReq) {
 	}
 }
 
-// maxParsed bounds the parsed events kept for their jobs; past it (a
-// backlog), jobs parse the stored body again.
+// maxParsed bounds the parsed events kept for their jobs; past it the
+// oldest is forgotten (its job, if it still runs here, parses the stored
+// body again). An event whose delivery another replica applies is never
+// taken, so the bound also keeps those from piling up.
 const maxParsed = 256
 
 // parsedEvents hands parsed webhook events from the receiver to the sync
 // job of the same process, by delivery id.
 type parsedEvents struct {
-	mu sync.Mutex
-	m  map[int64]*jirahook.Event
+	mu    sync.Mutex
+	m     map[int64]*jirahook.Event
+	order []int64 // ids in the order put, oldest first
 }
 
 func (p *parsedEvents) put(id int64, ev *jirahook.Event) {
@@ -160,8 +163,20 @@ func (p *parsedEvents) put(id int64, ev *jirahook.Event) {
 	if p.m == nil {
 		p.m = map[int64]*jirahook.Event{}
 	}
-	if len(p.m) < maxParsed {
-		p.m[id] = ev
+	for len(p.order) > 0 && len(p.m) >= maxParsed {
+		delete(p.m, p.order[0])
+		p.order = p.order[1:]
+	}
+	p.m[id] = ev
+	p.order = append(p.order, id)
+	if len(p.order) > 2*maxParsed { // drop the ids already taken
+		kept := p.order[:0]
+		for _, k := range p.order {
+			if _, ok := p.m[k]; ok {
+				kept = append(kept, k)
+			}
+		}
+		p.order = kept
 	}
 }
 
@@ -172,5 +187,8 @@ func (p *parsedEvents) take(id int64) *jirahook.Event {
 	defer p.mu.Unlock()
 	ev := p.m[id]
 	delete(p.m, id)
+	if len(p.m) == 0 {
+		p.order = p.order[:0]
+	}
 	return ev
 }

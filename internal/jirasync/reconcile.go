@@ -107,12 +107,14 @@ func (e *Engine) workReconcile(ctx context.Context, job store.Job, args reconcil
 		if is.Updated.After(watermark) {
 			watermark = is.Updated
 		}
-		if err := e.checkDuplicate(ctx, r, is); err != nil {
-			return err
-		}
-		n, err := e.queuePullIfDrifted(ctx, r, is)
+		n, linked, err := e.queuePullIfDrifted(ctx, r, is)
 		if err != nil {
 			return err
+		}
+		if !linked {
+			if err := e.checkDuplicate(ctx, r, is); err != nil {
+				return err
+			}
 		}
 		queued += n
 	}
@@ -149,10 +151,10 @@ func (r *run) timeZone(ctx context.Context) *time.Location {
 
 // queuePullIfDrifted queues a pull of a linked issue whose state differs
 // from the synced state, or that has comments or attachments vulnsync has
-// not mirrored.
-func (e *Engine) queuePullIfDrifted(ctx context.Context, r *run, is *jira.Issue) (int, error) {
-	queued := 0
-	err := e.st.InTx(ctx, func(tx store.Tx) error {
+// not mirrored. linked says whether an item is linked to the issue (one
+// that is not may be a duplicate: checkDuplicate).
+func (e *Engine) queuePullIfDrifted(ctx context.Context, r *run, is *jira.Issue) (queued int, linked bool, err error) {
+	err = e.st.InTx(ctx, func(tx store.Tx) error {
 		l, err := tx.LinkByIssue(ctx, r.in.ID, is.ID)
 		if tracker.KindOf(err) == tracker.ENotFound || err == nil && l.State != tracker.LinkLinked {
 			return nil
@@ -160,6 +162,7 @@ func (e *Engine) queuePullIfDrifted(ctx context.Context, r *run, is *jira.Issue)
 		if err != nil {
 			return err
 		}
+		linked = true
 		it, err := tx.GetItem(ctx, l.ItemID)
 		if err != nil {
 			if tracker.KindOf(err) == tracker.ENotFound {
@@ -182,7 +185,7 @@ func (e *Engine) queuePullIfDrifted(ctx context.Context, r *run, is *jira.Issue)
 	if queued > 0 {
 		e.Notify()
 	}
-	return queued, err
+	return queued, linked, err
 }
 
 // drifted compares what the search returned with the synced state.

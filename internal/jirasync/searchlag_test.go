@@ -124,7 +124,7 @@ func TestSearchLagDuplicateIsResolvedByReconciliation(t *testing.T) {
 	// A second reconciliation leaves everything as it is.
 	clock.Advance(6 * time.Minute)
 	e.Sync()
-	if n := countEvents(t, e, s.IntegrationID, "resolve_duplicate"); n != 3 { // comment, marker, transition of the one run
+	if n := countEvents(t, e, s.IntegrationID, "resolve_duplicate"); n != 3 { // the first run: its comment, its marker removal, its summary
 		t.Errorf("resolve_duplicate entries after a second reconciliation: %d, want the 3 of the first", n)
 	}
 }

@@ -152,9 +152,8 @@ func (u *ui) connectionPage(w http.ResponseWriter, r *http.Request, sv *sessionV
 	d.Conn = c
 	d.Deployment = deploymentLabel(c.Deployment)
 	d.Secret = u.sessions.popReveal(sv.ID, c.ID)
-	if d.Secret != "" && c.WebhookAuth == tracker.WebhookToken {
-		// Token mode: the URL carries the secret, shown with it this once.
-		d.Conn.WebhookURL = c.WebhookURL[:strings.LastIndex(c.WebhookURL, "/")+1] + d.Secret
+	if d.Secret != "" {
+		d.Conn.WebhookURL = u.integ.RevealedWebhookURL(c, d.Secret)
 	}
 	ins, err := u.integ.Integrations(r.Context())
 	if err != nil {
