@@ -308,7 +308,7 @@ func (r *run) apply(ctx context.Context, s *snapshot, ev *jirahook.Event) (strin
 	}
 	switch ev.Kind {
 	case jirahook.IssueDeleted:
-		return "", r.issueDeleted(ctx, s, ev.User, ev.Time)
+		return "", r.issueDeleted(ctx, s, ev.User, boundTime(ev.Time, r.e.now()))
 	case jirahook.IssueCreated, jirahook.IssueUpdated:
 		if ev.Issue == nil {
 			return "no issue in the delivery", nil
@@ -318,7 +318,11 @@ func (r *run) apply(ctx context.Context, s *snapshot, ev *jirahook.Event) (strin
 			changed[r.changeKey(c)] = true
 		}
 		all := ev.Kind == jirahook.IssueCreated
-		at := func(string) time.Time { return ev.Time }
+		evAt := ev.Time
+		if now := r.e.now(); evAt.After(now.Add(maxClockSkew)) && !ev.Issue.Updated.IsZero() {
+			evAt = ev.Issue.Updated // the delivery's own time is not believable; the issue's may be (bounded again below)
+		}
+		at := func(string) time.Time { return evAt }
 		mine := r.isServiceAccount(ev.User)
 		ours := func(string) bool { return mine }
 		note, err := r.applyIssue(ctx, s, ev.Issue, at, ev.User, ours, func(id string) bool { return all || changed[id] })
@@ -383,7 +387,16 @@ func (r *run) applyIssue(ctx context.Context, s *snapshot, is *jira.Issue, when 
 	if synced.Times == nil {
 		synced.Times = map[string]time.Time{}
 	}
+	// Times beyond the server clock (plus skew) are not believed: a forged
+	// or mis-set delivery time of the year 2100 would otherwise make every
+	// later real change "not newer". Such a time becomes now, and a
+	// watermark already poisoned by one is repaired by being ignored.
+	now := r.e.now()
+	given := when
+	when = func(id string) time.Time { return boundTime(given(id), now) }
+	synced.repair(now)
 	it := s.item
+	it.FieldTimes = saneTimes(it.FieldTimes, now)
 	patches := map[time.Time]*tracker.Patch{}
 	patchAt := func(at time.Time) *tracker.Patch {
 		if patches[at] == nil {
