@@ -492,9 +492,13 @@ func setPatch(p *tracker.Patch, name string, v any) {
 	switch name {
 	case "title":
 		s, _ := v.(string)
+		s, _ = tracker.FitText(tracker.StripControl(s, false), tracker.MaxTitleLen, "…")
 		p.Title = &s
 	case "description":
 		s, _ := v.(string)
+		if s != "" {
+			s = service.FromJiraText(s) // what Jira accepted is kept, cut with a note if too long here
+		}
 		p.Description = &s
 	default:
 		if p.Fields == nil {

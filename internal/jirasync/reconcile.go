@@ -267,11 +267,18 @@ func (r *run) pull(ctx context.Context, s *snapshot) (string, error) {
 	if err != nil {
 		return note, err
 	}
+	// One comment that cannot be mirrored must not keep the others out:
+	// its failure is noted, the rest are applied; only a failure worth a
+	// retry (Jira or the database unavailable) stops the run.
+	var failed []string
 	for i := range is.Comments {
 		c := is.Comments[i]
 		ev := &jirahook.Event{Kind: jirahook.CommentCreated, Time: c.Created, IssueID: is.ID, Comment: &c}
 		if _, err := r.applyComment(ctx, s, ev, jirahook.CommentCreated); err != nil {
-			return "", err
+			if isRetryable(err) || tracker.KindOf(err) == tracker.EInternal {
+				return "", err
+			}
+			failed = append(failed, fmt.Sprintf("comment %s: %v", c.ID, err))
 		}
 	}
 	if len(is.Attachments) > 0 {
@@ -282,6 +289,9 @@ func (r *run) pull(ctx context.Context, s *snapshot) (string, error) {
 		if err := r.pullAttachments(ctx, s, ev); err != nil {
 			return "", err
 		}
+	}
+	if len(failed) > 0 {
+		return "not mirrored: " + strings.Join(failed, "; "), nil
 	}
 	return "", nil
 }

@@ -18,6 +18,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -565,7 +566,13 @@ func (s *Service) BootstrapAdminToken(ctx context.Context, envToken string) (str
 
 // MirrorComment stores a comment made on the other side (Jira), keeping its
 // author and original times; the id is assigned here.
+//
+// What Jira accepted is never refused here: a body longer than vulnsync
+// keeps (Jira's rich text grows when converted to Markdown) is stored cut,
+// with a note, and control characters are dropped, so that one such comment
+// cannot block the comments after it.
 func (s *Service) MirrorComment(ctx context.Context, c tracker.Comment) (tracker.Comment, error) {
+	c.Body = FromJiraText(c.Body)
 	if err := tracker.ValidateCommentBody(c.Body); err != nil {
 		return tracker.Comment{}, err
 	}
@@ -593,6 +600,7 @@ func (s *Service) MirrorComment(ctx context.Context, c tracker.Comment) (tracker
 // EditComment applies to a mirrored comment an edit made in Jira. It
 // emits no change event: the edit came from Jira and must not go back.
 func (s *Service) EditComment(ctx context.Context, id, body string, at time.Time) (tracker.Comment, error) {
+	body = FromJiraText(body)
 	if err := tracker.ValidateCommentBody(body); err != nil {
 		return tracker.Comment{}, err
 	}
@@ -618,4 +626,19 @@ func (s *Service) RemoveComment(ctx context.Context, id string) error {
 		return fmt.Errorf("delete comment %s: %w", id, err)
 	}
 	return nil
+}
+
+// FromJiraText makes a comment body or description from Jira fit what
+// vulnsync keeps: control characters dropped, and text over
+// tracker.MaxTextLen (counted as Jira counts) cut with a note saying so.
+// An empty body (a comment of only an image, say) gets a placeholder.
+func FromJiraText(body string) string {
+	body = tracker.StripControl(body, true)
+	if strings.TrimSpace(body) == "" {
+		return "(empty in Jira)"
+	}
+	n := tracker.TextLen(body)
+	out, _ := tracker.FitText(body, tracker.MaxTextLen,
+		fmt.Sprintf("\n\n[vulnsync: cut here; the text in Jira has %d characters, more than the %d kept here]", n, tracker.MaxTextLen))
+	return out
 }

@@ -246,7 +246,7 @@ func (c Catalog) ValidateFieldDef(f *FieldDef) error {
 		}
 		seen := map[string]bool{}
 		for _, o := range f.Options {
-			if strings.TrimSpace(o) == "" || len(o) > 255 {
+			if strings.TrimSpace(o) == "" || TextLen(o) > 255 {
 				p.Add("options", "options must be 1 to 255 characters")
 			}
 			if seen[o] {
@@ -269,11 +269,11 @@ func (c Catalog) ValidateFieldDef(f *FieldDef) error {
 
 var (
 	labelOK = func(s string) bool {
-		if s == "" || len(s) > 255 {
+		if s == "" || TextLen(s) > 255 {
 			return false
 		}
 		for _, r := range s {
-			if unicode.IsSpace(r) {
+			if unicode.IsSpace(r) || unicode.IsControl(r) {
 				return false
 			}
 		}
@@ -289,8 +289,11 @@ func normalizeField(d FieldDef, v any) (any, error) {
 		if !ok {
 			return "", fmt.Errorf("must be a string")
 		}
-		if len(s) > MaxTextLen {
-			return "", fmt.Errorf("must be at most %d characters", MaxTextLen)
+		if n := TextLen(s); n > MaxTextLen {
+			return "", fmt.Errorf("must be at most %d characters; it has %d", MaxTextLen, n)
+		}
+		if r, bad := BadControl(s, true); bad {
+			return "", fmt.Errorf("must not contain the control character %s", controlName(r))
 		}
 		return s, nil
 	}

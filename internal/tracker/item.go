@@ -96,9 +96,7 @@ func (c Catalog) Build(targetID, id string, n NewItem, parent *Item, ch Change) 
 		p.Add("kind", "unknown kind %q (known: %s)", n.Kind, strings.Join(c.KindNames(), ", "))
 	}
 	checkTitle(p, n.Title)
-	if len(n.Description) > MaxTextLen {
-		p.Add("description", "must be at most %d characters", MaxTextLen)
-	}
+	checkText(p, "description", n.Description, MaxTextLen, true, "")
 	if !n.Severity.Valid() {
 		p.Add("severity", "unknown severity %q (allowed: critical, high, medium, low, info)", n.Severity)
 	}
@@ -162,9 +160,7 @@ func (c Catalog) Apply(it *Item, patch Patch, ch Change) ([]HistoryEntry, error)
 	}
 	if patch.Description != nil {
 		next.Description = *patch.Description
-		if len(next.Description) > MaxTextLen {
-			p.Add("description", "must be at most %d characters", MaxTextLen)
-		}
+		checkText(p, "description", next.Description, MaxTextLen, true, "")
 	}
 	if patch.Severity != nil {
 		next.Severity = *patch.Severity
@@ -233,10 +229,10 @@ func checkTitle(p Problems, title string) {
 	switch {
 	case title == "":
 		p.Add("title", "must not be empty")
-	case len(title) > MaxTitleLen:
-		p.Add("title", "must be at most %d characters (Jira's summary limit)", MaxTitleLen)
 	case strings.ContainsAny(title, "\r\n"):
 		p.Add("title", "must be a single line")
+	default:
+		checkText(p, "title", title, MaxTitleLen, false, " (Jira's summary limit)")
 	}
 }
 

@@ -96,12 +96,10 @@ func ValidateTarget(t *Target) error {
 	switch {
 	case t.Name == "":
 		p.Add("name", "must not be empty")
-	case len(t.Name) > 200:
-		p.Add("name", "must be at most 200 characters")
+	default:
+		checkText(p, "name", t.Name, 200, false, "")
 	}
-	if len(t.Description) > MaxTextLen {
-		p.Add("description", "must be at most %d characters", MaxTextLen)
-	}
+	checkText(p, "description", t.Description, MaxTextLen, true, "")
 	if t.URL != "" && !isHTTPURL(t.URL) {
 		p.Add("url", "must be an absolute http or https URL")
 	}
@@ -114,8 +112,8 @@ func ValidateCommentBody(body string) error {
 	switch {
 	case strings.TrimSpace(body) == "":
 		p.Add("body", "must not be empty")
-	case len(body) > MaxTextLen:
-		p.Add("body", "must be at most %d characters (Jira's comment limit)", MaxTextLen)
+	default:
+		checkText(p, "body", body, MaxTextLen, true, " (Jira's comment limit)")
 	}
 	return p.Err(EInvalid, "invalid comment")
 }
