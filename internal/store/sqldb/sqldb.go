@@ -61,6 +61,9 @@ type DB struct {
 	stmtMu sync.Mutex
 	stmts  map[*sql.DB]*stmtCache
 	logger *slog.Logger
+	// lock is the data directory's lock file (SQLite only), held until
+	// Close.
+	lock *os.File
 	// now stamps bookkeeping times the caller does not supply (job
 	// created/updated times, defaults for zero creation times).
 	now func() time.Time
@@ -82,7 +85,18 @@ func Open(ctx context.Context, dbURL, dataDir string, logger *slog.Logger) (*DB,
 
 // OpenSQLite opens (creating it if needed) the SQLite database vulnsync.db in
 // dataDir, in WAL mode, and brings its schema up to date.
+//
+// One process owns the data directory while it has the database open (a
+// second OpenSQLite on it, in this process or another, is EConflict), and
+// it takes over at once the job leases a stopped process left.
 func OpenSQLite(ctx context.Context, dataDir string, logger *slog.Logger) (*DB, error) {
+	return openSQLiteDB(ctx, dataDir, logger, true)
+}
+
+// openSQLiteDB opens the database; exclusive false skips the directory
+// lock and the lease reclaim, for tests that play two processes on one
+// file to check SQLite's own locking.
+func openSQLiteDB(ctx context.Context, dataDir string, logger *slog.Logger, exclusive bool) (*DB, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -95,6 +109,21 @@ func OpenSQLite(ctx context.Context, dataDir string, logger *slog.Logger) (*DB, 
 	abs, err := filepath.Abs(filepath.Join(dataDir, SQLiteFile))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: resolve path: %w", err)
+	}
+	var lock *os.File
+	if exclusive {
+		if lock, err = lockDir(dataDir); err != nil {
+			return nil, err
+		}
+	}
+	ok := false
+	defer func() {
+		if !ok && lock != nil {
+			lock.Close()
+		}
+	}()
+	if err := prepareFiles(abs); err != nil {
+		return nil, err
 	}
 	dsn := func(extra ...string) string {
 		q := url.Values{}
@@ -132,6 +161,13 @@ func OpenSQLite(ctx context.Context, dataDir string, logger *slog.Logger) (*DB, 
 		db.Close()
 		return nil, err
 	}
+	if exclusive {
+		if err := db.reclaimLeases(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	db.lock, ok = lock, true
 	logger.Debug("sqlite store open", "path", abs)
 	return db, nil
 }
@@ -251,6 +287,10 @@ func (db *DB) Close() error {
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
 	}
+	if db.lock != nil {
+		err = errors.Join(err, db.lock.Close()) // closing the file releases the lock
+		db.lock = nil
+	}
 	if err != nil {
 		return fmt.Errorf("close %s: %w", db.d.name, err)
 	}
@@ -328,5 +368,55 @@ func (db *DB) runTx(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn f
 		return fmt.Errorf("commit transaction: %w", err)
 	}
 	committed = true
+	return nil
+}
+
+// prepareFiles refuses an empty database file and makes sure the database
+// and its WAL and shared-memory files are readable by this user only.
+// SQLite gives the WAL and SHM files the database file's mode, so creating
+// that file 0600 before SQLite does (whatever the umask) keeps all three
+// private; files an older version left 0644 are tightened.
+//
+// A zero-length vulnsync.db is not a new database: SQLite would silently
+// initialise it, and vulnsync would start empty over what was a truncated
+// copy or a failed restore. It is reported instead.
+func prepareFiles(path string) error {
+	st, err := os.Stat(path)
+	switch {
+	case err == nil && st.Size() == 0:
+		return tracker.Errorf(tracker.EInvalid, "the database file %s is empty (0 bytes): it was truncated or never written. Restore it from a backup, or remove it to start with a new database", path)
+	case err == nil:
+	case errors.Is(err, os.ErrNotExist):
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return fmt.Errorf("open sqlite: create %s: %w", path, err)
+		}
+		return f.Close()
+	default:
+		return fmt.Errorf("open sqlite: %w", err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if st, err := os.Stat(p); err == nil && st.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return fmt.Errorf("open sqlite: make %s private: %w", p, err)
+			}
+		}
+	}
+	return nil
+}
+
+// reclaimLeases ends, at start, the leases of jobs that were running when
+// the previous process stopped. On SQLite this process owns the database
+// (lockDir), so such a lease cannot belong to anyone alive: waiting out its
+// two minutes would only delay the work. The jobs are taken over by the
+// next claim, as any expired lease is.
+func (db *DB) reclaimLeases(ctx context.Context) error {
+	res, err := db.write.ExecContext(ctx, `UPDATE jobs SET leased_till = ? WHERE state = 'running'`, db.d.ts(time.Unix(0, 0).UTC()))
+	if err != nil {
+		return fmt.Errorf("open sqlite: reclaim the leases of a stopped process: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		db.logger.Info("reclaimed the leases of jobs running when vulnsync last stopped", "jobs", n)
+	}
 	return nil
 }

@@ -121,12 +121,14 @@ func TestOpenRefusesBadInput(t *testing.T) {
 }
 
 // Two handles on one file behave like two processes: BEGIN IMMEDIATE and
-// the busy timeout must make every writer wait its turn, never fail.
+// the busy timeout must make every writer wait its turn, never fail. (Two
+// vulnsync processes are refused by the directory lock; SQLite's own
+// locking must hold regardless, for backups and tools opening the file.)
 func TestSQLiteTwoHandlesWriteConcurrently(t *testing.T) {
 	dir := t.TempDir()
 	var dbs [2]*DB
 	for i := range dbs {
-		db, err := OpenSQLite(t.Context(), dir, testLogger(t))
+		db, err := openSQLiteDB(t.Context(), dir, testLogger(t), false)
 		if err != nil {
 			t.Fatalf("OpenSQLite %d: %v", i, err)
 		}
