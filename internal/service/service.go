@@ -527,8 +527,16 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (Actor, error
 	return Actor{Name: tok.Name, Role: tok.Role, Origin: tracker.OriginVulnsync}, nil
 }
 
+// The names of the bootstrap admin tokens: the one set by
+// VULNSYNC_ADMIN_TOKEN and the one generated at first start.
+const (
+	bootstrapEnvName       = "admin (VULNSYNC_ADMIN_TOKEN)"
+	bootstrapGeneratedName = "admin"
+)
+
 // BootstrapAdminToken makes sure an admin token exists. With envToken set
-// (VULNSYNC_ADMIN_TOKEN), that value is registered (hashed) and "" is
+// (VULNSYNC_ADMIN_TOKEN), that value is registered (hashed), replacing any
+// earlier bootstrap token, and "" is
 // returned. Otherwise, when no token exists yet, one is generated, stored
 // hashed and returned so the caller can print it once; later starts return "".
 func (s *Service) BootstrapAdminToken(ctx context.Context, envToken string) (string, error) {
@@ -538,14 +546,31 @@ func (s *Service) BootstrapAdminToken(ctx context.Context, envToken string) (str
 			if len(envToken) < 16 {
 				return tracker.Errorf(tracker.EInvalid, "VULNSYNC_ADMIN_TOKEN must be at least 16 characters")
 			}
-			_, err := tx.TokenByHash(ctx, hashToken(envToken))
-			if err == nil {
-				return nil
-			}
-			if tracker.KindOf(err) != tracker.ENotFound {
+			// The bootstrap token replaces the previous one: changing
+			// VULNSYNC_ADMIN_TOKEN is how it is revoked, so every other
+			// bootstrap token (an earlier value, or the one generated at
+			// first start) stops working with this start.
+			hash := hashToken(envToken)
+			all, err := tx.ListTokens(ctx)
+			if err != nil {
 				return err
 			}
-			return tx.CreateToken(ctx, store.Token{ID: newID(), Name: "admin (VULNSYNC_ADMIN_TOKEN)", Role: RoleAdmin, Hash: hashToken(envToken), CreatedAt: s.Now()})
+			have := false
+			for _, tk := range all {
+				switch {
+				case tk.Hash == hash:
+					have = true
+				case tk.Name == bootstrapEnvName || tk.Name == bootstrapGeneratedName:
+					if err := tx.DeleteToken(ctx, tk.ID); err != nil {
+						return err
+					}
+					s.log.Info("revoked the previous bootstrap admin token", "token", tk.ID, "name", tk.Name)
+				}
+			}
+			if have {
+				return nil
+			}
+			return tx.CreateToken(ctx, store.Token{ID: newID(), Name: bootstrapEnvName, Role: RoleAdmin, Hash: hash, CreatedAt: s.Now()})
 		}
 		n, err := tx.CountTokens(ctx)
 		if err != nil || n > 0 {
@@ -556,7 +581,7 @@ func (s *Service) BootstrapAdminToken(ctx context.Context, envToken string) (str
 			return fmt.Errorf("generate token: %w", err)
 		}
 		created = tokenPrefix + base64.RawURLEncoding.EncodeToString(buf)
-		return tx.CreateToken(ctx, store.Token{ID: newID(), Name: "admin", Role: RoleAdmin, Hash: hashToken(created), CreatedAt: s.Now()})
+		return tx.CreateToken(ctx, store.Token{ID: newID(), Name: bootstrapGeneratedName, Role: RoleAdmin, Hash: hashToken(created), CreatedAt: s.Now()})
 	})
 	if err != nil {
 		return "", fmt.Errorf("bootstrap admin token: %w", err)

@@ -86,6 +86,10 @@ type Tx interface {
 	CreateToken(ctx context.Context, t Token) error
 	TokenByHash(ctx context.Context, hash string) (Token, error)
 	CountTokens(ctx context.Context) (int, error)
+	// ListTokens returns every token, oldest first.
+	ListTokens(ctx context.Context) ([]Token, error)
+	// DeleteToken revokes a token (ENotFound when there is none).
+	DeleteToken(ctx context.Context, id string) error
 
 	// Jobs: the outbox of sync work. See Job.
 	Enqueue(ctx context.Context, j Job) error

@@ -1,8 +1,8 @@
 package sqldb
 
 import (
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"

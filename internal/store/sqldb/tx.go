@@ -1033,6 +1033,38 @@ func (t *tx) TokenByHash(ctx context.Context, hash string) (store.Token, error) 
 	return tk, nil
 }
 
+// ListTokens returns every token, oldest first (hashes included: the
+// caller decides what to show).
+func (t *tx) ListTokens(ctx context.Context) ([]store.Token, error) {
+	rows, err := t.query(ctx, `SELECT id, name, role, hash, created_at FROM tokens ORDER BY created_at, id`)
+	if err != nil {
+		return nil, wrap("list tokens", err)
+	}
+	defer rows.Close()
+	var out []store.Token
+	for rows.Next() {
+		var tk store.Token
+		if err := rows.Scan(&tk.ID, &tk.Name, &tk.Role, &tk.Hash, timeCol{&tk.CreatedAt}); err != nil {
+			return nil, wrap("list tokens", err)
+		}
+		out = append(out, tk)
+	}
+	return out, wrap("list tokens", rows.Err())
+}
+
+// DeleteToken revokes a token: from the commit on, its secret opens
+// nothing. An unknown id is ENotFound.
+func (t *tx) DeleteToken(ctx context.Context, id string) error {
+	n, err := t.execN(ctx, `DELETE FROM tokens WHERE id = ?`, id)
+	if err != nil {
+		return wrap("delete token", err)
+	}
+	if n == 0 {
+		return notFound("token %q not found", id)
+	}
+	return nil
+}
+
 // CountTokens returns how many tokens exist (serve creates the first admin
 // token when there are none).
 func (t *tx) CountTokens(ctx context.Context) (int, error) {

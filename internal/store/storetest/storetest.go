@@ -1145,6 +1145,27 @@ func testTokens(t *testing.T, s store.Store) {
 	if n := count(); n != 2 {
 		t.Errorf("CountTokens: got %d, want 2", n)
 	}
+	view(t, s, func(tx store.Tx) error {
+		got, err := tx.ListTokens(t.Context())
+		if err != nil {
+			t.Fatalf("ListTokens: %v", err)
+		}
+		if len(got) != 2 {
+			t.Errorf("ListTokens: got %d tokens, want 2", len(got))
+		}
+		return nil
+	})
+	inTx(t, s, func(tx store.Tx) error { return tx.DeleteToken(t.Context(), admin.ID) })
+	wantErr(t, "TokenByHash of a deleted token", txErr(t, s, func(tx store.Tx) error {
+		_, err := tx.TokenByHash(t.Context(), admin.Hash)
+		return err
+	}), tracker.ENotFound)
+	wantErr(t, "DeleteToken unknown", txErr(t, s, func(tx store.Tx) error {
+		return tx.DeleteToken(t.Context(), admin.ID)
+	}), tracker.ENotFound)
+	if n := count(); n != 1 {
+		t.Errorf("CountTokens after a delete: got %d, want 1", n)
+	}
 }
 
 // ---- jobs ----
