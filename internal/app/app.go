@@ -41,6 +41,10 @@ type Config struct {
 	// SecretKey is the vault key (VULNSYNC_SECRET_KEY); empty uses (or
 	// creates) the key file in DataDir.
 	SecretKey string
+	// ResetSecrets discards, knowingly, the stored secrets SecretKey does
+	// not open (the key was lost); without it such secrets stop the start
+	// with an error saying so.
+	ResetSecrets bool
 	// PublicURL is the base of the webhook URL Jira calls.
 	PublicURL string
 	Logger    *slog.Logger
@@ -108,6 +112,10 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Tracker = service.New(service.Config{Store: st, Logger: cfg.Logger, Clock: cfg.Clock, MaxAttachmentBytes: cfg.MaxAttachmentBytes,
 		OnChange: jirasync.EnqueueOnChange(cfg.Clock), OnCommit: a.Runner.Notify})
 	a.Connections = jiraconn.New(jiraconn.Config{Store: st, Vault: v, Logger: cfg.Logger, HTTPClient: cfg.JiraHTTPClient, JiraConfig: cfg.JiraConfig})
+	if _, err := a.Connections.CheckSecrets(ctx, cfg.ResetSecrets); err != nil {
+		st.Close()
+		return nil, err
+	}
 	a.Engine = jirasync.New(jirasync.Config{Tracker: a.Tracker, Connections: a.Connections, Runner: a.Runner, Logger: cfg.Logger,
 		ReconcileInterval: cfg.ReconcileInterval, AfterCreate: cfg.AfterCreate, CreateGrace: cfg.CreateGrace})
 	a.Integrations = integration.New(integration.Config{Tracker: a.Tracker, Connections: a.Connections, PublicURL: cfg.PublicURL,

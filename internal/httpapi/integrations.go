@@ -22,6 +22,22 @@ func (s *server) handleCreateConnection(w http.ResponseWriter, r *http.Request) 
 	writeJSON(w, http.StatusCreated, v)
 }
 
+// handleUpdateConnection replaces a connection's credentials (tested
+// against the same site first) or renames it.
+func (s *server) handleUpdateConnection(w http.ResponseWriter, r *http.Request) {
+	var p integration.ConnectionPatch
+	if err := s.decode(w, r, &p); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	v, err := s.integ.UpdateConnection(r.Context(), r.PathValue("id"), p)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
 func (s *server) handleListConnections(w http.ResponseWriter, r *http.Request) {
 	vs, err := s.integ.Connections(r.Context())
 	if err != nil {

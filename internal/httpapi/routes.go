@@ -44,6 +44,7 @@ func (s *server) routes() {
 	s.mux.Handle("POST /api/v1/jira/connections", a(s.handleCreateConnection))
 	s.mux.Handle("GET /api/v1/jira/connections", a(s.handleListConnections))
 	s.mux.Handle("GET /api/v1/jira/connections/{id}", a(s.handleGetConnection))
+	s.mux.Handle("PATCH /api/v1/jira/connections/{id}", a(s.handleUpdateConnection))
 	s.mux.Handle("DELETE /api/v1/jira/connections/{id}", a(s.handleDeleteConnection))
 	s.mux.Handle("POST /api/v1/jira/connections/{id}/test", a(s.handleTestConnection))
 	s.mux.Handle("POST /api/v1/jira/connections/{id}/webhook-secret", a(s.handleWebhookSecret))

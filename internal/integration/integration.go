@@ -315,6 +315,139 @@ func (s *Service) CreateConnection(ctx context.Context, in ConnectionInput) (Con
 	return v, nil
 }
 
+// ConnectionPatch changes a connection in place: its name, and its
+// credentials (with, when the site moved, its new URL). Integrations,
+// links and the registered webhook stay as they are.
+type ConnectionPatch struct {
+	Name    *string    `json:"name,omitempty"`
+	BaseURL *string    `json:"base_url,omitempty"`
+	Auth    *AuthInput `json:"auth,omitempty"`
+}
+
+// UpdateConnection replaces a connection's credentials (an expiring API
+// token or PAT is rotated without tearing the integrations down) and
+// renames it. New credentials are tested first: the site must answer
+// myself with them, be the same kind of deployment, and — when the URL
+// changes — be the same site (Cloud: the same cloud id from tenant_info;
+// Data Center: the same base URL and title in serverInfo). Nothing changes
+// on refusal. Credentials discarded by --reset-secrets also get a new
+// webhook secret here, shown once, and a registered webhook is updated.
+func (s *Service) UpdateConnection(ctx context.Context, id string, p ConnectionPatch) (ConnectionView, error) {
+	c, err := s.connection(ctx, id)
+	if err != nil {
+		return ConnectionView{}, err
+	}
+	if p.Name == nil && p.BaseURL == nil && p.Auth == nil {
+		return ConnectionView{}, tracker.Errorf(tracker.EInvalid, "nothing to change: give name, auth, or base_url with auth")
+	}
+	if p.BaseURL != nil && p.Auth == nil {
+		return ConnectionView{}, &tracker.Error{Kind: tracker.EInvalid, Message: "invalid connection",
+			Fields: map[string]string{"auth": "a new base_url is tested with the credentials given with it"}}
+	}
+	in := ConnectionInput{Name: c.Name, BaseURL: c.BaseURL}
+	if p.Name != nil {
+		in.Name = *p.Name
+	}
+	if p.BaseURL != nil {
+		in.BaseURL = *p.BaseURL
+	}
+	if p.Auth == nil {
+		in.Auth = AuthInput{Type: jiraconn.AuthBearer, Token: "unchanged"} // only name and URL are checked
+	} else {
+		in.Auth = *p.Auth
+	}
+	auth, err := in.validate()
+	if err != nil {
+		return ConnectionView{}, err
+	}
+	next := c
+	next.Name, next.UpdatedAt = in.Name, s.now()
+	var client *jira.Client
+	hookSecret := ""
+	if p.Auth != nil {
+		if client, err = s.conns.NewClient(in.BaseURL, auth, ""); err != nil {
+			return ConnectionView{}, err
+		}
+		dep, me, err := probe(ctx, client)
+		if err != nil {
+			return ConnectionView{}, err
+		}
+		if string(dep) != c.Deployment {
+			return ConnectionView{}, tracker.Errorf(tracker.EConflict, "these credentials reach a Jira %s site; the connection is to a Jira %s site", dep, c.Deployment)
+		}
+		if in.BaseURL != c.BaseURL {
+			if err := s.sameSite(ctx, c, in.BaseURL, auth); err != nil {
+				return ConnectionView{}, err
+			}
+		}
+		secret := in.Auth.APIToken
+		if in.Auth.Type == jiraconn.AuthBearer {
+			secret = in.Auth.Token
+		}
+		next.BaseURL, next.AuthType, next.Email = in.BaseURL, in.Auth.Type, in.Auth.Email
+		next.AccountID, next.AccountName = accountID(me), me.DisplayName
+		if next.SealedSecret, err = s.vault.Seal(secret, "connection:"+c.ID); err != nil {
+			return ConnectionView{}, err
+		}
+		if c.SealedWebhookSecret == "" {
+			hookSecret = newSecret()
+			if next.SealedWebhookSecret, err = s.vault.Seal(hookSecret, "webhook:"+c.ID); err != nil {
+				return ConnectionView{}, err
+			}
+		}
+	}
+	if err := s.st.InTx(ctx, func(tx store.Tx) error { return tx.UpdateConnection(ctx, next) }); err != nil {
+		return ConnectionView{}, fmt.Errorf("update connection %s: %w", id, err)
+	}
+	if client != nil {
+		s.conns.Forget(id)
+		s.conns.Put(id, client)
+		s.conns.ForgetSecret(id)
+		s.log.Info("connection credentials replaced", "connection", id, "account", next.AccountName)
+	}
+	v := s.view(next)
+	if hookSecret != "" {
+		if next.WebhookID != "" {
+			if _, err := s.RegisterWebhook(ctx, id); err != nil {
+				return ConnectionView{}, fmt.Errorf("the credentials were replaced but updating the webhook in Jira to the new secret failed (retry \"Register in Jira\"): %w", err)
+			}
+		}
+		v.WebhookSecret, v.WebhookURL = hookSecret, s.webhookURL(next, hookSecret)
+	}
+	return v, nil
+}
+
+// sameSite refuses a new URL that is another Jira site than the
+// connection's: its integrations' issue ids mean nothing there.
+func (s *Service) sameSite(ctx context.Context, c store.Connection, newURL string, auth jira.Auth) error {
+	identity := func(base string) (string, error) {
+		cl, err := s.conns.NewClient(base, auth, c.Deployment)
+		if err != nil {
+			return "", err
+		}
+		if c.Deployment == string(jira.Cloud) {
+			return cl.CloudID(ctx)
+		}
+		info, err := cl.ServerInfo(ctx)
+		if err != nil {
+			return "", err
+		}
+		return strings.TrimRight(info.BaseURL, "/") + " (" + info.ServerTitle + ")", nil
+	}
+	was, err := identity(c.BaseURL)
+	if err != nil {
+		return jiraconn.Explain("read the identity of the connection's site at "+c.BaseURL, err)
+	}
+	now, err := identity(newURL)
+	if err != nil {
+		return jiraconn.Explain("read the identity of the site at "+newURL, err)
+	}
+	if was != now {
+		return tracker.Errorf(tracker.EConflict, "%s is another Jira site than the connection's (%s is %s, %s is %s): connect it as a new connection", newURL, c.BaseURL, was, newURL, now)
+	}
+	return nil
+}
+
 func accountID(u *jira.User) string {
 	if u.AccountID != "" {
 		return u.AccountID

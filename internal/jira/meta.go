@@ -18,6 +18,26 @@ func (c *Client) ServerInfo(ctx context.Context) (*ServerInfo, error) {
 	return &info, nil
 }
 
+// CloudID reads a Cloud site's identity from GET /_edge/tenant_info, which
+// needs no credentials: the same id means the same site, whatever its URL.
+// Data Center has no such endpoint (404).
+func (c *Client) CloudID(ctx context.Context) (string, error) {
+	req, err := c.newRequest(ctx, http.MethodGet, "/_edge/tenant_info", nil)
+	if err != nil {
+		return "", fmt.Errorf("read the cloud id: %w", err)
+	}
+	var ti struct {
+		CloudID string `json:"cloudId"`
+	}
+	if _, err := c.Do(req, &ti); err != nil {
+		return "", fmt.Errorf("read the cloud id: %w", err)
+	}
+	if ti.CloudID == "" {
+		return "", fmt.Errorf("read the cloud id: tenant_info has no cloudId")
+	}
+	return ti.CloudID, nil
+}
+
 // Myself returns the account the connection acts as (the service account).
 func (c *Client) Myself(ctx context.Context) (*User, error) {
 	var u User

@@ -146,6 +146,9 @@ func (r *Registry) Client(ctx context.Context, connectionID string) (*jira.Clien
 	if err != nil {
 		return nil, err
 	}
+	if conn.SealedSecret == "" {
+		return nil, tracker.Errorf(tracker.EUnavailable, "connection %q has no credentials: they were discarded when vulnsync started with --reset-secrets; give new ones (PATCH /api/v1/jira/connections/%s)", conn.Name, conn.ID)
+	}
 	secret, err := r.cfg.Vault.Open(conn.SealedSecret, "connection:"+conn.ID)
 	if err != nil {
 		return nil, fmt.Errorf("open credentials of connection %s: %w", conn.ID, err)

@@ -33,6 +33,12 @@ func (s *Simulator) getServerInfo(rq *request) {
 	rq.json(http.StatusOK, m)
 }
 
+// getTenantInfo answers Cloud's unauthenticated site identity endpoint:
+// {"cloudId": "…"}, the same for every request to this site.
+func (s *Simulator) getTenantInfo(rq *request) {
+	rq.json(http.StatusOK, map[string]any{"cloudId": s.cloudID})
+}
+
 func (s *Simulator) getMyself(rq *request) {
 	m := rq.view.user(rq.user).(map[string]any)
 	m["locale"] = "en_US"

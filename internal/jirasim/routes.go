@@ -38,6 +38,7 @@ var (
 var routes = func() []*route {
 	rs := []*route{
 		{method: "GET", pattern: "/rest/api/{v}/serverInfo", handler: (*Simulator).getServerInfo},
+		{method: "GET", pattern: "/_edge/tenant_info", handler: (*Simulator).getTenantInfo, cloudOnly: true},
 		{method: "GET", pattern: "/rest/api/{v}/myself", handler: (*Simulator).getMyself, auth: true},
 		{method: "GET", pattern: "/rest/api/{v}/project", handler: (*Simulator).getProjects, auth: true},
 		{method: "GET", pattern: "/rest/api/{v}/project/search", handler: (*Simulator).searchProjects, auth: true},

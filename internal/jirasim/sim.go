@@ -2,6 +2,7 @@ package jirasim
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -84,6 +85,9 @@ type Simulator struct {
 	searchLag atomic.Int64
 	// mediaKey signs the short-lived tokens of Cloud media URLs.
 	mediaKey []byte
+	// cloudID identifies this site, as a real Cloud site's cloud id does
+	// (GET /_edge/tenant_info): each simulator is another site.
+	cloudID string
 	users    []*user
 
 	mu          sync.RWMutex
@@ -156,6 +160,7 @@ func New(cfg Config) *Simulator {
 		cache:       map[string]cachedRender{},
 	}
 	s.mediaKey = []byte(fmt.Sprintf("jirasim-media-%d", cfg.Seed))
+	s.cloudID = rand.Text()
 	s.ctl = newControl(cfg.Seed)
 	s.wh = newDispatcher(s, cfg)
 	return s
@@ -345,6 +350,8 @@ func clientID(r *http.Request) string {
 // Center, a Bearer PAT (Basic is refused, as Data Center 11 does by default).
 func (s *Simulator) authenticate(r *http.Request) *user {
 	h := r.Header.Get("Authorization")
+	s.mu.RLock() // credentials can be rotated (RotateCredentials)
+	defer s.mu.RUnlock()
 	if s.dc {
 		tok, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok || tok == "" {
@@ -375,6 +382,21 @@ func (s *Simulator) authenticate(r *http.Request) *user {
 		}
 	}
 	return nil
+}
+
+// RotateCredentials gives a user a new API token and PAT, as a person
+// does when a token expires or leaks: the old ones stop working at once.
+// It returns the new API token (Cloud) and PAT (Data Center).
+func (s *Simulator) RotateCredentials(username string) (apiToken, pat string) {
+	s.lockWrite()
+	defer s.mu.Unlock()
+	for _, u := range s.users {
+		if u.Name == username {
+			u.APIToken, u.PAT = "tok-"+rand.Text(), "pat-"+rand.Text()
+			return u.APIToken, u.PAT
+		}
+	}
+	return "", ""
 }
 
 // userByRef finds a user by the identifier the deployment uses in request

@@ -126,7 +126,9 @@ func checkConnection(c store.Connection) error {
 	oneOf(p, "deployment", c.Deployment, "cloud", "datacenter")
 	oneOf(p, "auth_type", c.AuthType, "basic", "bearer")
 	checkText(p, "email", c.Email, false, 320)
-	checkText(p, "sealed_secret", c.SealedSecret, true, 8192)
+	// Empty when the credentials were discarded (vulnsync serve
+	// --reset-secrets after the key was lost) until new ones are given.
+	checkText(p, "sealed_secret", c.SealedSecret, false, 8192)
 	checkText(p, "sealed_webhook_secret", c.SealedWebhookSecret, false, 8192)
 	checkText(p, "webhook_id", c.WebhookID, false, 255)
 	checkText(p, "account_id", c.AccountID, false, 255)

@@ -240,7 +240,7 @@ func testConnectionBadInput(t *testing.T, s store.Store) {
 		{"unknown deployment", func(c *store.Connection) { c.Deployment = "server" }, "deployment"},
 		{"unknown auth type", func(c *store.Connection) { c.AuthType = "oauth" }, "auth_type"},
 		{"unknown webhook auth", func(c *store.Connection) { c.WebhookAuth = "none" }, "webhook_auth"},
-		{"no secret", func(c *store.Connection) { c.SealedSecret = "" }, "sealed_secret"},
+		{"huge secret", func(c *store.Connection) { c.SealedSecret = strings.Repeat("s", 8193) }, "sealed_secret"},
 		{"huge name", func(c *store.Connection) { c.Name = strings.Repeat("n", 201) }, "name"},
 	}
 	for _, c := range cases {
