@@ -88,7 +88,7 @@ type Simulator struct {
 	// cloudID identifies this site, as a real Cloud site's cloud id does
 	// (GET /_edge/tenant_info): each simulator is another site.
 	cloudID string
-	users    []*user
+	users   []*user
 
 	mu          sync.RWMutex
 	issues      map[int64]*issue
