@@ -141,6 +141,8 @@ type connectionData struct {
 	Events     []string
 	Test       *testResult
 	SecretErr  string
+	// CredErr says why replacing the credentials was refused.
+	CredErr string
 }
 
 func (u *ui) connectionPage(w http.ResponseWriter, r *http.Request, sv *sessionView, status int, d connectionData) {
@@ -203,6 +205,38 @@ func (u *ui) handleTestConnection(w http.ResponseWriter, r *http.Request, sv *se
 		return
 	}
 	u.connectionPage(w, r, sv, status, connectionData{Test: &tr})
+}
+
+// handleCredentials replaces the connection's API token or PAT after
+// testing it against the same site; nothing changes on refusal.
+func (u *ui) handleCredentials(w http.ResponseWriter, r *http.Request, sv *sessionView) {
+	if !u.jiraGuard(w, r, sv) {
+		return
+	}
+	id := r.PathValue("conn")
+	auth := integration.AuthInput{Type: r.PostFormValue("auth_type")}
+	if auth.Type == "basic" {
+		auth.Email, auth.APIToken = strings.TrimSpace(r.PostFormValue("email")), strings.TrimSpace(r.PostFormValue("secret"))
+	} else {
+		auth.Token = strings.TrimSpace(r.PostFormValue("secret"))
+	}
+	c, err := u.integ.UpdateConnection(r.Context(), id, integration.ConnectionPatch{Auth: &auth})
+	if err != nil {
+		p := u.explain(r, err)
+		if p.Status == http.StatusNotFound {
+			u.renderError(w, r, sv, err)
+			return
+		}
+		u.connectionPage(w, r, sv, p.Status, connectionData{CredErr: joinProblem(p)})
+		return
+	}
+	if c.WebhookSecret != "" {
+		u.sessions.setReveal(sv.ID, c.ID, c.WebhookSecret)
+		u.sessions.addFlash(sv.ID, "ok", "The credentials were replaced, and a new webhook secret was generated: copy it now.")
+	} else {
+		u.sessions.addFlash(sv.ID, "ok", "The credentials were replaced after a successful test against "+c.BaseURL+".")
+	}
+	seeOther(w, r, "/integrations/jira/"+url.PathEscape(c.ID))
 }
 
 // handleWebhookSecret rotates the webhook secret (empty field) or sets the

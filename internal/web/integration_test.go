@@ -115,6 +115,22 @@ func TestConnectTestAndWebhookSecret(t *testing.T) {
 		t.Fatalf("a pasted secret is shown back")
 	}
 
+	// Replacing the credentials: a wrong token is refused with Jira's
+	// reason and changes nothing; the right one is taken.
+	before, _ := e.integ.Connection(context.Background(), connID)
+	if a := b.post(path+"/credentials", url.Values{"csrf_token": {tok}, "auth_type": {"basic"}, "email": {"admin@example.test"}, "secret": {"wrong-token"}}); a.status != http.StatusUnprocessableEntity || !strings.Contains(a.body, "Jira refused the credentials (401)") {
+		t.Fatalf("replace with a wrong token: got %d; body %.600s", a.status, a.body)
+	}
+	if after, _ := e.integ.Connection(context.Background(), connID); after != before {
+		t.Fatalf("a refused replacement changed the connection: %+v", after)
+	}
+	if a := b.post(path+"/credentials", url.Values{"csrf_token": {tok}, "auth_type": {"basic"}, "email": {"admin@example.test"}, "secret": {"admin-token"}}); a.status != http.StatusSeeOther {
+		t.Fatalf("replace with the right token: got %d; body %.600s", a.status, a.body)
+	}
+	if !strings.Contains(b.get(path).body, "credentials were replaced") {
+		t.Errorf("no confirmation after replacing the credentials")
+	}
+
 	// Registering needs an integrated project first: the reason is shown.
 	b.post(path+"/webhook", url.Values{"csrf_token": {tok}})
 	if page := b.get(path); !strings.Contains(page.body, "integrate a target with a Jira project first") {

@@ -217,6 +217,7 @@ func (u *ui) routes() {
 	m.Handle("GET /integrations/jira/{conn}", a(u.handleConnection))
 	m.Handle("POST /integrations/jira/{conn}/test", a(u.handleTestConnection))
 	m.Handle("POST /integrations/jira/{conn}/webhook-secret", a(u.handleWebhookSecret))
+	m.Handle("POST /integrations/jira/{conn}/credentials", a(u.handleCredentials))
 	m.Handle("POST /integrations/jira/{conn}/webhook", a(u.handleRegisterWebhook))
 	m.Handle("GET /integrations/targets", a(u.handleSyncSetup))
 	m.Handle("POST /integrations/targets", a(u.handleIntegrate))
