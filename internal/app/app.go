@@ -45,6 +45,9 @@ type Config struct {
 	// not open (the key was lost); without it such secrets stop the start
 	// with an error saying so.
 	ResetSecrets bool
+	// JiraDenyPrivate refuses Jira sites at private, loopback and
+	// link-local addresses (serve --jira-allow-private=false).
+	JiraDenyPrivate bool
 	// PublicURL is the base of the webhook URL Jira calls.
 	PublicURL string
 	Logger    *slog.Logger
@@ -111,7 +114,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Runner = jobs.NewRunner(jc)
 	a.Tracker = service.New(service.Config{Store: st, Logger: cfg.Logger, Clock: cfg.Clock, MaxAttachmentBytes: cfg.MaxAttachmentBytes,
 		OnChange: jirasync.EnqueueOnChange(cfg.Clock), OnCommit: a.Runner.Notify})
-	a.Connections = jiraconn.New(jiraconn.Config{Store: st, Vault: v, Logger: cfg.Logger, HTTPClient: cfg.JiraHTTPClient, JiraConfig: cfg.JiraConfig})
+	a.Connections = jiraconn.New(jiraconn.Config{Store: st, Vault: v, Logger: cfg.Logger, HTTPClient: cfg.JiraHTTPClient, JiraConfig: cfg.JiraConfig,
+		DenyPrivate: cfg.JiraDenyPrivate})
 	if _, err := a.Connections.CheckSecrets(ctx, cfg.ResetSecrets); err != nil {
 		st.Close()
 		return nil, err

@@ -25,6 +25,7 @@ type serveConfig struct {
 	shutdownTimeout           time.Duration
 	reconcileInterval         time.Duration
 	resetSecrets              bool
+	jiraAllowPrivate          bool
 }
 
 // parseServe parses the flags of serve; extra, when given, adds flags of
@@ -44,6 +45,8 @@ func parseServe(name string, args []string, getenv func(string) string, stderr i
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to wait for requests in flight on shutdown")
 	ri := envOr(getenv, "VULNSYNC_RECONCILE_INTERVAL", "5m")
 	fs.StringVar(&ri, "reconcile-interval", ri, "how often each integration asks Jira for changes whose webhook never came (env VULNSYNC_RECONCILE_INTERVAL)")
+	allowPrivate := envOr(getenv, "VULNSYNC_JIRA_ALLOW_PRIVATE", "true")
+	fs.BoolVar(&c.jiraAllowPrivate, "jira-allow-private", allowPrivate != "false", "allow Jira sites at private, loopback and link-local addresses (env VULNSYNC_JIRA_ALLOW_PRIVATE); false refuses them, for installations whose Jira is on the internet")
 	fs.BoolVar(&c.resetSecrets, "reset-secrets", false, "discard stored Jira credentials and webhook secrets the secret key no longer opens (after secret.key was lost); those connections then need new credentials")
 	for _, add := range extra {
 		add(fs)
@@ -109,7 +112,7 @@ func assemble(ctx context.Context, cfg serveConfig, getenv func(string) string, 
 	if public == "" {
 		public = p.baseURL
 	}
-	p.App, err = app.New(ctx, app.Config{DB: cfg.db, DataDir: cfg.data, SecretKey: getenv("VULNSYNC_SECRET_KEY"), ResetSecrets: cfg.resetSecrets, PublicURL: public,
+	p.App, err = app.New(ctx, app.Config{DB: cfg.db, DataDir: cfg.data, SecretKey: getenv("VULNSYNC_SECRET_KEY"), ResetSecrets: cfg.resetSecrets, JiraDenyPrivate: !cfg.jiraAllowPrivate, PublicURL: public,
 		Logger: log, MaxAttachmentBytes: cfg.maxAttachment, ReconcileInterval: cfg.reconcileInterval, UI: true})
 	if err != nil {
 		ln.Close()

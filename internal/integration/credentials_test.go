@@ -39,6 +39,11 @@ func TestConnectionCredentialsAreReplacedInPlace(t *testing.T) {
 			if st := e.Do("PATCH", connURL, map[string]any{"base_url": otherURL, "auth": otherAuth}, &eb); st != 409 || !strings.Contains(eb.Error, "another Jira site") {
 				t.Fatalf("PATCH to another site: %d %+v, want 409 naming another site", st, eb)
 			}
+			// A base_url with user info: bad input, not a 500.
+			if st := e.Do("PATCH", connURL, map[string]any{"base_url": strings.Replace(e.SimURL, "://", "://admin:pw@", 1), "auth": fresh}, &eb); st != 400 || !strings.Contains(eb.Fields["base_url"], "user name or password") {
+				t.Fatalf("PATCH with user info in base_url: %d %+v, want 400", st, eb)
+			}
+			e.Must(400, "POST", "/api/v1/jira/connections", map[string]any{"name": "x", "base_url": strings.Replace(e.SimURL, "://", "://admin:pw@", 1), "auth": fresh}, nil)
 			// A base_url without credentials to test it with: refused.
 			e.Must(400, "PATCH", connURL, map[string]any{"base_url": e.SimURL}, nil)
 			var after json.RawMessage

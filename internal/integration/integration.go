@@ -207,6 +207,12 @@ func normalizeBaseURL(raw string) (string, error) {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return "", errors.New("must be the absolute http(s) URL of the Jira site, like https://acme.atlassian.net")
 	}
+	if u.User != nil {
+		return "", errors.New("must not carry a user name or password (give the credentials under auth)")
+	}
+	if len(u.String()) > 2048 {
+		return "", errors.New("must be at most 2048 characters")
+	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	return u.String(), nil
 }

@@ -210,6 +210,25 @@ func NewClient(cfg Config) (*Client, error) {
 	if c.http == nil {
 		c.http = &http.Client{}
 	}
+	// Redirects are followed only within the site's host: a base URL that
+	// answers with a redirect elsewhere (another site, an internal
+	// address) is refused rather than followed with our requests.
+	// Attachment downloads handle Cloud's media redirect themselves.
+	follow := *c.http
+	prev := follow.CheckRedirect
+	follow.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) > 0 && !strings.EqualFold(req.URL.Host, via[0].URL.Host) {
+			return fmt.Errorf("jira: %s redirected to another host (%s); refused: give the site's own URL as base_url", via[0].URL.Host, req.URL.Host)
+		}
+		if prev != nil {
+			return prev(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("jira: stopped after 10 redirects")
+		}
+		return nil
+	}
+	c.http = &follow
 	nr := *c.http
 	nr.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c.noRedirect = &nr
@@ -793,11 +812,20 @@ func errorResponse(req *http.Request, resp *http.Response, body []byte) *ErrorRe
 		}
 		return e
 	}
-	if s := strings.TrimSpace(string(body)); s != "" {
-		if len(s) > 300 {
-			s = s[:300] + "…"
-		}
-		e.ErrorMessages = []string{s}
+	// Anything but Jira's JSON error is not echoed: the URL is an admin's
+	// input, and an answer from whatever it points at (an internal
+	// service, a proxy's page) must not come back through our errors.
+	if len(bytes.TrimSpace(body)) > 0 {
+		e.ErrorMessages = []string{fmt.Sprintf("the answer is not Jira's JSON error (%s, %d bytes; not shown)", firstNonEmptyString(mt, "no content type"), len(body))}
 	}
 	return e
+}
+
+func firstNonEmptyString(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
 }

@@ -47,6 +47,11 @@ type Config struct {
 	JiraConfig func(*jira.Config)
 	// MetaTTL is how long Jira project metadata is cached; default 10 min.
 	MetaTTL time.Duration
+	// DenyPrivate refuses Jira sites at loopback, private and link-local
+	// addresses (SSRF hygiene where every Jira is on the internet). It
+	// replaces HTTPClient. Off by default: many Data Center sites are
+	// private.
+	DenyPrivate bool
 }
 
 // Registry holds the per-connection runtime state.
@@ -84,6 +89,9 @@ func New(cfg Config) *Registry {
 	}
 	if cfg.MetaTTL <= 0 {
 		cfg.MetaTTL = 10 * time.Minute
+	}
+	if cfg.DenyPrivate {
+		cfg.HTTPClient = publicOnlyClient()
 	}
 	return &Registry{cfg: cfg, st: cfg.Store, log: cfg.Logger, clients: map[string]*jira.Client{},
 		meta: map[string]cachedMeta{}, secrets: map[string]cachedSecret{}}

@@ -41,6 +41,10 @@ type Receipt struct {
 	Duplicate bool
 }
 
+// maxIdentifierLen bounds Jira's delivery identifier (a number in
+// practice), which is stored as the delivery's key.
+const maxIdentifierLen = 200
+
 // Receive is the webhook receiver's use case (G10): it verifies the
 // signature over the raw body before parsing anything, parses it once,
 // records the delivery durably (deduplicated by Jira's identifier) and
@@ -53,6 +57,10 @@ type Receipt struct {
 func (e *Engine) Receive(ctx context.Context, in Delivery) (Receipt, error) {
 	if len(in.Body) > store.MaxDeliveryBytes {
 		return Receipt{}, tracker.Errorf(tracker.ETooLarge, "delivery larger than %d bytes", store.MaxDeliveryBytes)
+	}
+	if len(in.Identifier) > maxIdentifierLen {
+		// Refused, not failed: a 5xx would make Jira retry it for ever.
+		return Receipt{}, tracker.Errorf(tracker.EInvalid, "X-Atlassian-Webhook-Identifier is longer than %d characters", maxIdentifierLen)
 	}
 	mode, err := e.cfg.Connections.VerifyWebhook(ctx, in.ConnectionID, in.Signature, in.Token, in.Body)
 	if err != nil {
