@@ -133,7 +133,9 @@ func testConnectionHealth(t *testing.T, s store.Store) {
 	}
 	hook(su.conn.ID, "w1", at, "jira:issue_updated")
 	applied := hook(su.conn.ID, "w2", at.Add(minute), "jira:issue_updated")
-	inTx(t, s, func(tx store.Tx) error { return tx.SetDeliveryStatus(t.Context(), applied.ID, store.DeliveryApplied, "") })
+	inTx(t, s, func(tx store.Tx) error {
+		return tx.SetDeliveryStatus(t.Context(), applied.ID, store.DeliveryApplied, "")
+	})
 	// Reconciliation's rows are queued work, not webhooks.
 	hook(su.conn.ID, "r1", at.Add(2*minute), store.DeliveryEventReconcile)
 	hook(other.conn.ID, "o1", at.Add(3*minute), "jira:issue_updated")
