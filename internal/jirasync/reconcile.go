@@ -120,6 +120,9 @@ func (e *Engine) workReconcile(ctx context.Context, job store.Job, args reconcil
 		queued += n
 	}
 	r.recordIn(ctx, "reconcile", "", "ok", "")
+	if queued > 0 {
+		e.metrics.ReconcileDrift(queued)
+	}
 	e.log.Debug("reconciled", "integration", in.ID, "issues", seen, "pulls", queued, "since", since)
 	return e.st.InTx(ctx, func(tx store.Tx) error {
 		cur, err := tx.GetIntegration(ctx, in.ID)
