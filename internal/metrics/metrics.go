@@ -119,7 +119,6 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
 		ErrorLog:      errorLog{m.log},
 		ErrorHandling: promhttp.ContinueOnError,
-		Registry:      m.reg, // promhttp_metric_handler_errors_total
 	})
 }
 
