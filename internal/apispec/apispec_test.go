@@ -81,6 +81,9 @@ func (nopSync) ItemEvents(context.Context, string, int) ([]store.SyncEvent, erro
 func (nopSync) Backfill(context.Context, string) (int, error)                      { return 0, nil }
 func (nopSync) FailedJobs(context.Context, int) ([]store.Job, error)               { return nil, nil }
 func (nopSync) RetryJob(context.Context, int64) (store.Job, error)                 { return store.Job{}, nil }
+func (nopSync) ConnectionHealth(context.Context, string) (store.ConnectionHealth, error) {
+	return store.ConnectionHealth{}, nil
+}
 
 // TestEveryRouteIsDocumented compares the routes the API registers (with
 // every optional part: integrations, sync and webhooks) with the document's

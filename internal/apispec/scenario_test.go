@@ -120,6 +120,8 @@ func scenario(t *testing.T, profile jirasim.Profile) {
 	// Health, the document itself, and authentication.
 	c.call(200, "GET", "/healthz", nil, "Authorization", "")
 	c.call(200, "GET", "/readyz", nil, "Authorization", "")
+	c.call(401, "GET", "/metrics", nil, "Authorization", "")
+	c.call(200, "GET", "/metrics", nil)
 	c.call(200, "GET", "/api/v1/openapi.json", nil, "Authorization", "")
 	c.call(401, "GET", "/api/v1/targets", nil, "Authorization", "")
 	c.call(401, "GET", "/api/v1/targets", nil, "Authorization", "Bearer nope")
@@ -270,6 +272,8 @@ func scenario(t *testing.T, profile jirasim.Profile) {
 		sendDelivery(t, c, bad, 401)
 	}
 	e.Sync()
+	c.call(200, "GET", "/api/v1/jira/connections/"+conn.ID+"/health", nil)
+	c.call(404, "GET", "/api/v1/jira/connections/nope/health", nil)
 	c.call(200, "GET", "/api/v1/integrations/"+in.ID+"/events", nil)
 	c.call(200, "GET", "/api/v1/integrations/"+in.ID+"/events?limit=5&item_id="+vuln.ID, nil)
 	c.call(400, "GET", "/api/v1/integrations/"+in.ID+"/events?limit=0", nil)

@@ -24,6 +24,7 @@ import (
 	"github.com/vulnsync/vulnsync/internal/jiraconn"
 	"github.com/vulnsync/vulnsync/internal/jirasync"
 	"github.com/vulnsync/vulnsync/internal/jobs"
+	"github.com/vulnsync/vulnsync/internal/metrics"
 	"github.com/vulnsync/vulnsync/internal/service"
 	"github.com/vulnsync/vulnsync/internal/store"
 	"github.com/vulnsync/vulnsync/internal/store/sqldb"
@@ -74,6 +75,9 @@ type Config struct {
 	// CreateGrace is how long a create of unknown outcome is searched for
 	// before it is made again (default: the engine's).
 	CreateGrace time.Duration
+	// MetricsToken is a bearer token that opens GET /metrics only
+	// (VULNSYNC_METRICS_TOKEN); empty leaves /metrics to admin tokens.
+	MetricsToken string
 }
 
 // App is one assembled process. Its parts are exported for the commands
@@ -85,6 +89,8 @@ type App struct {
 	Integrations *integration.Service
 	Engine       *jirasync.Engine
 	Runner       *jobs.Runner
+	// Metrics are the process's own Prometheus metrics (GET /metrics).
+	Metrics *metrics.Metrics
 	// Handler serves the API, the webhook receiver and (with Config.UI)
 	// the browser UI.
 	Handler http.Handler
@@ -108,20 +114,26 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		st.Close()
 		return nil, fmt.Errorf("load secret key: %w", err)
 	}
-	a := &App{Store: st}
+	a := &App{Store: st, Metrics: metrics.New(metrics.Config{Store: st, Clock: cfg.Clock, Logger: cfg.Logger})}
+	jiraConfig := func(c *jira.Config) {
+		c.Observer = a.Metrics
+		if cfg.JiraConfig != nil {
+			cfg.JiraConfig(c)
+		}
+	}
 	jc := cfg.Jobs
 	jc.Store, jc.Logger, jc.Clock = st, cfg.Logger, cfg.Clock
 	a.Runner = jobs.NewRunner(jc)
 	a.Tracker = service.New(service.Config{Store: st, Logger: cfg.Logger, Clock: cfg.Clock, MaxAttachmentBytes: cfg.MaxAttachmentBytes,
 		OnChange: jirasync.EnqueueOnChange(cfg.Clock), OnCommit: a.Runner.Notify})
-	a.Connections = jiraconn.New(jiraconn.Config{Store: st, Vault: v, Logger: cfg.Logger, HTTPClient: cfg.JiraHTTPClient, JiraConfig: cfg.JiraConfig,
+	a.Connections = jiraconn.New(jiraconn.Config{Store: st, Vault: v, Logger: cfg.Logger, HTTPClient: cfg.JiraHTTPClient, JiraConfig: jiraConfig,
 		DenyPrivate: cfg.JiraDenyPrivate})
 	if _, err := a.Connections.CheckSecrets(ctx, cfg.ResetSecrets); err != nil {
 		st.Close()
 		return nil, err
 	}
 	a.Engine = jirasync.New(jirasync.Config{Tracker: a.Tracker, Connections: a.Connections, Runner: a.Runner, Logger: cfg.Logger,
-		ReconcileInterval: cfg.ReconcileInterval, AfterCreate: cfg.AfterCreate, CreateGrace: cfg.CreateGrace})
+		ReconcileInterval: cfg.ReconcileInterval, AfterCreate: cfg.AfterCreate, CreateGrace: cfg.CreateGrace, Metrics: a.Metrics})
 	a.Integrations = integration.New(integration.Config{Tracker: a.Tracker, Connections: a.Connections, PublicURL: cfg.PublicURL,
 		Logger: cfg.Logger, OnMappingSet: a.Engine.MappingSet, Progress: a.Engine.Progress})
 	var ui http.Handler
@@ -140,7 +152,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		})
 	}
 	a.Handler = httpapi.NewServer(httpapi.Config{Service: a.Tracker, Integrations: a.Integrations, Sync: a.Engine,
-		Webhooks: a.Engine, Links: a.Engine.Links, Logger: cfg.Logger, UI: ui})
+		Webhooks: a.Engine, Links: a.Engine.Links, Logger: cfg.Logger, UI: ui,
+		Metrics: a.Metrics.Handler(), MetricsToken: cfg.MetricsToken, WebhookMetrics: a.Metrics})
 	return a, nil
 }
 

@@ -58,6 +58,9 @@ type Options struct {
 	// JiraConcurrency bounds the Jira client's requests in flight (default:
 	// the client's own default).
 	JiraConcurrency int
+	// MetricsToken is the token that opens GET /metrics besides the admin
+	// token (VULNSYNC_METRICS_TOKEN).
+	MetricsToken string
 }
 
 // Clock is a settable clock shared by the parts of an environment.
@@ -238,9 +241,10 @@ func New(t testing.TB, o Options) *Env {
 				c.MaxConcurrency = o.JiraConcurrency
 			}
 		},
-		Jobs:        jobs.Config{BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond},
-		AfterCreate: o.AfterCreate,
-		CreateGrace: o.CreateGrace,
+		Jobs:         jobs.Config{BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond},
+		AfterCreate:  o.AfterCreate,
+		CreateGrace:  o.CreateGrace,
+		MetricsToken: o.MetricsToken,
 	})
 	if err != nil {
 		t.Fatalf("assemble vulnsync: %v", err)

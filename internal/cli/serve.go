@@ -112,8 +112,9 @@ func assemble(ctx context.Context, cfg serveConfig, getenv func(string) string, 
 	if public == "" {
 		public = p.baseURL
 	}
-	p.App, err = app.New(ctx, app.Config{DB: cfg.db, DataDir: cfg.data, SecretKey: getenv("VULNSYNC_SECRET_KEY"), ResetSecrets: cfg.resetSecrets, JiraDenyPrivate: !cfg.jiraAllowPrivate, PublicURL: public,
-		Logger: log, MaxAttachmentBytes: cfg.maxAttachment, ReconcileInterval: cfg.reconcileInterval, UI: true})
+	p.App, err = app.New(ctx, app.Config{DB: cfg.db, DataDir: cfg.data, SecretKey: getenv("VULNSYNC_SECRET_KEY"), ResetSecrets: cfg.resetSecrets,
+		JiraDenyPrivate: !cfg.jiraAllowPrivate, PublicURL: public, Logger: log, MaxAttachmentBytes: cfg.maxAttachment,
+		ReconcileInterval: cfg.reconcileInterval, UI: true, MetricsToken: getenv("VULNSYNC_METRICS_TOKEN")})
 	if err != nil {
 		ln.Close()
 		return nil, err

@@ -18,9 +18,8 @@ func (s *server) handleHealth(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) handleReady(w http.ResponseWriter, r *http.Request) {
-	if err := s.svc.Store().Ping(r.Context()); err != nil {
-		s.log.WarnContext(r.Context(), "store not ready", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "store unreachable"})
+	if reason := s.ready(r.Context()); reason != "" {
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: reason})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

@@ -14,6 +14,8 @@ func (s *server) routes() {
 
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
+	// Prometheus scrape: the metrics token or an admin token.
+	s.mux.Handle("GET /metrics", s.requireMetricsAuth(http.HandlerFunc(s.handleMetrics)))
 	// The API's own description (internal/httpapi/openapi.json), public.
 	s.mux.HandleFunc("GET /api/v1/openapi.json", s.handleOpenAPI)
 
@@ -50,6 +52,7 @@ func (s *server) routes() {
 	s.mux.Handle("POST /api/v1/jira/connections/{id}/webhook-secret", a(s.handleWebhookSecret))
 	s.mux.Handle("POST /api/v1/jira/connections/{id}/webhook", a(s.handleRegisterWebhook))
 	s.mux.Handle("GET /api/v1/jira/connections/{id}/projects", a(s.handleProjects))
+	s.mux.Handle("GET /api/v1/jira/connections/{id}/health", a(s.handleConnectionHealth))
 
 	s.mux.Handle("POST /api/v1/integrations", a(s.handleIntegrate))
 	s.mux.Handle("GET /api/v1/integrations", a(s.handleListIntegrations))

@@ -46,6 +46,14 @@ type Config struct {
 	UI http.Handler
 	// MaxJSONBytes bounds JSON request bodies; default 1 MiB.
 	MaxJSONBytes int64
+	// Metrics serves GET /metrics (Prometheus); nil answers 404 there.
+	Metrics http.Handler
+	// MetricsToken, when set, is a bearer token that opens /metrics and
+	// nothing else (VULNSYNC_METRICS_TOKEN); admin tokens open it too.
+	MetricsToken string
+	// WebhookMetrics counts webhook deliveries by result; nil counts
+	// nothing.
+	WebhookMetrics WebhookMetrics
 }
 
 type server struct {
@@ -58,6 +66,10 @@ type server struct {
 	ui      http.Handler
 	maxJSON int64
 	mux     *routeMux
+
+	metrics      http.Handler
+	metricsToken string
+	hookMetrics  WebhookMetrics
 }
 
 // routeMux is the server's mux, keeping the patterns registered on it so
@@ -105,6 +117,10 @@ func newServer(cfg Config) *server {
 	}
 	if s.maxJSON <= 0 {
 		s.maxJSON = 1 << 20
+	}
+	s.metrics, s.metricsToken, s.hookMetrics = cfg.Metrics, cfg.MetricsToken, cfg.WebhookMetrics
+	if s.hookMetrics == nil {
+		s.hookMetrics = nopWebhookMetrics{}
 	}
 	s.routes()
 	return s

@@ -17,6 +17,9 @@ type Sync interface {
 	Backfill(ctx context.Context, integrationID string) (int, error)
 	FailedJobs(ctx context.Context, limit int) ([]store.Job, error)
 	RetryJob(ctx context.Context, id int64) (store.Job, error)
+	// ConnectionHealth is a connection's last webhook, inbound queue and
+	// last failure.
+	ConnectionHealth(ctx context.Context, connectionID string) (store.ConnectionHealth, error)
 }
 
 func limitParam(r *http.Request, def int) (int, error) {

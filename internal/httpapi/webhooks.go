@@ -18,9 +18,12 @@ func (s *server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, store.MaxDeliveryBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if !errors.As(err, &mbe) {
+		if errors.As(err, &mbe) {
+			err = tracker.Errorf(tracker.ETooLarge, "delivery larger than %d bytes", mbe.Limit)
+		} else {
 			err = tracker.Errorf(tracker.EInvalid, "could not read the delivery")
 		}
+		s.hookMetrics.WebhookDelivery(webhookResult(false, err))
 		writeError(w, r, s.log, err)
 		return
 	}
@@ -31,6 +34,7 @@ func (s *server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		Identifier:   r.Header.Get("X-Atlassian-Webhook-Identifier"),
 		Body:         body,
 	})
+	s.hookMetrics.WebhookDelivery(webhookResult(rc.Duplicate, err))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

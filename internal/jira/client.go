@@ -121,6 +121,9 @@ type Config struct {
 	// MaxUploadBytes bounds an attachment upload (default 10 MiB).
 	MaxResponseBytes int64
 	MaxUploadBytes   int64
+	// Observer is told about every exchange, 429 and wait, for metrics;
+	// nil observes nothing.
+	Observer Observer
 }
 
 // Client is a connection to one Jira site. It is safe for concurrent use.
@@ -142,6 +145,7 @@ type Client struct {
 	maxResponse int64
 	maxUpload   int64
 	pacer       *pacer
+	obs         Observer
 
 	depMu      sync.Mutex
 	deployment Deployment
@@ -206,6 +210,10 @@ func NewClient(cfg Config) (*Client, error) {
 		maxResponse: cfg.MaxResponseBytes,
 		maxUpload:   cfg.MaxUploadBytes,
 		deployment:  cfg.Deployment,
+		obs:         cfg.Observer,
+	}
+	if c.obs == nil {
+		c.obs = nopObserver{}
 	}
 	if c.http == nil {
 		c.http = &http.Client{}
@@ -491,6 +499,7 @@ func (c *Client) do(req *http.Request, v any, maxBody int64) (*Response, error) 
 	issue := issueOf(req.Method, strings.TrimPrefix(path, c.base.Path))
 	write := isWriteMethod(req.Method)
 	safe := retrySafe(req)
+	op := Operation(req.Method, strings.TrimPrefix(path, c.base.Path))
 
 	for attempt := 0; ; attempt++ {
 		if err := c.gate(ctx, req, endpoint, issue, write); err != nil {
@@ -498,6 +507,7 @@ func (c *Client) do(req *http.Request, v any, maxBody int64) (*Response, error) 
 		}
 		sentAt := c.clock()
 		resp, body, err := c.send(ctx, req, attempt, maxBody)
+		c.obs.JiraRequest(op, statusLabel(resp, err))
 		last := attempt >= c.maxRetries
 		if err != nil {
 			if IsTooLarge(err) {
@@ -542,6 +552,7 @@ func (c *Client) do(req *http.Request, v any, maxBody int64) (*Response, error) 
 			return r, nil
 
 		case status == http.StatusTooManyRequests:
+			c.obs.JiraRateLimited(op)
 			rl := c.rateLimitError(req, resp)
 			if rl.RetryAfter <= 0 {
 				// No Retry-After nor reset: back off exponentially, and
@@ -610,6 +621,15 @@ func (c *Client) gate(ctx context.Context, req *http.Request, endpoint, issue st
 			if err := c.sleep(ctx, d); err != nil {
 				c.pacer.cancel(res)
 				return fmt.Errorf("jira: %s %s: waiting to send: %w", req.Method, req.URL.Path, err)
+			}
+			// The part of the wait up to the not-before instant is Jira's
+			// Retry-After; the rest is the client's own pacing.
+			ra := min(d, max(0, nb.Sub(now)))
+			if ra > 0 {
+				c.obs.JiraWait("retry_after", ra)
+			}
+			if d > ra {
+				c.obs.JiraWait("pacing", d-ra)
 			}
 		}
 		if until, _ := c.pacer.blockedUntil(c.clock(), issue); !until.IsZero() {
@@ -737,6 +757,7 @@ func (c *Client) wait(ctx context.Context, d time.Duration) error {
 	if err := c.sleep(ctx, d); err != nil {
 		return fmt.Errorf("backoff: %w", err)
 	}
+	c.obs.JiraWait("backoff", d)
 	return nil
 }
 

@@ -59,6 +59,9 @@ type Config struct {
 	// AfterCreate, when set, runs right after Jira answered a create call
 	// and before the link is stored; tests use it to simulate a crash.
 	AfterCreate func(itemID string) error
+	// Metrics records sync lags and reconciliation drift; nil records
+	// nothing.
+	Metrics Metrics
 }
 
 // Engine runs the sync.
@@ -69,7 +72,8 @@ type Engine struct {
 	graphs *graphCache
 	intake *intake
 	// parsed hands the receiver's parsed events to the jobs applying them.
-	parsed parsedEvents
+	parsed  parsedEvents
+	metrics Metrics
 }
 
 // New returns the engine and registers its job workers on the runner (as
@@ -89,7 +93,10 @@ func New(cfg Config) *Engine {
 	if cfg.ReconcileOverlap <= 0 {
 		cfg.ReconcileOverlap = 5 * time.Minute
 	}
-	e := &Engine{cfg: cfg, st: cfg.Tracker.Store(), log: cfg.Logger, graphs: newGraphCache()}
+	e := &Engine{cfg: cfg, st: cfg.Tracker.Store(), log: cfg.Logger, graphs: newGraphCache(), metrics: cfg.Metrics}
+	if e.metrics == nil {
+		e.metrics = nopMetrics{}
+	}
 	e.intake = newIntake(e)
 	jobs.Register(cfg.Runner, e.workItem)
 	jobs.Register(cfg.Runner, e.workReconcile)
@@ -158,6 +165,8 @@ type run struct {
 	// account identifies the connection's service account (Cloud
 	// accountId, Data Center key or name): its changes are our own.
 	account string
+	// wrote is set once Jira accepted a write of this run (metrics).
+	wrote bool
 }
 
 // record writes one sync log entry.
@@ -166,6 +175,8 @@ func (r *run) record(ctx context.Context, action, call, issueKey string, start t
 		JiraCall: call, Result: "ok", Duration: time.Since(start), JobID: r.jobID, At: r.e.now()}
 	if err != nil {
 		ev.Result, ev.Error = "error", explainJira(err, r.in.ProjectKey)
+	} else if call != "" && !strings.HasPrefix(call, "GET ") {
+		r.wrote = true
 	}
 	if werr := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.AddSyncEvent(ctx, ev) }); werr != nil {
 		r.e.log.Error("record sync event", "err", werr)

@@ -188,6 +188,7 @@ func (r *run) applyDeliveries(ctx context.Context, s *snapshot) error {
 		if err := r.applyDelivery(ctx, s, d); err != nil {
 			return err
 		}
+		r.observeApplied(d)
 		s2, err := r.e.load(ctx, s.item.ID)
 		if err != nil {
 			return fmt.Errorf("reload item %s after delivery %d: %w", s.item.ID, d.ID, err)

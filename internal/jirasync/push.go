@@ -173,7 +173,11 @@ func (e *Engine) workItem(ctx context.Context, job store.Job, args syncItem) err
 	if err := r.pushAttachments(ctx, s); err != nil {
 		return err
 	}
-	return r.pushFindingEvents(ctx, s)
+	if err := r.pushFindingEvents(ctx, s); err != nil {
+		return err
+	}
+	r.observePushed(job)
+	return nil
 }
 
 // ensureIssue creates the item's issue exactly once. It returns false (and

@@ -30,8 +30,9 @@ func (reconcile) Kind() string { return "reconcile" }
 func reconcileKey(integrationID string) string { return "reconcile:" + integrationID }
 
 // eventReconcile is the Event of a delivery that asks the item's job to
-// pull the issue from Jira.
-const eventReconcile = "vulnsync:reconcile"
+// pull the issue from Jira (the store knows it, to tell these rows from
+// webhooks in a connection's health).
+const eventReconcile = store.DeliveryEventReconcile
 
 // ScheduleReconcile queues the reconciliation of every active integration
 // to run now (a pending one keeps its earlier time). serve calls it at start.
@@ -119,6 +120,9 @@ func (e *Engine) workReconcile(ctx context.Context, job store.Job, args reconcil
 		queued += n
 	}
 	r.recordIn(ctx, "reconcile", "", "ok", "")
+	if queued > 0 {
+		e.metrics.ReconcileDrift(queued)
+	}
 	e.log.Debug("reconciled", "integration", in.ID, "issues", seen, "pulls", queued, "since", since)
 	return e.st.InTx(ctx, func(tx store.Tx) error {
 		cur, err := tx.GetIntegration(ctx, in.ID)

@@ -32,6 +32,11 @@ type Store interface {
 	View(ctx context.Context, fn func(tx Tx) error) error
 	// Ping reports whether the database answers (readiness).
 	Ping(ctx context.Context) error
+	// PendingMigrations returns the versions of the schema migrations this
+	// binary carries that the database has not applied, in order (none
+	// after a successful open, unless the schema was rolled back since).
+	// Readiness fails while any is pending.
+	PendingMigrations(ctx context.Context) ([]int64, error)
 	// Backend names the implementation: "sqlite" or "postgres".
 	Backend() string
 	Close() error
@@ -45,6 +50,8 @@ type Tx interface {
 	// Jira connections, integrations, links, the sync log, webhook
 	// deliveries, object links and leases: see IntegrationTx.
 	IntegrationTx
+	// Monitoring reads (metrics, connection health): see OpsTx.
+	OpsTx
 
 	// Targets. Names are unique.
 	CreateTarget(ctx context.Context, t tracker.Target) error

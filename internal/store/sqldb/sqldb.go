@@ -67,6 +67,9 @@ type DB struct {
 	// now stamps bookkeeping times the caller does not supply (job
 	// created/updated times, defaults for zero creation times).
 	now func() time.Time
+	// migrations are the versions of the embedded migrations, in order
+	// (PendingMigrations).
+	migrations []int64
 }
 
 var _ store.Store = (*DB)(nil)
@@ -222,6 +225,9 @@ func OpenPostgres(ctx context.Context, dsn string, logger *slog.Logger) (*DB, er
 func (db *DB) migrate(ctx context.Context, dialect goose.Dialect, dir string, locker lock.SessionLocker) error {
 	sub, err := fs.Sub(migrations, dir)
 	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if db.migrations, err = migrationVersions(dir); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	opts := []goose.ProviderOption{
