@@ -136,8 +136,15 @@ func (a *process) serve(ctx context.Context, stdout io.Writer) error {
 	}
 	srv := &http.Server{
 		Handler:           a.Handler,
+		// Every phase is bounded so that slow clients cannot hold
+		// connections: headers in 10 s, a whole request (an attachment
+		// upload at most) in 5 min, an answer (an attachment download)
+		// in 5 min; webhook bodies have their own 10 s (httpapi).
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute,
+		WriteTimeout:      5 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}

@@ -46,6 +46,13 @@ type Config struct {
 	UI http.Handler
 	// MaxJSONBytes bounds JSON request bodies; default 1 MiB.
 	MaxJSONBytes int64
+	// MaxWebhookBodies caps the webhook bodies read at once (default 64):
+	// past it a delivery is answered 503 with Retry-After at once, which
+	// Jira retries, instead of holding one more connection.
+	MaxWebhookBodies int
+	// WebhookReadTimeout bounds reading one delivery's body (default
+	// 10 s): a slow sender cannot hold a connection and a slot.
+	WebhookReadTimeout time.Duration
 	// Metrics serves GET /metrics (Prometheus); nil answers 404 there.
 	Metrics http.Handler
 	// MetricsToken, when set, is a bearer token that opens /metrics and
@@ -57,15 +64,19 @@ type Config struct {
 }
 
 type server struct {
-	svc     *service.Service
-	log     *slog.Logger
-	integ   *integration.Service
-	sync    Sync
-	hooks   WebhookReceiver
-	links   func(ctx context.Context, itemIDs []string) (map[string]tracker.JiraRef, error)
-	ui      http.Handler
-	maxJSON int64
-	mux     *routeMux
+	// hookSlots bounds the webhook bodies being read at once; hookRead
+	// is the deadline for reading one.
+	hookSlots chan struct{}
+	hookRead  time.Duration
+	svc       *service.Service
+	log       *slog.Logger
+	integ     *integration.Service
+	sync      Sync
+	hooks     WebhookReceiver
+	links     func(ctx context.Context, itemIDs []string) (map[string]tracker.JiraRef, error)
+	ui        http.Handler
+	maxJSON   int64
+	mux       *routeMux
 
 	metrics      http.Handler
 	metricsToken string
@@ -117,6 +128,14 @@ func newServer(cfg Config) *server {
 	}
 	if s.maxJSON <= 0 {
 		s.maxJSON = 1 << 20
+	}
+	if cfg.MaxWebhookBodies <= 0 {
+		cfg.MaxWebhookBodies = 64
+	}
+	s.hookSlots = make(chan struct{}, cfg.MaxWebhookBodies)
+	s.hookRead = cfg.WebhookReadTimeout
+	if s.hookRead <= 0 {
+		s.hookRead = 10 * time.Second
 	}
 	s.metrics, s.metricsToken, s.hookMetrics = cfg.Metrics, cfg.MetricsToken, cfg.WebhookMetrics
 	if s.hookMetrics == nil {

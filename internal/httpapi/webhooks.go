@@ -3,7 +3,9 @@ package httpapi
 import (
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"time"
 
 	"github.com/vulnsync/vulnsync/internal/jirasync"
 	"github.com/vulnsync/vulnsync/internal/store"
@@ -15,12 +17,29 @@ import (
 // error through the one error table, goes back. 202 means durably
 // recorded, 200 a duplicate of a recorded delivery.
 func (s *server) handleWebhook(w http.ResponseWriter, r *http.Request) {
+	select {
+	case s.hookSlots <- struct{}{}:
+		defer func() { <-s.hookSlots }()
+	default:
+		w.Header().Set("Retry-After", "1")
+		err := tracker.Errorf(tracker.EUnavailable, "too many webhook deliveries are being read; retry")
+		s.hookMetrics.WebhookDelivery(webhookResult(false, err))
+		writeError(w, r, s.log, err)
+		return
+	}
+	// A body that does not arrive in time is cut off (the server's own
+	// read timeout is longer, for attachment uploads).
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.hookRead))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, store.MaxDeliveryBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		var ne net.Error
+		switch {
+		case errors.As(err, &mbe):
 			err = tracker.Errorf(tracker.ETooLarge, "delivery larger than %d bytes", mbe.Limit)
-		} else {
+		case errors.As(err, &ne) && ne.Timeout():
+			err = tracker.Errorf(tracker.EInvalid, "the delivery's body did not arrive within %s", s.hookRead)
+		default:
 			err = tracker.Errorf(tracker.EInvalid, "could not read the delivery")
 		}
 		s.hookMetrics.WebhookDelivery(webhookResult(false, err))
