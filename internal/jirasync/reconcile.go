@@ -86,6 +86,9 @@ func (e *Engine) workReconcile(ctx context.Context, job store.Job, args reconcil
 	if err != nil {
 		return err
 	}
+	if err := e.checkWebhook(ctx, r, in); err != nil {
+		return err
+	}
 	since := in.Watermark
 	if since.IsZero() {
 		since = in.CreatedAt
@@ -298,4 +301,47 @@ func (r *run) pull(ctx context.Context, s *snapshot) (string, error) {
 		return "not mirrored: " + strings.Join(failed, "; "), nil
 	}
 	return "", nil
+}
+
+// checkWebhook compares the webhook vulnsync registered in Jira with
+// Jira's list of webhooks. One deleted in Jira (by an admin, a clean-up
+// script, a site migration) otherwise goes unnoticed: changes then arrive
+// only by reconciliation, minutes late. When it is gone, the connection
+// stops claiming it (webhook_registered false) and the sync log says so,
+// with what to do. A list Jira refuses (the account is no longer an
+// administrator) says nothing: absence cannot be told from that.
+func (e *Engine) checkWebhook(ctx context.Context, r *run, in store.Integration) error {
+	conn, err := e.cfg.Connections.Connection(ctx, in.ConnectionID)
+	if err != nil || conn.WebhookID == "" {
+		return err
+	}
+	hooks, err := r.client.Webhooks(ctx)
+	if err != nil {
+		if isRetryable(err) {
+			return classify(err)
+		}
+		e.log.Debug("cannot list webhooks to check ours", "connection", conn.ID, "err", err)
+		return nil
+	}
+	for _, h := range hooks {
+		if h.ID == conn.WebhookID {
+			return nil
+		}
+	}
+	err = e.st.InTx(ctx, func(tx store.Tx) error {
+		cur, err := tx.GetConnection(ctx, conn.ID)
+		if err != nil || cur.WebhookID != conn.WebhookID {
+			return err // re-registered meanwhile
+		}
+		cur.WebhookID, cur.UpdatedAt = "", e.now()
+		return tx.UpdateConnection(ctx, cur)
+	})
+	if err != nil {
+		return fmt.Errorf("record that the webhook vanished from Jira: %w", err)
+	}
+	r.recordIn(ctx, "webhook check", "", store.DeliveryFailed, fmt.Sprintf(
+		"the webhook vulnsync registered in Jira (id %s) is gone from Jira: changes arrive only by reconciliation (every %s) until it is registered again (connection page, \"Register in Jira\")",
+		conn.WebhookID, e.cfg.ReconcileInterval))
+	e.log.Warn("the webhook registered in Jira vanished", "connection", conn.ID, "webhook", conn.WebhookID)
+	return nil
 }
