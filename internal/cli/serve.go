@@ -135,7 +135,7 @@ func (a *process) serve(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           a.Handler,
+		Handler: a.Handler,
 		// Every phase is bounded so that slow clients cannot hold
 		// connections: headers in 10 s, a whole request (an attachment
 		// upload at most) in 5 min, an answer (an attachment download)
