@@ -53,6 +53,9 @@ type Tx interface {
 	// Monitoring reads (metrics, connection health): see OpsTx.
 	OpsTx
 
+	// Users, their tokens and sessions, and the audit log.
+	PeopleTx
+
 	// Targets. Names are unique.
 	CreateTarget(ctx context.Context, t tracker.Target) error
 	GetTarget(ctx context.Context, id string) (tracker.Target, error)
@@ -138,13 +141,21 @@ type ItemPage struct {
 	NextCursor string
 }
 
-// Token is an API token. Only the hash of the secret is stored.
+// Token is an API token. Only the hash of the secret is stored. A token
+// belongs to a user (UserID) and acts with the user's current role; the
+// bootstrap admin token (VULNSYNC_ADMIN_TOKEN) has no user and acts with
+// Role.
 type Token struct {
 	ID        string    `json:"id"`
+	UserID    string    `json:"user_id,omitempty"`
 	Name      string    `json:"name"`
 	Role      string    `json:"role"`
 	Hash      string    `json:"-"`
 	CreatedAt time.Time `json:"created_at"`
+	// ExpiresAt is when the token stops working (zero: never).
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// LastUsedAt is when it was last used (zero: never), to the minute.
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
 }
 
 // JobState is where a job stands in the outbox.

@@ -1000,8 +1000,8 @@ func (t *tx) CreateToken(ctx context.Context, tk store.Token) error {
 	case tk.Role == "" || len(tk.Role) > 64:
 		return invalid("token role must be 1 to 64 characters")
 	}
-	n, err := t.execN(ctx, `INSERT INTO tokens (id, name, role, hash, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-		tk.ID, tk.Name, tk.Role, tk.Hash, t.d.ts(t.stamp(tk.CreatedAt)))
+	n, err := t.execN(ctx, `INSERT INTO tokens (id, user_id, name, role, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		tk.ID, nullString(tk.UserID), tk.Name, tk.Role, tk.Hash, t.d.ts(t.stamp(tk.CreatedAt)), t.d.nullTS(tk.ExpiresAt))
 	if err != nil {
 		return wrap("create token", err)
 	}
@@ -1020,9 +1020,7 @@ func (t *tx) CreateToken(ctx context.Context, tk store.Token) error {
 
 // TokenByHash finds a token by the hash of its secret.
 func (t *tx) TokenByHash(ctx context.Context, hash string) (store.Token, error) {
-	var tk store.Token
-	err := t.queryRow(ctx, `SELECT id, name, role, hash, created_at FROM tokens WHERE hash = ?`, hash).
-		Scan(&tk.ID, &tk.Name, &tk.Role, &tk.Hash, timeCol{&tk.CreatedAt})
+	tk, err := scanToken(t.queryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ?`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		// The hash is not echoed: it is as good as a secret in logs.
 		return store.Token{}, notFound("token not found")
@@ -1036,15 +1034,15 @@ func (t *tx) TokenByHash(ctx context.Context, hash string) (store.Token, error) 
 // ListTokens returns every token, oldest first (hashes included: the
 // caller decides what to show).
 func (t *tx) ListTokens(ctx context.Context) ([]store.Token, error) {
-	rows, err := t.query(ctx, `SELECT id, name, role, hash, created_at FROM tokens ORDER BY created_at, id`)
+	rows, err := t.query(ctx, `SELECT `+tokenCols+` FROM tokens ORDER BY created_at, id`)
 	if err != nil {
 		return nil, wrap("list tokens", err)
 	}
 	defer rows.Close()
 	var out []store.Token
 	for rows.Next() {
-		var tk store.Token
-		if err := rows.Scan(&tk.ID, &tk.Name, &tk.Role, &tk.Hash, timeCol{&tk.CreatedAt}); err != nil {
+		tk, err := scanToken(rows)
+		if err != nil {
 			return nil, wrap("list tokens", err)
 		}
 		out = append(out, tk)
@@ -1055,6 +1053,10 @@ func (t *tx) ListTokens(ctx context.Context) ([]store.Token, error) {
 // DeleteToken revokes a token: from the commit on, its secret opens
 // nothing. An unknown id is ENotFound.
 func (t *tx) DeleteToken(ctx context.Context, id string) error {
+	// The sessions signed in with it end with it.
+	if _, err := t.execN(ctx, `DELETE FROM sessions WHERE token_id = ?`, id); err != nil {
+		return wrap("delete token: end its sessions", err)
+	}
 	n, err := t.execN(ctx, `DELETE FROM tokens WHERE id = ?`, id)
 	if err != nil {
 		return wrap("delete token", err)
