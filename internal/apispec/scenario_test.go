@@ -287,6 +287,32 @@ func scenario(t *testing.T, profile jirasim.Profile) {
 	c.call(202, "POST", "/api/v1/integrations/"+in.ID+"/backfill", nil)
 	e.Sync()
 
+	// People: who am I, users, their tokens, the audit log.
+	c.call(200, "GET", "/api/v1/me", nil)
+	alice := decode[idOnly](t, c.call(201, "POST", "/api/v1/users", map[string]any{"email": "alice@example.test", "name": "Alice Smith", "role": "analyst"}))
+	c.call(409, "POST", "/api/v1/users", map[string]any{"email": "alice@example.test", "name": "Alice again", "role": "viewer"})
+	c.call(400, "POST", "/api/v1/users", map[string]any{"email": "not-an-email", "name": "", "role": "owner"})
+	c.call(200, "GET", "/api/v1/users", nil)
+	c.call(200, "GET", "/api/v1/users/"+alice.ID, nil)
+	c.call(404, "GET", "/api/v1/users/nope", nil)
+	c.call(200, "PATCH", "/api/v1/users/"+alice.ID, map[string]any{"role": "viewer"})
+	c.call(400, "PATCH", "/api/v1/users/"+alice.ID, map[string]any{"role": "owner"})
+	tok := decode[struct {
+		ID    string `json:"id"`
+		Token string `json:"token"`
+	}](t, c.call(201, "POST", "/api/v1/users/"+alice.ID+"/tokens", map[string]any{"name": "laptop", "expires_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}))
+	c.call(400, "POST", "/api/v1/users/"+alice.ID+"/tokens", map[string]any{"name": ""})
+	c.call(200, "GET", "/api/v1/users/"+alice.ID+"/tokens", nil)
+	c.call(200, "GET", "/api/v1/me", nil, "Authorization", "Bearer "+tok.Token)
+	c.call(403, "POST", "/api/v1/targets", map[string]any{"name": "viewer-target"}, "Authorization", "Bearer "+tok.Token)
+	c.call(403, "GET", "/api/v1/users", nil, "Authorization", "Bearer "+tok.Token)
+	c.call(204, "DELETE", "/api/v1/tokens/"+tok.ID, nil)
+	c.call(404, "DELETE", "/api/v1/tokens/"+tok.ID, nil)
+	c.call(401, "GET", "/api/v1/me", nil, "Authorization", "Bearer "+tok.Token)
+	c.call(200, "GET", "/api/v1/audit?limit=5", nil)
+	c.call(200, "GET", "/api/v1/audit?action=user.", nil)
+	c.call(400, "GET", "/api/v1/audit?since=yesterday", nil)
+
 	// Failed work and its retry: a job failed for good, made in the store.
 	jobID := failJob(t, e)
 	jobs := decode[struct {

@@ -25,6 +25,7 @@ import (
 	"github.com/vulnsync/vulnsync/internal/jirasync"
 	"github.com/vulnsync/vulnsync/internal/jobs"
 	"github.com/vulnsync/vulnsync/internal/metrics"
+	"github.com/vulnsync/vulnsync/internal/people"
 	"github.com/vulnsync/vulnsync/internal/service"
 	"github.com/vulnsync/vulnsync/internal/store"
 	"github.com/vulnsync/vulnsync/internal/store/sqldb"
@@ -83,8 +84,11 @@ type Config struct {
 // App is one assembled process. Its parts are exported for the commands
 // and tests that drive them directly (the bench, the demo's seeding).
 type App struct {
-	Store        store.Store
-	Tracker      *service.Service
+	Store   store.Store
+	Tracker *service.Service
+	// People authenticates requests and keeps users, tokens, sessions and
+	// the audit log.
+	People       *people.Service
 	Connections  *jiraconn.Registry
 	Integrations *integration.Service
 	Engine       *jirasync.Engine
@@ -124,8 +128,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	jc := cfg.Jobs
 	jc.Store, jc.Logger, jc.Clock = st, cfg.Logger, cfg.Clock
 	a.Runner = jobs.NewRunner(jc)
+	a.People = people.New(people.Config{Store: st, Logger: cfg.Logger, Clock: cfg.Clock})
 	a.Tracker = service.New(service.Config{Store: st, Logger: cfg.Logger, Clock: cfg.Clock, MaxAttachmentBytes: cfg.MaxAttachmentBytes,
-		OnChange: jirasync.EnqueueOnChange(cfg.Clock), OnCommit: a.Runner.Notify})
+		OnChange: jirasync.EnqueueOnChange(cfg.Clock), OnCommit: a.Runner.Notify, Audit: a.People})
 	a.Connections = jiraconn.New(jiraconn.Config{Store: st, Vault: v, Logger: cfg.Logger, HTTPClient: cfg.JiraHTTPClient, JiraConfig: jiraConfig,
 		DenyPrivate: cfg.JiraDenyPrivate})
 	if _, err := a.Connections.CheckSecrets(ctx, cfg.ResetSecrets); err != nil {
@@ -135,11 +140,11 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Engine = jirasync.New(jirasync.Config{Tracker: a.Tracker, Connections: a.Connections, Runner: a.Runner, Logger: cfg.Logger,
 		ReconcileInterval: cfg.ReconcileInterval, AfterCreate: cfg.AfterCreate, CreateGrace: cfg.CreateGrace, Metrics: a.Metrics})
 	a.Integrations = integration.New(integration.Config{Tracker: a.Tracker, Connections: a.Connections, PublicURL: cfg.PublicURL,
-		Logger: cfg.Logger, OnMappingSet: a.Engine.MappingSet, Progress: a.Engine.Progress})
+		Logger: cfg.Logger, Audit: a.People, OnMappingSet: a.Engine.MappingSet, Progress: a.Engine.Progress})
 	var ui http.Handler
 	if cfg.UI {
 		ui = web.New(web.Config{
-			Tracker: a.Tracker, Integrations: a.Integrations, Logger: cfg.Logger, Links: a.Engine.Links,
+			Tracker: a.Tracker, People: a.People, Integrations: a.Integrations, Logger: cfg.Logger, Links: a.Engine.Links,
 			SyncEvents: func(ctx context.Context, integrationID, itemID string) ([]store.SyncEvent, error) {
 				return a.Engine.Events(ctx, integrationID, itemID, 200)
 			},
@@ -151,7 +156,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 			SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
 		})
 	}
-	a.Handler = httpapi.NewServer(httpapi.Config{Service: a.Tracker, Integrations: a.Integrations, Sync: a.Engine,
+	a.Handler = httpapi.NewServer(httpapi.Config{Service: a.Tracker, People: a.People, Integrations: a.Integrations, Sync: a.Engine,
 		Webhooks: a.Engine, Links: a.Engine.Links, Logger: cfg.Logger, UI: ui,
 		Metrics: a.Metrics.Handler(), MetricsToken: cfg.MetricsToken, WebhookMetrics: a.Metrics})
 	return a, nil

@@ -253,7 +253,7 @@ func New(t testing.TB, o Options) *Env {
 	e.Store, e.Tracker, e.Integ, e.Engine, e.Runner = a.Store, a.Tracker, a.Integrations, a.Engine, a.Runner
 	e.API.Config.Handler = a.Handler
 	e.API.Start()
-	if _, err := e.Tracker.BootstrapAdminToken(ctx, Token); err != nil {
+	if _, err := a.People.BootstrapAdminToken(ctx, Token); err != nil {
 		t.Fatal(err)
 	}
 	e.closeAll = func() { e.API.Close(); a.Close() }

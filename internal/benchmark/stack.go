@@ -111,7 +111,7 @@ func newStack(ctx context.Context, o stackOptions) (_ *stack, err error) {
 	s.onClose(stopAPI)
 
 	s.token = "bench-" + rand.Text()
-	if _, err := s.svc.BootstrapAdminToken(ctx, s.token); err != nil {
+	if _, err := a.People.BootstrapAdminToken(ctx, s.token); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -120,7 +120,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	defer a.close()
 	// Bootstrap here, not in serve, to know the token: the data is fresh,
 	// so a token is generated unless VULNSYNC_ADMIN_TOKEN names one.
-	token, err := a.Tracker.BootstrapAdminToken(ctx, cfg.serve.adminToken)
+	token, err := a.People.BootstrapAdminToken(ctx, cfg.serve.adminToken)
 	if err != nil {
 		return err
 	}

@@ -130,7 +130,7 @@ func (a *process) close() {
 // serve bootstraps the admin token, runs the sync workers and serves HTTP
 // until ctx is done, then shuts down gracefully.
 func (a *process) serve(ctx context.Context, stdout io.Writer) error {
-	token, err := a.Tracker.BootstrapAdminToken(ctx, a.cfg.adminToken)
+	token, err := a.People.BootstrapAdminToken(ctx, a.cfg.adminToken)
 	if err != nil {
 		return err
 	}

@@ -66,7 +66,7 @@ func (s *server) requireMetricsAuth(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		actor, err := s.svc.Authenticate(r.Context(), token)
+		actor, err := s.people.Authenticate(r.Context(), token)
 		if err != nil {
 			writeError(w, r, s.log, err)
 			return

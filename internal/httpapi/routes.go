@@ -10,7 +10,14 @@ import (
 // the REST API, Jira's webhook receiver and, last, the UI on everything
 // else.
 func (s *server) routes() {
-	a := func(h http.HandlerFunc) http.Handler { return s.requireAuth(h) }
+	// Authorization is decided here, once per route, by the permission
+	// the route needs (tracker.Role.Allows): viewers read, analysts also
+	// write findings, admins also run the installation. Routes about a
+	// user's own things (their tokens) need only read; the use case then
+	// allows the user themselves or an admin.
+	read := func(h http.HandlerFunc) http.Handler { return s.requireAuth(tracker.PermRead, h) }
+	write := func(h http.HandlerFunc) http.Handler { return s.requireAuth(tracker.PermWrite, h) }
+	admin := func(h http.HandlerFunc) http.Handler { return s.requireAuth(tracker.PermAdmin, h) }
 
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
@@ -20,54 +27,65 @@ func (s *server) routes() {
 	s.mux.HandleFunc("GET /api/v1/openapi.json", s.handleOpenAPI)
 
 	// Tracker.
-	s.mux.Handle("POST /api/v1/targets", a(s.handleCreateTarget))
-	s.mux.Handle("GET /api/v1/targets", a(s.handleListTargets))
-	s.mux.Handle("GET /api/v1/targets/{id}", a(s.handleGetTarget))
-	s.mux.Handle("POST /api/v1/targets/{id}/items", a(s.handleCreateItem))
-	s.mux.Handle("GET /api/v1/targets/{id}/items", a(s.handleListItems))
+	s.mux.Handle("POST /api/v1/targets", write(s.handleCreateTarget))
+	s.mux.Handle("GET /api/v1/targets", read(s.handleListTargets))
+	s.mux.Handle("GET /api/v1/targets/{id}", read(s.handleGetTarget))
+	s.mux.Handle("POST /api/v1/targets/{id}/items", write(s.handleCreateItem))
+	s.mux.Handle("GET /api/v1/targets/{id}/items", read(s.handleListItems))
 
-	s.mux.Handle("GET /api/v1/items/{id}", a(s.handleGetItem))
-	s.mux.Handle("PATCH /api/v1/items/{id}", a(s.handleUpdateItem))
-	s.mux.Handle("DELETE /api/v1/items/{id}", a(s.handleDeleteItem))
-	s.mux.Handle("GET /api/v1/items/{id}/history", a(s.handleHistory))
-	s.mux.Handle("GET /api/v1/items/{id}/comments", a(s.handleListComments))
-	s.mux.Handle("POST /api/v1/items/{id}/comments", a(s.handleCreateComment))
-	s.mux.Handle("GET /api/v1/items/{id}/attachments", a(s.handleListAttachments))
-	s.mux.Handle("POST /api/v1/items/{id}/attachments", a(s.handleCreateAttachment))
-	s.mux.Handle("GET /api/v1/attachments/{id}", a(s.handleGetAttachment))
-	s.mux.Handle("GET /api/v1/attachments/{id}/content", a(s.handleAttachmentContent))
+	s.mux.Handle("GET /api/v1/items/{id}", read(s.handleGetItem))
+	s.mux.Handle("PATCH /api/v1/items/{id}", write(s.handleUpdateItem))
+	s.mux.Handle("DELETE /api/v1/items/{id}", write(s.handleDeleteItem))
+	s.mux.Handle("GET /api/v1/items/{id}/history", read(s.handleHistory))
+	s.mux.Handle("GET /api/v1/items/{id}/comments", read(s.handleListComments))
+	s.mux.Handle("POST /api/v1/items/{id}/comments", write(s.handleCreateComment))
+	s.mux.Handle("GET /api/v1/items/{id}/attachments", read(s.handleListAttachments))
+	s.mux.Handle("POST /api/v1/items/{id}/attachments", write(s.handleCreateAttachment))
+	s.mux.Handle("GET /api/v1/attachments/{id}", read(s.handleGetAttachment))
+	s.mux.Handle("GET /api/v1/attachments/{id}/content", read(s.handleAttachmentContent))
 
-	s.mux.Handle("GET /api/v1/kinds", a(s.handleListKinds))
-	s.mux.Handle("POST /api/v1/kinds", a(s.handleCreateKind))
-	s.mux.Handle("GET /api/v1/fields", a(s.handleListFields))
-	s.mux.Handle("POST /api/v1/fields", a(s.handleCreateField))
+	s.mux.Handle("GET /api/v1/kinds", read(s.handleListKinds))
+	s.mux.Handle("POST /api/v1/kinds", admin(s.handleCreateKind))
+	s.mux.Handle("GET /api/v1/fields", read(s.handleListFields))
+	s.mux.Handle("POST /api/v1/fields", admin(s.handleCreateField))
 
 	// Jira setup (PRODUCT.md §2).
-	s.mux.Handle("POST /api/v1/jira/connections", a(s.handleCreateConnection))
-	s.mux.Handle("GET /api/v1/jira/connections", a(s.handleListConnections))
-	s.mux.Handle("GET /api/v1/jira/connections/{id}", a(s.handleGetConnection))
-	s.mux.Handle("PATCH /api/v1/jira/connections/{id}", a(s.handleUpdateConnection))
-	s.mux.Handle("DELETE /api/v1/jira/connections/{id}", a(s.handleDeleteConnection))
-	s.mux.Handle("POST /api/v1/jira/connections/{id}/test", a(s.handleTestConnection))
-	s.mux.Handle("POST /api/v1/jira/connections/{id}/webhook-secret", a(s.handleWebhookSecret))
-	s.mux.Handle("POST /api/v1/jira/connections/{id}/webhook", a(s.handleRegisterWebhook))
-	s.mux.Handle("GET /api/v1/jira/connections/{id}/projects", a(s.handleProjects))
-	s.mux.Handle("GET /api/v1/jira/connections/{id}/health", a(s.handleConnectionHealth))
+	s.mux.Handle("POST /api/v1/jira/connections", admin(s.handleCreateConnection))
+	s.mux.Handle("GET /api/v1/jira/connections", admin(s.handleListConnections))
+	s.mux.Handle("GET /api/v1/jira/connections/{id}", admin(s.handleGetConnection))
+	s.mux.Handle("PATCH /api/v1/jira/connections/{id}", admin(s.handleUpdateConnection))
+	s.mux.Handle("DELETE /api/v1/jira/connections/{id}", admin(s.handleDeleteConnection))
+	s.mux.Handle("POST /api/v1/jira/connections/{id}/test", admin(s.handleTestConnection))
+	s.mux.Handle("POST /api/v1/jira/connections/{id}/webhook-secret", admin(s.handleWebhookSecret))
+	s.mux.Handle("POST /api/v1/jira/connections/{id}/webhook", admin(s.handleRegisterWebhook))
+	s.mux.Handle("GET /api/v1/jira/connections/{id}/projects", admin(s.handleProjects))
+	s.mux.Handle("GET /api/v1/jira/connections/{id}/health", admin(s.handleConnectionHealth))
 
-	s.mux.Handle("POST /api/v1/integrations", a(s.handleIntegrate))
-	s.mux.Handle("GET /api/v1/integrations", a(s.handleListIntegrations))
-	s.mux.Handle("GET /api/v1/integrations/{id}", a(s.handleGetIntegration))
-	s.mux.Handle("DELETE /api/v1/integrations/{id}", a(s.handleRemoveIntegration))
-	s.mux.Handle("PUT /api/v1/integrations/{id}/mapping", a(s.handleSetMapping))
-	s.mux.Handle("GET /api/v1/integrations/{id}/mapping/suggestion", a(s.handleMappingSuggestion))
-	s.mux.Handle("GET /api/v1/integrations/{id}/jira-meta", a(s.handleIntegrationMeta))
+	s.mux.Handle("POST /api/v1/integrations", admin(s.handleIntegrate))
+	s.mux.Handle("GET /api/v1/integrations", read(s.handleListIntegrations))
+	s.mux.Handle("GET /api/v1/integrations/{id}", read(s.handleGetIntegration))
+	s.mux.Handle("DELETE /api/v1/integrations/{id}", admin(s.handleRemoveIntegration))
+	s.mux.Handle("PUT /api/v1/integrations/{id}/mapping", admin(s.handleSetMapping))
+	s.mux.Handle("GET /api/v1/integrations/{id}/mapping/suggestion", admin(s.handleMappingSuggestion))
+	s.mux.Handle("GET /api/v1/integrations/{id}/jira-meta", admin(s.handleIntegrationMeta))
 
 	// Sync log, backfill and manual retry (G12).
-	s.mux.Handle("GET /api/v1/integrations/{id}/events", a(s.handleIntegrationEvents))
-	s.mux.Handle("POST /api/v1/integrations/{id}/backfill", a(s.handleBackfill))
-	s.mux.Handle("GET /api/v1/items/{id}/events", a(s.handleItemEvents))
-	s.mux.Handle("GET /api/v1/jobs/failed", a(s.handleFailedJobs))
-	s.mux.Handle("POST /api/v1/jobs/{id}/retry", a(s.handleRetryJob))
+	s.mux.Handle("GET /api/v1/integrations/{id}/events", read(s.handleIntegrationEvents))
+	s.mux.Handle("POST /api/v1/integrations/{id}/backfill", admin(s.handleBackfill))
+	s.mux.Handle("GET /api/v1/items/{id}/events", read(s.handleItemEvents))
+	s.mux.Handle("GET /api/v1/jobs/failed", admin(s.handleFailedJobs))
+	s.mux.Handle("POST /api/v1/jobs/{id}/retry", admin(s.handleRetryJob))
+
+	// People (the caller, users, their tokens) and the audit log.
+	s.mux.Handle("GET /api/v1/me", read(s.handleMe))
+	s.mux.Handle("GET /api/v1/users", admin(s.handleListUsers))
+	s.mux.Handle("POST /api/v1/users", admin(s.handleCreateUser))
+	s.mux.Handle("GET /api/v1/users/{id}", read(s.handleGetUser))
+	s.mux.Handle("PATCH /api/v1/users/{id}", admin(s.handleUpdateUser))
+	s.mux.Handle("GET /api/v1/users/{id}/tokens", read(s.handleListTokens))
+	s.mux.Handle("POST /api/v1/users/{id}/tokens", read(s.handleCreateToken))
+	s.mux.Handle("DELETE /api/v1/tokens/{id}", read(s.handleRevokeToken))
+	s.mux.Handle("GET /api/v1/audit", admin(s.handleAudit))
 
 	// Jira authenticates with the webhook signature, not a token (G10).
 	s.mux.HandleFunc("POST /webhooks/jira/{connection_id}", s.handleWebhook)

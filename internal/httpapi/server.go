@@ -17,6 +17,7 @@ import (
 
 	"github.com/vulnsync/vulnsync/internal/integration"
 	"github.com/vulnsync/vulnsync/internal/jirasync"
+	"github.com/vulnsync/vulnsync/internal/people"
 	"github.com/vulnsync/vulnsync/internal/service"
 	"github.com/vulnsync/vulnsync/internal/tracker"
 )
@@ -32,6 +33,9 @@ type WebhookReceiver interface {
 type Config struct {
 	Service *service.Service
 	Logger  *slog.Logger
+	// People authenticates requests and serves users, tokens and the
+	// audit log.
+	People *people.Service
 	// Integrations serves the Jira setup endpoints.
 	Integrations *integration.Service
 	// Sync serves the sync log, backfill and retry endpoints.
@@ -64,6 +68,7 @@ type Config struct {
 }
 
 type server struct {
+	people *people.Service
 	// hookSlots bounds the webhook bodies being read at once; hookRead
 	// is the deadline for reading one.
 	hookSlots chan struct{}
@@ -111,8 +116,8 @@ func RoutePatterns(cfg Config) []string {
 // NewServer returns the HTTP handler serving the API, the webhook receiver
 // and the UI. Service, Integrations, Sync and Webhooks are required.
 func NewServer(cfg Config) http.Handler {
-	if cfg.Service == nil || cfg.Integrations == nil || cfg.Sync == nil || cfg.Webhooks == nil {
-		panic("httpapi.NewServer: Service, Integrations, Sync and Webhooks are required")
+	if cfg.Service == nil || cfg.People == nil || cfg.Integrations == nil || cfg.Sync == nil || cfg.Webhooks == nil {
+		panic("httpapi.NewServer: Service, People, Integrations, Sync and Webhooks are required")
 	}
 	s := newServer(cfg)
 	return s.logRequests(s.recoverPanics(s.mux))
@@ -122,7 +127,7 @@ func NewServer(cfg Config) http.Handler {
 // only called when requests arrive, so RoutePatterns can list the routes
 // of a configuration without its dependencies.
 func newServer(cfg Config) *server {
-	s := &server{svc: cfg.Service, integ: cfg.Integrations, sync: cfg.Sync, hooks: cfg.Webhooks, log: cfg.Logger, links: cfg.Links, ui: cfg.UI, maxJSON: cfg.MaxJSONBytes, mux: &routeMux{ServeMux: http.NewServeMux()}}
+	s := &server{svc: cfg.Service, people: cfg.People, integ: cfg.Integrations, sync: cfg.Sync, hooks: cfg.Webhooks, log: cfg.Logger, links: cfg.Links, ui: cfg.UI, maxJSON: cfg.MaxJSONBytes, mux: &routeMux{ServeMux: http.NewServeMux()}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -145,15 +150,11 @@ func newServer(cfg Config) *server {
 	return s
 }
 
-type actorKey struct{}
-
-// ActorFrom returns the authenticated actor of the request.
-func ActorFrom(ctx context.Context) (service.Actor, bool) {
-	a, ok := ctx.Value(actorKey{}).(service.Actor)
-	return a, ok
-}
-
-func (s *server) requireAuth(next http.Handler) http.Handler {
+// requireAuth authenticates the request's bearer token (people), then
+// authorizes it: the actor's role must hold perm (the one rule,
+// people.Authorize). The actor and the client address go into the
+// request's context, for the handlers and for the audit log.
+func (s *server) requireAuth(perm tracker.Permission, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header.Get("Authorization")
 		scheme, token, _ := strings.Cut(h, " ")
@@ -161,17 +162,22 @@ func (s *server) requireAuth(next http.Handler) http.Handler {
 			writeError(w, r, s.log, tracker.Errorf(tracker.EUnauthorized, "missing bearer token: send Authorization: Bearer <token>"))
 			return
 		}
-		actor, err := s.svc.Authenticate(r.Context(), strings.TrimSpace(token))
+		ctx := people.ContextWithRemote(r.Context(), r.RemoteAddr)
+		actor, err := s.people.Authenticate(ctx, strings.TrimSpace(token))
 		if err != nil {
 			writeError(w, r, s.log, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, actor)))
+		if err := people.Authorize(actor, perm); err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(service.ContextWithActor(ctx, actor)))
 	})
 }
 
 func (s *server) actor(r *http.Request) service.Actor {
-	a, _ := ActorFrom(r.Context())
+	a, _ := service.ActorFrom(r.Context())
 	return a
 }
 

@@ -47,6 +47,9 @@ type Config struct {
 	// OnMappingSet runs after a mapping was accepted, with the
 	// integration's id: the sync backfills and re-syncs. Nil does nothing.
 	OnMappingSet func(ctx context.Context, integrationID string)
+	// Audit records the admin actions in the audit log; nil records
+	// nothing.
+	Audit service.Auditor
 	// Progress derives an integration's backfill progress (the sync
 	// provides it from items and links); nil leaves it zero.
 	Progress func(ctx context.Context, integrationID string) (tracker.BackfillProgress, error)
@@ -54,6 +57,7 @@ type Config struct {
 
 // Service implements the admin flow.
 type Service struct {
+	audit service.Auditor
 	cfg   Config
 	st    store.Store
 	log   *slog.Logger
@@ -67,7 +71,11 @@ func New(cfg Config) *Service {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	return &Service{cfg: cfg, st: cfg.Tracker.Store(), log: cfg.Logger, conns: cfg.Connections, vault: cfg.Connections.Vault()}
+	s := &Service{cfg: cfg, st: cfg.Tracker.Store(), log: cfg.Logger, conns: cfg.Connections, vault: cfg.Connections.Vault(), audit: cfg.Audit}
+	if s.audit == nil {
+		s.audit = noAudit{}
+	}
+	return s
 }
 
 func (s *Service) now() time.Time { return s.cfg.Tracker.Now() }
@@ -316,6 +324,7 @@ func (s *Service) CreateConnection(ctx context.Context, in ConnectionInput) (Con
 		return ConnectionView{}, fmt.Errorf("store connection: %w", err)
 	}
 	s.conns.Put(id, client)
+	s.audit.Record(ctx, "connection.create", "connection:"+id, fmt.Sprintf("%q at %s as %s", c.Name, c.BaseURL, c.AccountName))
 	v := s.view(c)
 	v.WebhookSecret, v.WebhookURL = hookSecret, s.webhookURL(c, hookSecret)
 	return v, nil
@@ -411,6 +420,11 @@ func (s *Service) UpdateConnection(ctx context.Context, id string, p ConnectionP
 		s.conns.ForgetSecret(id)
 		s.log.Info("connection credentials replaced", "connection", id, "account", next.AccountName)
 	}
+	what := "renamed"
+	if client != nil {
+		what = "credentials replaced (account " + next.AccountName + ")"
+	}
+	s.audit.Record(ctx, "connection.update", "connection:"+id, what)
 	v := s.view(next)
 	if hookSecret != "" {
 		if next.WebhookID != "" {
@@ -592,6 +606,7 @@ func (s *Service) SetWebhookSecret(ctx context.Context, connectionID, secret str
 			return ConnectionView{}, fmt.Errorf("the secret changed but updating the webhook in Jira failed (retry \"Register in Jira\"): %w", err)
 		}
 	}
+	s.audit.Record(ctx, "connection.webhook_secret", "connection:"+connectionID, "")
 	v := s.view(c)
 	v.WebhookSecret, v.WebhookURL = secret, s.webhookURL(c, secret)
 	return v, nil
@@ -624,6 +639,7 @@ func (s *Service) DeleteConnection(ctx context.Context, id string) error {
 		return fmt.Errorf("delete connection: %w", err)
 	}
 	s.conns.Forget(id)
+	s.audit.Record(ctx, "connection.delete", "connection:"+id, fmt.Sprintf("%q at %s", c.Name, c.BaseURL))
 	return nil
 }
 
@@ -701,6 +717,7 @@ func (s *Service) RegisterWebhook(ctx context.Context, connectionID string) (Con
 	if err := s.st.InTx(ctx, func(tx store.Tx) error { return tx.UpdateConnection(ctx, c) }); err != nil {
 		return ConnectionView{}, fmt.Errorf("record webhook registration: %w", err)
 	}
+	s.audit.Record(ctx, "connection.webhook", "connection:"+connectionID, "registered in Jira as "+firstNonEmpty(c.WebhookID, "(none: no integrated project)"))
 	return s.view(c), nil
 }
 
@@ -727,3 +744,7 @@ func decodeMapping(raw json.RawMessage) (mapping.Document, error) {
 	d.Normalize()
 	return d, nil
 }
+
+type noAudit struct{}
+
+func (noAudit) Record(context.Context, string, string, string) {}

@@ -115,6 +115,7 @@ func (s *Service) Integrate(ctx context.Context, in IntegrationInput) (View, err
 	if err != nil {
 		return View{}, fmt.Errorf("integrate: %w", err)
 	}
+	s.audit.Record(ctx, "integration.create", "integration:"+v.ID, fmt.Sprintf("target %s with Jira project %s", v.TargetName, v.ProjectKey))
 	s.refreshWebhook(ctx, in.ConnectionID)
 	return v, nil
 }
@@ -219,6 +220,7 @@ func (s *Service) RemoveIntegration(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("remove integration: %w", err)
 	}
+	s.audit.Record(ctx, "integration.delete", "integration:"+id, "")
 	s.refreshWebhook(ctx, connID)
 	return nil
 }
@@ -277,6 +279,7 @@ func (s *Service) SetMapping(ctx context.Context, id string, raw json.RawMessage
 	if err != nil {
 		return View{}, fmt.Errorf("store mapping: %w", err)
 	}
+	s.audit.Record(ctx, "mapping.set", "integration:"+id, fmt.Sprintf("%d bytes", len(raw)))
 	if s.cfg.OnMappingSet != nil {
 		s.cfg.OnMappingSet(ctx, id)
 	}

@@ -11,10 +11,7 @@ package service
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -27,12 +24,16 @@ import (
 	"github.com/vulnsync/vulnsync/internal/tracker"
 )
 
-// Actor is who performs a change: an API token's owner, or Jira (through the
-// sync) on behalf of a Jira user.
+// Actor is who performs a change: a person (signed in, or through one of
+// their API tokens), the bootstrap admin token, or Jira (through the sync)
+// on behalf of a Jira user.
 type Actor struct {
+	// UserID is the vulnsync user; empty for the bootstrap token, Jira
+	// and vulnsync itself.
+	UserID string
 	Name   string
 	Email  string
-	Role   string
+	Role   tracker.Role
 	Origin tracker.Origin
 }
 
@@ -40,7 +41,21 @@ type Actor struct {
 var System = Actor{Name: "vulnsync", Role: RoleAdmin, Origin: tracker.OriginVulnsync}
 
 // RoleAdmin may do everything, including managing Jira connections.
-const RoleAdmin = "admin"
+const RoleAdmin = tracker.RoleAdmin
+
+type actorKey struct{}
+
+// ContextWithActor returns ctx carrying the actor of a request, so that
+// use cases which audit what they do know who did it.
+func ContextWithActor(ctx context.Context, a Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// ActorFrom returns the actor ContextWithActor put in ctx.
+func ActorFrom(ctx context.Context) (Actor, bool) {
+	a, ok := ctx.Value(actorKey{}).(Actor)
+	return a, ok
+}
 
 func (a Actor) label() string {
 	if a.Email != "" {
@@ -78,6 +93,16 @@ type Event struct {
 type Hook func(ctx context.Context, tx store.Tx, ev Event) error
 
 // Config tunes a Service.
+// Auditor records audited actions (package people keeps the log); the
+// actor comes from the context (ContextWithActor).
+type Auditor interface {
+	Record(ctx context.Context, action, object, detail string)
+}
+
+type nopAuditor struct{}
+
+func (nopAuditor) Record(context.Context, string, string, string) {}
+
 type Config struct {
 	Store  store.Store
 	Logger *slog.Logger
@@ -91,6 +116,8 @@ type Config struct {
 	// OnCommit runs after every committed change, outside the
 	// transaction (the sync wakes its workers); nil does nothing.
 	OnCommit func()
+	// Audit records deletions in the audit log; nil records nothing.
+	Audit Auditor
 }
 
 // Service implements the tracker's use cases.
@@ -101,6 +128,7 @@ type Service struct {
 	maxBytes int64
 	onChange Hook
 	onCommit func()
+	audit    Auditor
 }
 
 // DefaultMaxAttachmentBytes is the attachment size limit when none is set.
@@ -108,7 +136,10 @@ const DefaultMaxAttachmentBytes = 25 << 20
 
 // New returns a Service over cfg.Store.
 func New(cfg Config) *Service {
-	s := &Service{st: cfg.Store, log: cfg.Logger, clock: cfg.Clock, maxBytes: cfg.MaxAttachmentBytes, onChange: cfg.OnChange, onCommit: cfg.OnCommit}
+	s := &Service{st: cfg.Store, log: cfg.Logger, clock: cfg.Clock, maxBytes: cfg.MaxAttachmentBytes, onChange: cfg.OnChange, onCommit: cfg.OnCommit, audit: cfg.Audit}
+	if s.audit == nil {
+		s.audit = nopAuditor{}
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -339,16 +370,19 @@ func (s *Service) UpdateItemAt(ctx context.Context, actor Actor, id string, patc
 // DeleteItem removes an item (and records who did). Findings under a deleted
 // vulnerability are deleted with it.
 func (s *Service) DeleteItem(ctx context.Context, actor Actor, id string) error {
+	var title string
 	err := s.write(ctx, func(tx store.Tx) error {
 		it, err := tx.GetItem(ctx, id)
 		if err != nil {
 			return err
 		}
+		title = it.Title
 		return s.deleteTree(ctx, tx, actor, it)
 	})
 	if err != nil {
 		return fmt.Errorf("delete item %s: %w", id, err)
 	}
+	s.audit.Record(ContextWithActor(ctx, actor), "item.delete", "item:"+id, title)
 	return nil
 }
 
@@ -490,103 +524,6 @@ func (s *Service) Attachment(ctx context.Context, id string) (a tracker.Attachme
 		return err
 	})
 	return a, content, err
-}
-
-// --- Tokens ----------------------------------------------------------------
-
-// tokenPrefix marks vulnsync tokens so that secret scanners can find leaks.
-const tokenPrefix = "vs_"
-
-func hashToken(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:])
-}
-
-// Authenticate resolves a bearer token to its actor, or EUnauthorized.
-func (s *Service) Authenticate(ctx context.Context, secret string) (Actor, error) {
-	if secret == "" {
-		return Actor{}, tracker.Errorf(tracker.EUnauthorized, "missing bearer token")
-	}
-	var tok store.Token
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		var err error
-		tok, err = tx.TokenByHash(ctx, hashToken(secret))
-		return err
-	})
-	if err != nil {
-		if tracker.KindOf(err) == tracker.ENotFound {
-			return Actor{}, tracker.Errorf(tracker.EUnauthorized, "invalid bearer token")
-		}
-		return Actor{}, fmt.Errorf("authenticate: %w", err)
-	}
-	// The hash lookup already matched; compare again in constant time so a
-	// store that matched loosely (collation, prefix) can never let a token in.
-	if subtle.ConstantTimeCompare([]byte(tok.Hash), []byte(hashToken(secret))) != 1 {
-		return Actor{}, tracker.Errorf(tracker.EUnauthorized, "invalid bearer token")
-	}
-	return Actor{Name: tok.Name, Role: tok.Role, Origin: tracker.OriginVulnsync}, nil
-}
-
-// The names of the bootstrap admin tokens: the one set by
-// VULNSYNC_ADMIN_TOKEN and the one generated at first start.
-const (
-	bootstrapEnvName       = "admin (VULNSYNC_ADMIN_TOKEN)"
-	bootstrapGeneratedName = "admin"
-)
-
-// BootstrapAdminToken makes sure an admin token exists. With envToken set
-// (VULNSYNC_ADMIN_TOKEN), that value is registered (hashed), replacing any
-// earlier bootstrap token, and "" is
-// returned. Otherwise, when no token exists yet, one is generated, stored
-// hashed and returned so the caller can print it once; later starts return "".
-func (s *Service) BootstrapAdminToken(ctx context.Context, envToken string) (string, error) {
-	var created string
-	err := s.write(ctx, func(tx store.Tx) error {
-		if envToken != "" {
-			if len(envToken) < 16 {
-				return tracker.Errorf(tracker.EInvalid, "VULNSYNC_ADMIN_TOKEN must be at least 16 characters")
-			}
-			// The bootstrap token replaces the previous one: changing
-			// VULNSYNC_ADMIN_TOKEN is how it is revoked, so every other
-			// bootstrap token (an earlier value, or the one generated at
-			// first start) stops working with this start.
-			hash := hashToken(envToken)
-			all, err := tx.ListTokens(ctx)
-			if err != nil {
-				return err
-			}
-			have := false
-			for _, tk := range all {
-				switch {
-				case tk.Hash == hash:
-					have = true
-				case tk.Name == bootstrapEnvName || tk.Name == bootstrapGeneratedName:
-					if err := tx.DeleteToken(ctx, tk.ID); err != nil {
-						return err
-					}
-					s.log.Info("revoked the previous bootstrap admin token", "token", tk.ID, "name", tk.Name)
-				}
-			}
-			if have {
-				return nil
-			}
-			return tx.CreateToken(ctx, store.Token{ID: newID(), Name: bootstrapEnvName, Role: RoleAdmin, Hash: hash, CreatedAt: s.Now()})
-		}
-		n, err := tx.CountTokens(ctx)
-		if err != nil || n > 0 {
-			return err
-		}
-		buf := make([]byte, 32)
-		if _, err := rand.Read(buf); err != nil {
-			return fmt.Errorf("generate token: %w", err)
-		}
-		created = tokenPrefix + base64.RawURLEncoding.EncodeToString(buf)
-		return tx.CreateToken(ctx, store.Token{ID: newID(), Name: bootstrapGeneratedName, Role: RoleAdmin, Hash: hashToken(created), CreatedAt: s.Now()})
-	})
-	if err != nil {
-		return "", fmt.Errorf("bootstrap admin token: %w", err)
-	}
-	return created, nil
 }
 
 // MirrorComment stores a comment made on the other side (Jira), keeping its

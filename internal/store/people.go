@@ -28,7 +28,7 @@ type Session struct {
 
 // AuditEntry is one audited action: who, when, from where, what.
 type AuditEntry struct {
-	ID int64 `json:"id"`
+	ID int64     `json:"id"`
 	At time.Time `json:"at"`
 	// ActorID is the user (empty for a bootstrap token or an anonymous
 	// attempt); Actor their name as shown.

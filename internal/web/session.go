@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vulnsync/vulnsync/internal/people"
 	"github.com/vulnsync/vulnsync/internal/service"
 	"github.com/vulnsync/vulnsync/internal/tracker"
 )
@@ -26,16 +27,25 @@ const CSRFField = "csrf_token"
 // anonTTL bounds sessions that only exist to protect the sign-in form.
 const anonTTL = time.Hour
 
-// session is one browser's state on the server.
+// session is one browser's state held in this process: an anonymous
+// session (the sign-in form's synchronizer token), or the passing UI state
+// of a signed-in session (flashes, a secret to reveal once), keyed by the
+// stored session's id. Who is signed in is never held here: it is read
+// from the store (people.SessionFor) on every request, so a restart or
+// another replica keeps people signed in, and a sign-out, a deactivation
+// or a revoked token ends a session everywhere at once.
 type session struct {
 	id      string
 	csrf    string
-	actor   *service.Actor // nil until signed in
+	actor   *service.Actor // always nil: signed-in sessions live in the store
 	created time.Time
 	seen    time.Time
 	flashes []flash
 	// reveal holds webhook secrets to show once, by connection id.
 	reveal map[string]string
+	// uiOnly marks the UI state of a stored session: never a session a
+	// cookie can present.
+	uiOnly bool
 }
 
 // sessionView is the immutable part of a session a request works with.
@@ -68,10 +78,10 @@ func randomToken() string {
 }
 
 func (s *sessions) expired(ss *session, now time.Time) bool {
-	if ss.actor == nil {
-		return now.Sub(ss.created) >= anonTTL
+	if ss.uiOnly {
+		return now.Sub(ss.seen) >= s.idle
 	}
-	return now.Sub(ss.seen) >= s.idle || now.Sub(ss.created) >= s.max
+	return now.Sub(ss.created) >= anonTTL
 }
 
 // create stores a new session (signed in when actor is set) and returns it.
@@ -122,7 +132,7 @@ func (s *sessions) get(id string) (sessionView, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ss, ok := s.m[id]
-	if !ok {
+	if !ok || ss.uiOnly {
 		return sessionView{}, false
 	}
 	now := s.clock()
@@ -140,10 +150,26 @@ func (s *sessions) delete(id string) {
 	s.mu.Unlock()
 }
 
+// state returns the in-memory state of session id, creating the UI state
+// of a stored session on first use.
+func (s *sessions) state(id string) *session {
+	ss, ok := s.m[id]
+	if !ok {
+		now := s.clock()
+		if len(s.m) >= s.limit {
+			s.evictLocked(now)
+		}
+		ss = &session{id: id, uiOnly: true, created: now, seen: now}
+		s.m[id] = ss
+	}
+	ss.seen = s.clock()
+	return ss
+}
+
 func (s *sessions) addFlash(id, kind, text string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if ss, ok := s.m[id]; ok && len(ss.flashes) < 20 {
+	if ss := s.state(id); len(ss.flashes) < 20 {
 		ss.flashes = append(ss.flashes, flash{Kind: kind, Text: text})
 	}
 }
@@ -164,12 +190,11 @@ func (s *sessions) popFlashes(id string) []flash {
 func (s *sessions) setReveal(id, connID, secret string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if ss, ok := s.m[id]; ok {
-		if ss.reveal == nil {
-			ss.reveal = map[string]string{}
-		}
-		ss.reveal[connID] = secret
+	ss := s.state(id)
+	if ss.reveal == nil {
+		ss.reveal = map[string]string{}
 	}
+	ss.reveal[connID] = secret
 }
 
 func (s *sessions) popReveal(id, connID string) string {
@@ -200,11 +225,18 @@ func (u *ui) clearCookie(w http.ResponseWriter, r *http.Request) {
 		SameSite: http.SameSiteLaxMode, Secure: u.secureCookie(r)})
 }
 
-// currentSession returns the request's live session, or nil.
+// currentSession returns the request's live session, or nil: a signed-in
+// session from the store, else an anonymous one of this process.
 func (u *ui) currentSession(r *http.Request) *sessionView {
 	c, err := r.Cookie(CookieName)
 	if err != nil || c.Value == "" || len(c.Value) > 100 {
 		return nil
+	}
+	if sess, err := u.people.SessionFor(r.Context(), c.Value); err == nil {
+		a := sess.Actor
+		return &sessionView{ID: sess.ID, CSRF: sess.CSRF, Actor: &a}
+	} else if tracker.KindOf(err) != tracker.EUnauthorized {
+		u.log.Error("read session", "err", err)
 	}
 	sv, ok := u.sessions.get(c.Value)
 	if !ok {
@@ -284,10 +316,14 @@ func (u *ui) anon(h func(http.ResponseWriter, *http.Request, *sessionView)) http
 	})
 }
 
-// authed serves pages for signed-in people: others are sent to sign in
-// (plain GETs come back afterwards), and every POST passes checkPost.
-func (u *ui) authed(h func(http.ResponseWriter, *http.Request, *sessionView)) http.Handler {
+// authed serves pages for signed-in people whose role holds perm (the one
+// rule, people.Authorize, as for the API): others are sent to sign in
+// (plain GETs come back afterwards) or shown a 403 page, and every POST
+// passes checkPost. The actor and the client address go into the
+// request's context for the audit log.
+func (u *ui) authed(perm tracker.Permission, h func(http.ResponseWriter, *http.Request, *sessionView)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(people.ContextWithRemote(r.Context(), r.RemoteAddr))
 		sv := u.currentSession(r)
 		if sv == nil || sv.Actor == nil {
 			if r.Method != http.MethodGet {
@@ -303,6 +339,11 @@ func (u *ui) authed(h func(http.ResponseWriter, *http.Request, *sessionView)) ht
 			http.Redirect(w, r, to, http.StatusSeeOther)
 			return
 		}
+		if err := people.Authorize(*sv.Actor, perm); err != nil {
+			u.renderError(w, r, sv, err)
+			return
+		}
+		r = r.WithContext(service.ContextWithActor(r.Context(), *sv.Actor))
 		if r.Method == http.MethodPost {
 			if err := u.checkPost(w, r, sv); err != nil {
 				u.renderError(w, r, sv, err)
@@ -354,7 +395,8 @@ func (u *ui) handleSignIn(w http.ResponseWriter, r *http.Request, sv *sessionVie
 	if len(token) > 512 {
 		token = ""
 	}
-	actor, err := u.svc.Authenticate(r.Context(), token)
+	ctx := people.ContextWithRemote(r.Context(), r.RemoteAddr)
+	sess, cookie, err := u.people.SignInWithToken(ctx, token)
 	if err != nil {
 		status, msg := http.StatusUnauthorized, "That token is not valid. Use an API token (the admin token printed on first start, or VULNSYNC_ADMIN_TOKEN)."
 		if tracker.KindOf(err) != tracker.EUnauthorized {
@@ -365,8 +407,11 @@ func (u *ui) handleSignIn(w http.ResponseWriter, r *http.Request, sv *sessionVie
 		return
 	}
 	u.sessions.delete(sv.ID)
-	nsv := u.sessions.create(&actor)
-	u.setCookie(w, r, nsv.ID)
+	u.setCookie(w, r, cookie)
+	if _, err := u.people.ExpireSessions(ctx); err != nil {
+		u.log.Warn("expire sessions", "err", err)
+	}
+	_ = sess
 	if next == "" {
 		next = "/targets"
 	}
@@ -374,6 +419,22 @@ func (u *ui) handleSignIn(w http.ResponseWriter, r *http.Request, sv *sessionVie
 }
 
 func (u *ui) handleSignOut(w http.ResponseWriter, r *http.Request, sv *sessionView) {
+	if err := u.people.SignOut(r.Context(), people.Session{ID: sv.ID, Actor: *sv.Actor}); err != nil {
+		u.renderError(w, r, sv, err)
+		return
+	}
+	u.sessions.delete(sv.ID)
+	u.clearCookie(w, r)
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
+
+// handleSignOutEverywhere ends every session of the signed-in person, on
+// every browser and replica.
+func (u *ui) handleSignOutEverywhere(w http.ResponseWriter, r *http.Request, sv *sessionView) {
+	if _, err := u.people.SignOutEverywhere(r.Context(), people.Session{ID: sv.ID, Actor: *sv.Actor}); err != nil {
+		u.renderError(w, r, sv, err)
+		return
+	}
 	u.sessions.delete(sv.ID)
 	u.clearCookie(w, r)
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
@@ -389,8 +450,8 @@ func actorOf(sv *sessionView) service.Actor {
 
 // requireAdmin refuses the Jira setup to non-admin actors.
 func requireAdmin(sv *sessionView) error {
-	if sv.Actor == nil || sv.Actor.Role != service.RoleAdmin {
+	if sv.Actor == nil {
 		return tracker.Errorf(tracker.EForbidden, "only admins can manage the Jira integration")
 	}
-	return nil
+	return people.Authorize(*sv.Actor, tracker.PermAdmin)
 }

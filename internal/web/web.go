@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/vulnsync/vulnsync/internal/integration"
+	"github.com/vulnsync/vulnsync/internal/people"
 	"github.com/vulnsync/vulnsync/internal/service"
 	"github.com/vulnsync/vulnsync/internal/store"
 	"github.com/vulnsync/vulnsync/internal/tracker"
@@ -49,7 +50,10 @@ type RetryJobFunc func(ctx context.Context, jobID int64) error
 // without Integrations the Jira pages say the integration is not configured,
 // and nil functions hide what they would have shown.
 type Config struct {
-	Tracker      *service.Service
+	Tracker *service.Service
+	// People resolves sessions (kept in the store) and signs people in
+	// and out.
+	People       *people.Service
 	Integrations *integration.Service
 	Logger       *slog.Logger
 	// Links resolves the Jira issue linked to items (the same lookup the API
@@ -83,6 +87,7 @@ type Config struct {
 type ui struct {
 	cfg      Config
 	svc      *service.Service
+	people   *people.Service
 	integ    *integration.Service
 	log      *slog.Logger
 	sessions *sessions
@@ -97,8 +102,8 @@ type ui struct {
 // /signin, /signout, /targets/..., /items/..., /attachments/...,
 // /integrations/... and /static/.... Mount it on "/" of the process mux.
 func New(cfg Config) http.Handler {
-	if cfg.Tracker == nil {
-		panic("web.New: Config.Tracker is required")
+	if cfg.Tracker == nil || cfg.People == nil {
+		panic("web.New: Config.Tracker and Config.People are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -119,7 +124,7 @@ func New(cfg Config) http.Handler {
 		cfg.MaxFormBytes = 1 << 20
 	}
 	u := &ui{
-		cfg: cfg, svc: cfg.Tracker, integ: cfg.Integrations, log: cfg.Logger,
+		cfg: cfg, svc: cfg.Tracker, people: cfg.People, integ: cfg.Integrations, log: cfg.Logger,
 		sessions: newSessions(cfg.Clock, cfg.SessionIdle, cfg.SessionMax, cfg.MaxSessions),
 		mux:      http.NewServeMux(),
 		xorigin:  http.NewCrossOriginProtection(),
@@ -197,36 +202,43 @@ func (u *ui) routes() {
 	m.Handle("GET /signin", u.anon(u.handleSignInPage))
 	m.Handle("POST /signin", u.anon(u.handleSignIn))
 	// Signed in.
-	a := func(h func(http.ResponseWriter, *http.Request, *sessionView)) http.Handler { return u.authed(h) }
+	// Each page needs a permission of the role (tracker.Role.Allows), as
+	// the API's routes do: viewers read, analysts also write findings,
+	// admins also run the Jira setup.
+	type page = func(http.ResponseWriter, *http.Request, *sessionView)
+	a := func(h page) http.Handler { return u.authed(tracker.PermRead, h) }
+	wr := func(h page) http.Handler { return u.authed(tracker.PermWrite, h) }
+	ad := func(h page) http.Handler { return u.authed(tracker.PermAdmin, h) }
 	m.Handle("POST /signout", a(u.handleSignOut))
+	m.Handle("POST /signout/everywhere", a(u.handleSignOutEverywhere))
 
 	m.Handle("GET /targets", a(u.handleTargets))
-	m.Handle("POST /targets", a(u.handleCreateTarget))
+	m.Handle("POST /targets", wr(u.handleCreateTarget))
 	m.Handle("GET /targets/{id}", a(u.handleTarget))
-	m.Handle("POST /targets/{id}/items", a(u.handleCreateItem))
+	m.Handle("POST /targets/{id}/items", wr(u.handleCreateItem))
 	m.Handle("GET /items/{id}", a(u.handleItem))
-	m.Handle("POST /items/{id}", a(u.handleUpdateItem))
-	m.Handle("POST /items/{id}/comments", a(u.handleAddComment))
-	m.Handle("POST /items/{id}/attachments", a(u.handleUpload))
+	m.Handle("POST /items/{id}", wr(u.handleUpdateItem))
+	m.Handle("POST /items/{id}/comments", wr(u.handleAddComment))
+	m.Handle("POST /items/{id}/attachments", wr(u.handleUpload))
 	m.Handle("GET /attachments/{id}", a(u.handleDownload))
 
-	m.Handle("GET /integrations", a(u.handleIntegrations))
-	m.Handle("GET /integrations/jira/connect", a(u.handleConnectPage))
-	m.Handle("POST /integrations/jira/connect", a(u.handleConnect))
-	m.Handle("GET /integrations/jira/projects", a(u.handleProjectOptions))
-	m.Handle("GET /integrations/jira/{conn}", a(u.handleConnection))
-	m.Handle("POST /integrations/jira/{conn}/test", a(u.handleTestConnection))
-	m.Handle("POST /integrations/jira/{conn}/webhook-secret", a(u.handleWebhookSecret))
-	m.Handle("POST /integrations/jira/{conn}/credentials", a(u.handleCredentials))
-	m.Handle("POST /integrations/jira/{conn}/webhook", a(u.handleRegisterWebhook))
-	m.Handle("GET /integrations/targets", a(u.handleSyncSetup))
-	m.Handle("POST /integrations/targets", a(u.handleIntegrate))
-	m.Handle("GET /integrations/targets/{id}/configure", a(u.handleConfigure))
-	m.Handle("POST /integrations/targets/{id}/configure", a(u.handleSaveMapping))
-	m.Handle("POST /integrations/targets/{id}/remove", a(u.handleRemoveIntegration))
+	m.Handle("GET /integrations", ad(u.handleIntegrations))
+	m.Handle("GET /integrations/jira/connect", ad(u.handleConnectPage))
+	m.Handle("POST /integrations/jira/connect", ad(u.handleConnect))
+	m.Handle("GET /integrations/jira/projects", ad(u.handleProjectOptions))
+	m.Handle("GET /integrations/jira/{conn}", ad(u.handleConnection))
+	m.Handle("POST /integrations/jira/{conn}/test", ad(u.handleTestConnection))
+	m.Handle("POST /integrations/jira/{conn}/webhook-secret", ad(u.handleWebhookSecret))
+	m.Handle("POST /integrations/jira/{conn}/credentials", ad(u.handleCredentials))
+	m.Handle("POST /integrations/jira/{conn}/webhook", ad(u.handleRegisterWebhook))
+	m.Handle("GET /integrations/targets", ad(u.handleSyncSetup))
+	m.Handle("POST /integrations/targets", ad(u.handleIntegrate))
+	m.Handle("GET /integrations/targets/{id}/configure", ad(u.handleConfigure))
+	m.Handle("POST /integrations/targets/{id}/configure", ad(u.handleSaveMapping))
+	m.Handle("POST /integrations/targets/{id}/remove", ad(u.handleRemoveIntegration))
 	m.Handle("GET /integrations/targets/{id}/activity", a(u.handleActivity))
-	m.Handle("POST /integrations/targets/{id}/jobs/{job}/retry", a(u.handleRetryJob))
-	m.Handle("POST /integrations/targets/{id}/backfill", a(u.handleBackfill))
+	m.Handle("POST /integrations/targets/{id}/jobs/{job}/retry", ad(u.handleRetryJob))
+	m.Handle("POST /integrations/targets/{id}/backfill", ad(u.handleBackfill))
 
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		u.renderError(w, r, nil, tracker.Errorf(tracker.ENotFound, "no such page: %s", r.URL.Path))

@@ -21,6 +21,7 @@ import (
 	"github.com/vulnsync/vulnsync/internal/integration"
 	"github.com/vulnsync/vulnsync/internal/jiraconn"
 	"github.com/vulnsync/vulnsync/internal/jirasim"
+	"github.com/vulnsync/vulnsync/internal/people"
 	"github.com/vulnsync/vulnsync/internal/service"
 	"github.com/vulnsync/vulnsync/internal/store"
 	"github.com/vulnsync/vulnsync/internal/store/sqldb"
@@ -52,6 +53,7 @@ type env struct {
 	srv     *httptest.Server
 	clock   *fakeClock
 	simURL  string
+	people  *people.Service
 	events  []store.SyncEvent
 	retried []int64
 }
@@ -74,11 +76,12 @@ func newEnv(t testing.TB, o envOptions) *env {
 	t.Cleanup(func() { st.Close() })
 	e := &env{t: t, clock: &fakeClock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}}
 	e.svc = service.New(service.Config{Store: st, MaxAttachmentBytes: o.maxUpload})
-	if _, err := e.svc.BootstrapAdminToken(ctx, adminToken); err != nil {
+	e.people = people.New(people.Config{Store: st, Clock: e.clock.Now})
+	if _, err := e.people.BootstrapAdminToken(ctx, adminToken); err != nil {
 		t.Fatal(err)
 	}
 	e.srv = httptest.NewUnstartedServer(nil)
-	cfg := Config{Tracker: e.svc, Clock: e.clock.Now, SecureCookies: o.secure, MaxSessions: o.maxSession,
+	cfg := Config{Tracker: e.svc, People: e.people, Clock: e.clock.Now, SecureCookies: o.secure, MaxSessions: o.maxSession,
 		SyncEvents: func(ctx context.Context, integrationID, itemID string) ([]store.SyncEvent, error) {
 			var out []store.SyncEvent
 			for _, ev := range e.events {
@@ -312,7 +315,8 @@ func TestSessionCookieAttributes(t *testing.T) {
 		})
 	}
 	// A request that arrives over TLS gets a Secure cookie whatever the config.
-	u := New(Config{Tracker: newEnv(t, envOptions{}).svc})
+	e0 := newEnv(t, envOptions{})
+	u := New(Config{Tracker: e0.svc, People: e0.people})
 	rec := httptest.NewRecorder()
 	u.ServeHTTP(rec, httptest.NewRequest("GET", "https://vulnsync.example/signin", nil))
 	if c := setCookieNamed(rec.Header(), CookieName); c == nil || !c.Secure {

@@ -65,7 +65,9 @@ func (t *tx) userBy(ctx context.Context, col, v string) (tracker.User, error) {
 }
 
 // GetUser finds a user by id.
-func (t *tx) GetUser(ctx context.Context, id string) (tracker.User, error) { return t.userBy(ctx, "id", id) }
+func (t *tx) GetUser(ctx context.Context, id string) (tracker.User, error) {
+	return t.userBy(ctx, "id", id)
+}
 
 // UserByEmail finds a user by (lower-cased) email.
 func (t *tx) UserByEmail(ctx context.Context, email string) (tracker.User, error) {
