@@ -222,6 +222,15 @@ func (u *ui) routes() {
 	m.Handle("POST /items/{id}/attachments", wr(u.handleUpload))
 	m.Handle("GET /attachments/{id}", a(u.handleDownload))
 
+	m.Handle("GET /account", a(u.handleAccount))
+	m.Handle("POST /account/tokens", a(u.handleCreateMyToken))
+	m.Handle("POST /tokens/{id}/revoke", a(u.handleRevokeToken))
+	m.Handle("GET /users", ad(u.handleUsers))
+	m.Handle("POST /users", ad(u.handleCreateUser))
+	m.Handle("POST /users/{id}", ad(u.handleUpdateUser))
+	m.Handle("POST /users/{id}/tokens", ad(u.handleCreateUserToken))
+	m.Handle("GET /audit", ad(u.handleAudit))
+
 	m.Handle("GET /integrations", ad(u.handleIntegrations))
 	m.Handle("GET /integrations/jira/connect", ad(u.handleConnectPage))
 	m.Handle("POST /integrations/jira/connect", ad(u.handleConnect))
