@@ -47,6 +47,9 @@ type Config struct {
 	// not open (the key was lost); without it such secrets stop the start
 	// with an error saying so.
 	ResetSecrets bool
+	// OIDC, when its Issuer is set, enables single sign-on; its
+	// RedirectURL is derived from PublicURL.
+	OIDC people.OIDCConfig
 	// JiraDenyPrivate refuses Jira sites at private, loopback and
 	// link-local addresses (serve --jira-allow-private=false).
 	JiraDenyPrivate bool
@@ -141,10 +144,18 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		ReconcileInterval: cfg.ReconcileInterval, AfterCreate: cfg.AfterCreate, CreateGrace: cfg.CreateGrace, Metrics: a.Metrics})
 	a.Integrations = integration.New(integration.Config{Tracker: a.Tracker, Connections: a.Connections, PublicURL: cfg.PublicURL,
 		Logger: cfg.Logger, Audit: a.People, OnMappingSet: a.Engine.MappingSet, Progress: a.Engine.Progress})
+	var sso *people.OIDC
+	if cfg.OIDC.Issuer != "" {
+		cfg.OIDC.RedirectURL = strings.TrimRight(cfg.PublicURL, "/") + "/signin/oidc/callback"
+		if sso, err = people.NewOIDC(cfg.OIDC); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
 	var ui http.Handler
 	if cfg.UI {
 		ui = web.New(web.Config{
-			Tracker: a.Tracker, People: a.People, Integrations: a.Integrations, Logger: cfg.Logger, Links: a.Engine.Links,
+			Tracker: a.Tracker, People: a.People, OIDC: sso, Integrations: a.Integrations, Logger: cfg.Logger, Links: a.Engine.Links,
 			SyncEvents: func(ctx context.Context, integrationID, itemID string) ([]store.SyncEvent, error) {
 				return a.Engine.Events(ctx, integrationID, itemID, 200)
 			},

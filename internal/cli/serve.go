@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"github.com/vulnsync/vulnsync/internal/app"
+	"github.com/vulnsync/vulnsync/internal/people"
 	"github.com/vulnsync/vulnsync/internal/service"
+	"github.com/vulnsync/vulnsync/internal/tracker"
 	"io"
 	"log/slog"
 	"net"
@@ -26,6 +28,7 @@ type serveConfig struct {
 	reconcileInterval         time.Duration
 	resetSecrets              bool
 	jiraAllowPrivate          bool
+	oidc                      people.OIDCConfig
 }
 
 // parseServe parses the flags of serve; extra, when given, adds flags of
@@ -47,6 +50,13 @@ func parseServe(name string, args []string, getenv func(string) string, stderr i
 	fs.StringVar(&ri, "reconcile-interval", ri, "how often each integration asks Jira for changes whose webhook never came (env VULNSYNC_RECONCILE_INTERVAL)")
 	allowPrivate := envOr(getenv, "VULNSYNC_JIRA_ALLOW_PRIVATE", "true")
 	fs.BoolVar(&c.jiraAllowPrivate, "jira-allow-private", allowPrivate != "false", "allow Jira sites at private, loopback and link-local addresses (env VULNSYNC_JIRA_ALLOW_PRIVATE); false refuses them, for installations whose Jira is on the internet")
+	fs.StringVar(&c.oidc.Issuer, "oidc-issuer", getenv("VULNSYNC_OIDC_ISSUER"), "single sign-on: the OpenID Connect issuer URL (env VULNSYNC_OIDC_ISSUER); the client secret comes from VULNSYNC_OIDC_CLIENT_SECRET")
+	fs.StringVar(&c.oidc.ClientID, "oidc-client-id", getenv("VULNSYNC_OIDC_CLIENT_ID"), "single sign-on: the client id registered at the identity provider (env VULNSYNC_OIDC_CLIENT_ID)")
+	defaultRole := envOr(getenv, "VULNSYNC_OIDC_DEFAULT_ROLE", "viewer")
+	fs.StringVar(&defaultRole, "oidc-default-role", defaultRole, "single sign-on: the role of a person signing in for the first time when no group maps to one (env VULNSYNC_OIDC_DEFAULT_ROLE)")
+	groupRoles := getenv("VULNSYNC_OIDC_GROUP_ROLES")
+	fs.StringVar(&groupRoles, "oidc-group-roles", groupRoles, "single sign-on: group=role pairs, comma-separated (appsec=analyst,secadmins=admin); the highest applies at each sign-in (env VULNSYNC_OIDC_GROUP_ROLES)")
+	fs.StringVar(&c.oidc.GroupsClaim, "oidc-groups-claim", envOr(getenv, "VULNSYNC_OIDC_GROUPS_CLAIM", "groups"), "single sign-on: the ID token claim listing groups (env VULNSYNC_OIDC_GROUPS_CLAIM)")
 	fs.BoolVar(&c.resetSecrets, "reset-secrets", false, "discard stored Jira credentials and webhook secrets the secret key no longer opens (after secret.key was lost); those connections then need new credentials")
 	for _, add := range extra {
 		add(fs)
@@ -66,6 +76,24 @@ func parseServe(name string, args []string, getenv func(string) string, stderr i
 		return c, fmt.Errorf("%w: --db must be a postgres:// URL", ErrUsage)
 	}
 	c.adminToken = getenv("VULNSYNC_ADMIN_TOKEN")
+	if c.oidc.Issuer != "" {
+		c.oidc.ClientSecret = getenv("VULNSYNC_OIDC_CLIENT_SECRET")
+		c.oidc.DefaultRole = tracker.Role(defaultRole)
+		c.oidc.GroupRoles = map[string]tracker.Role{}
+		for _, pair := range strings.Split(groupRoles, ",") {
+			if strings.TrimSpace(pair) == "" {
+				continue
+			}
+			g, r, ok := strings.Cut(pair, "=")
+			if !ok || strings.TrimSpace(g) == "" {
+				return c, fmt.Errorf("%w: --oidc-group-roles %q: want group=role pairs separated by commas", ErrUsage, pair)
+			}
+			c.oidc.GroupRoles[strings.TrimSpace(g)] = tracker.Role(strings.TrimSpace(r))
+		}
+		if _, err := people.NewOIDC(c.oidc); err != nil {
+			return c, fmt.Errorf("%w: %v", ErrUsage, err)
+		}
+	}
 	return c, nil
 }
 
@@ -114,7 +142,7 @@ func assemble(ctx context.Context, cfg serveConfig, getenv func(string) string, 
 	}
 	p.App, err = app.New(ctx, app.Config{DB: cfg.db, DataDir: cfg.data, SecretKey: getenv("VULNSYNC_SECRET_KEY"), ResetSecrets: cfg.resetSecrets,
 		JiraDenyPrivate: !cfg.jiraAllowPrivate, PublicURL: public, Logger: log, MaxAttachmentBytes: cfg.maxAttachment,
-		ReconcileInterval: cfg.reconcileInterval, UI: true, MetricsToken: getenv("VULNSYNC_METRICS_TOKEN")})
+		ReconcileInterval: cfg.reconcileInterval, UI: true, OIDC: cfg.oidc, MetricsToken: getenv("VULNSYNC_METRICS_TOKEN")})
 	if err != nil {
 		ln.Close()
 		return nil, err

@@ -373,6 +373,8 @@ func localPath(p string) string {
 type signInData struct {
 	Next  string
 	Error string
+	// OIDC offers single sign-on.
+	OIDC bool
 }
 
 func (u *ui) handleSignInPage(w http.ResponseWriter, r *http.Request, sv *sessionView) {
@@ -384,7 +386,7 @@ func (u *ui) handleSignInPage(w http.ResponseWriter, r *http.Request, sv *sessio
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	u.render(w, r, sv, http.StatusOK, "signin", "Sign in", "", signInData{Next: next})
+	u.render(w, r, sv, http.StatusOK, "signin", "Sign in", "", signInData{Next: next, OIDC: u.cfg.OIDC != nil})
 }
 
 // handleSignIn checks the API token and replaces the anonymous session with
@@ -403,7 +405,7 @@ func (u *ui) handleSignIn(w http.ResponseWriter, r *http.Request, sv *sessionVie
 			p := u.explain(r, err)
 			status, msg = p.Status, p.Message
 		}
-		u.render(w, r, sv, status, "signin", "Sign in", "", signInData{Next: next, Error: msg})
+		u.render(w, r, sv, status, "signin", "Sign in", "", signInData{Next: next, Error: msg, OIDC: u.cfg.OIDC != nil})
 		return
 	}
 	u.sessions.delete(sv.ID)

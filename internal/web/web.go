@@ -78,6 +78,8 @@ type Config struct {
 	SessionIdle time.Duration
 	SessionMax  time.Duration
 	MaxSessions int
+	// OIDC, when set, offers single sign-on on the sign-in page.
+	OIDC *people.OIDC
 	// MaxFormBytes bounds url-encoded form bodies (default 1 MiB); uploads
 	// are bounded by the tracker's attachment limit.
 	MaxFormBytes int64
@@ -201,6 +203,8 @@ func (u *ui) routes() {
 	m.HandleFunc("GET /{$}", u.handleRoot)
 	m.Handle("GET /signin", u.anon(u.handleSignInPage))
 	m.Handle("POST /signin", u.anon(u.handleSignIn))
+	m.HandleFunc("GET /signin/oidc", u.handleOIDCStart)
+	m.HandleFunc("GET /signin/oidc/callback", u.handleOIDCCallback)
 	// Signed in.
 	// Each page needs a permission of the role (tracker.Role.Allows), as
 	// the API's routes do: viewers read, analysts also write findings,
