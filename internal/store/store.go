@@ -45,6 +45,8 @@ type Tx interface {
 	// Jira connections, integrations, links, the sync log, webhook
 	// deliveries, object links and leases: see IntegrationTx.
 	IntegrationTx
+	// Scanner imports: fingerprints, import records, SLA policies.
+	IntakeTx
 
 	// Targets. Names are unique.
 	CreateTarget(ctx context.Context, t tracker.Target) error
@@ -117,8 +119,11 @@ type ItemFilter struct {
 	Status   tracker.Status
 	Severity tracker.Severity
 	ParentID string
-	Cursor   string
-	Limit    int
+	// OverdueOn, a YYYY-MM-DD date, keeps only items still open or in
+	// progress whose due date is before it (tracker.Item.Overdue).
+	OverdueOn string
+	Cursor    string
+	Limit     int
 }
 
 // ItemPage is one page of items; NextCursor is empty on the last page.
