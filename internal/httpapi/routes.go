@@ -23,6 +23,11 @@ func (s *server) routes() {
 	s.mux.Handle("GET /api/v1/targets/{id}", a(s.handleGetTarget))
 	s.mux.Handle("POST /api/v1/targets/{id}/items", a(s.handleCreateItem))
 	s.mux.Handle("GET /api/v1/targets/{id}/items", a(s.handleListItems))
+	// Scanner imports (issue 17) and the target's SLA policy.
+	s.mux.Handle("POST /api/v1/targets/{id}/imports", a(s.handleImport))
+	s.mux.Handle("GET /api/v1/targets/{id}/imports", a(s.handleListImports))
+	s.mux.Handle("GET /api/v1/targets/{id}/sla", a(s.handleGetSLA))
+	s.mux.Handle("PUT /api/v1/targets/{id}/sla", a(s.handlePutSLA))
 
 	s.mux.Handle("GET /api/v1/items/{id}", a(s.handleGetItem))
 	s.mux.Handle("PATCH /api/v1/items/{id}", a(s.handleUpdateItem))

@@ -46,6 +46,9 @@ type Config struct {
 	UI http.Handler
 	// MaxJSONBytes bounds JSON request bodies; default 1 MiB.
 	MaxJSONBytes int64
+	// MaxImportBytes bounds one uploaded scanner report; default
+	// DefaultMaxImportBytes.
+	MaxImportBytes int64
 }
 
 type server struct {
@@ -57,7 +60,9 @@ type server struct {
 	links   func(ctx context.Context, itemIDs []string) (map[string]tracker.JiraRef, error)
 	ui      http.Handler
 	maxJSON int64
-	mux     *routeMux
+	// maxImport bounds one uploaded scanner report.
+	maxImport int64
+	mux       *routeMux
 }
 
 // routeMux is the server's mux, keeping the patterns registered on it so
@@ -105,6 +110,10 @@ func newServer(cfg Config) *server {
 	}
 	if s.maxJSON <= 0 {
 		s.maxJSON = 1 << 20
+	}
+	s.maxImport = cfg.MaxImportBytes
+	if s.maxImport <= 0 {
+		s.maxImport = DefaultMaxImportBytes
 	}
 	s.routes()
 	return s
