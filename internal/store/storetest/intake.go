@@ -87,7 +87,7 @@ func testImports(t *testing.T, s store.Store) {
 		im := tracker.Import{ID: newID(), TargetID: a.ID, Format: "sarif", Scanner: "gosec", Filename: "gosec.sarif",
 			SHA256: "ab12", Size: int64(100 + i), Actor: "alice", CloseMissing: i == 1, Findings: 11,
 			ImportCounts: tracker.ImportCounts{Created: 3, Updated: i, Reopened: 1, Closed: 2, Unchanged: 5},
-			CreatedAt: tracker.Truncate(base.Add(time.Duration(i) * time.Minute))}
+			CreatedAt:    tracker.Truncate(base.Add(time.Duration(i) * time.Minute))}
 		inTx(t, s, func(tx store.Tx) error { return tx.CreateImport(t.Context(), im) })
 		made = append(made, im)
 	}
