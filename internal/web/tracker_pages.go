@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/vulnsync/vulnsync/internal/integration"
+	"github.com/vulnsync/vulnsync/internal/scanreport"
 	"github.com/vulnsync/vulnsync/internal/store"
 	"github.com/vulnsync/vulnsync/internal/tracker"
 )
@@ -116,6 +117,12 @@ type targetData struct {
 	Form        newItemForm
 	Errors      map[string]string
 	Message     string
+	// The scanner import form and the target's latest imports.
+	Imports       []tracker.Import
+	ImportFormats []string
+	ImportForm    importForm
+	ImportErrors  map[string]string
+	ImportMessage string
 }
 
 // rows attaches the linked Jira issues to items.
@@ -199,6 +206,14 @@ func (u *ui) targetPage(w http.ResponseWriter, r *http.Request, sv *sessionView,
 	}
 	if v, ok := u.integrationsByTarget(r)[id]; ok {
 		d.Integration = &v
+	}
+	if d.Imports, err = u.svc.ListImports(ctx, id, 10); err != nil {
+		u.renderError(w, r, sv, err)
+		return
+	}
+	d.ImportFormats = importFormats()
+	if d.ImportForm.Format == "" {
+		d.ImportForm.Format = string(scanreport.SARIF)
 	}
 	if d.Form.Kind == "" {
 		d.Form = newItemForm{Kind: tracker.KindVulnerability, Severity: string(tracker.SeverityMedium), Status: string(tracker.StatusOpen)}

@@ -204,6 +204,7 @@ func (u *ui) routes() {
 	m.Handle("POST /targets", a(u.handleCreateTarget))
 	m.Handle("GET /targets/{id}", a(u.handleTarget))
 	m.Handle("POST /targets/{id}/items", a(u.handleCreateItem))
+	m.Handle("POST /targets/{id}/imports", a(u.handleImport))
 	m.Handle("GET /items/{id}", a(u.handleItem))
 	m.Handle("POST /items/{id}", a(u.handleUpdateItem))
 	m.Handle("POST /items/{id}/comments", a(u.handleAddComment))
