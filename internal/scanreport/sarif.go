@@ -15,6 +15,10 @@ import (
 type sarifRule struct {
 	id, name, short, full, help, helpURI, level, cwe string
 	props                                            *sarif.PropertyBag
+	// Computed once per rule and shared by its findings: a report of
+	// 50,000 results over a few hundred rules keeps one copy of each.
+	title, fingerprint string
+	refs               []string
 }
 
 // sarifHit is a result reduced to what a finding needs, so the full
@@ -184,28 +188,38 @@ func parseSARIFRun(s *jsonStream, p string, rep *Report) error {
 			rules[ru.id] = ru
 		}
 	}
+	unknown := map[string]*sarifRule{}
 	for _, h := range hits {
 		ru := rules[h.ruleID]
 		if ru == nil && h.ruleIndex >= 0 && h.ruleIndex < len(byIndex) {
 			ru = byIndex[h.ruleIndex]
 		}
 		if ru == nil {
-			ru = &sarifRule{}
+			// A rule the tool did not describe: one shared value per id.
+			if ru = unknown[h.ruleID]; ru == nil {
+				ru = &sarifRule{}
+				unknown[h.ruleID] = ru
+			}
 		}
 		if h.ruleID == "" {
 			h.ruleID = ru.id
 		}
-		f := Finding{RuleID: h.ruleID, Location: h.location, Message: h.message, Where: h.where}
-		f.RuleTitle = h.ruleID
-		if t := firstNonEmpty(ru.short, ru.name); t != "" && t != h.ruleID {
-			f.RuleTitle = h.ruleID + ": " + t
+		if ru.fingerprint == "" {
+			ru.title = h.ruleID
+			if t := firstNonEmpty(ru.short, ru.name); t != "" && t != h.ruleID {
+				ru.title = oneLine(h.ruleID+": "+t, 200)
+			}
+			ru.refs = httpURLs([]string{ru.helpURI})
+			ru.fingerprint = RuleFingerprint(name, h.ruleID)
 		}
+		f := Finding{RuleID: h.ruleID, Location: h.location, Message: h.message, Where: h.where}
+		f.RuleTitle = ru.title
 		f.CWE = ru.cwe
 		f.RuleDescription = firstNonEmpty(ru.full, ru.help, ru.short)
 		if ru.help != "" && ru.help != f.RuleDescription {
 			f.Remediation = ru.help
 		}
-		f.References = []string{ru.helpURI}
+		f.References = ru.refs
 		for _, bag := range []*sarif.PropertyBag{h.props, ru.props} {
 			if bag == nil {
 				continue
@@ -239,7 +253,7 @@ func parseSARIFRun(s *jsonStream, p string, rep *Report) error {
 		if len(h.fingerprints) > 0 {
 			f.Fingerprint = hashParts(append([]string{"sarif", name, h.ruleID, normLocation(pathOnly(h.location))}, h.fingerprints...)...)
 		}
-		f.RuleFingerprint = RuleFingerprint(name, h.ruleID)
+		f.RuleFingerprint = ru.fingerprint
 		rep.Findings = append(rep.Findings, f)
 	}
 	return nil

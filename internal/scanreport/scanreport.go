@@ -183,7 +183,27 @@ func (r *Report) finish() error {
 }
 
 // oneLine collapses whitespace and bounds s to n bytes on a rune boundary.
-func oneLine(s string, n int) string { return truncate(strings.Join(strings.Fields(s), " "), n) }
+// A string that is already so is returned as is: findings of one rule
+// share their rule's strings, and a large report keeps them shared.
+func oneLine(s string, n int) string {
+	if len(s) <= n && isOneLine(s) {
+		return s
+	}
+	return truncate(strings.Join(strings.Fields(s), " "), n)
+}
+
+func isOneLine(s string) bool {
+	prevSpace := true // no leading space
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		space := c == ' '
+		if c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' || c >= 0x80 || (space && prevSpace) {
+			return false // (non-ASCII may hold Unicode spaces: take the slow path)
+		}
+		prevSpace = space
+	}
+	return !prevSpace || s == ""
+}
 
 func truncate(s string, n int) string {
 	if len(s) <= n {
@@ -198,8 +218,15 @@ func truncate(s string, n int) string {
 
 func runeStart(b byte) bool { return b&0xC0 != 0x80 }
 
-// httpURLs keeps the absolute http(s) URLs of refs, each once, in order.
+// httpURLs keeps the absolute http(s) URLs of refs, each once, in order;
+// a list that is already so is returned as is (shared by a rule's findings).
 func httpURLs(refs []string) []string {
+	if cleanURLs(refs) {
+		if len(refs) == 0 {
+			return nil
+		}
+		return refs
+	}
 	var out []string
 	seen := map[string]bool{}
 	for _, r := range refs {
@@ -213,6 +240,23 @@ func httpURLs(refs []string) []string {
 		}
 	}
 	return out
+}
+
+func cleanURLs(refs []string) bool {
+	if len(refs) > 20 {
+		return false
+	}
+	for i, r := range refs {
+		if !(strings.HasPrefix(r, "http://") || strings.HasPrefix(r, "https://")) || strings.ContainsAny(r, " \t\n<>\"") || len(r) <= len("https://") {
+			return false
+		}
+		for _, p := range refs[:i] {
+			if p == r {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // sortedPairs renders a map as "k=v" lines in key order, for hashing.

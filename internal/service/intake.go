@@ -155,16 +155,18 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 // findingGroup is one vulnerability of a report with its findings, each
-// fingerprint once, in report order.
+// fingerprint once, in report order. It points into the report's findings
+// rather than copying them: a large report is held once.
 type findingGroup struct {
-	findings []scanreport.Finding
+	findings []*scanreport.Finding
 }
 
 func groupFindings(fs []scanreport.Finding) []*findingGroup {
 	var out []*findingGroup
 	byRule := map[string]*findingGroup{}
-	seen := map[string]bool{}
-	for _, f := range fs {
+	seen := make(map[string]bool, len(fs))
+	for i := range fs {
+		f := &fs[i]
 		if seen[f.Fingerprint] {
 			continue // the same finding twice in one report is one finding
 		}
@@ -279,11 +281,11 @@ func (a *applier) applyGroup(g *findingGroup) error {
 // one up to date (and reopens it when it was resolved). It returns the
 // item's id.
 func (a *applier) upsert(fp string, n tracker.NewItem, parentID *string) (string, error) {
-	a.seen[fp] = true
 	ref, ok := a.refs[fp]
 	if !ok {
 		return a.create(fp, n)
 	}
+	a.seen[fp] = true
 	if ref.Status == tracker.StatusFalsePositive || ref.Status == tracker.StatusAcceptedRisk {
 		a.counts.Unchanged++ // a decision people made: the scanner does not overrule it
 		return ref.ItemID, nil
@@ -355,7 +357,6 @@ func (a *applier) create(fp string, n tracker.NewItem) (string, error) {
 		return "", err
 	}
 	a.counts.Created++
-	a.refs[fp] = store.FingerprintRef{ItemID: it.ID, Fingerprint: fp, Scanner: it.Scanner, Kind: it.Kind, ParentID: it.ParentID, Status: it.Status}
 	return it.ID, nil
 }
 
@@ -417,7 +418,7 @@ func (a *applier) fileLabel() string {
 	return a.im.Filename
 }
 
-func (a *applier) vulnDescription(f scanreport.Finding) string {
+func (a *applier) vulnDescription(f *scanreport.Finding) string {
 	var b strings.Builder
 	if f.RuleDescription != "" {
 		b.WriteString(f.RuleDescription)
@@ -427,7 +428,7 @@ func (a *applier) vulnDescription(f scanreport.Finding) string {
 	return clip(b.String(), tracker.MaxTextLen)
 }
 
-func (a *applier) findingDescription(f scanreport.Finding) string {
+func (a *applier) findingDescription(f *scanreport.Finding) string {
 	var b strings.Builder
 	if f.Message != "" {
 		b.WriteString(f.Message)
@@ -440,7 +441,7 @@ func (a *applier) findingDescription(f scanreport.Finding) string {
 	return clip(b.String(), tracker.MaxTextLen)
 }
 
-func findingTitle(f scanreport.Finding) string {
+func findingTitle(f *scanreport.Finding) string {
 	t := f.RuleTitle
 	if f.Location != "" {
 		t += " at " + strings.Join(strings.Fields(f.Location), " ")

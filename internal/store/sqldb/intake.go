@@ -39,6 +39,16 @@ func (t *tx) ItemFingerprints(ctx context.Context, targetID string) ([]store.Fin
 	}
 	defer rows.Close()
 	out := []store.FingerprintRef{}
+	// Scanners, kinds, statuses and parents repeat from row to row: one
+	// copy of each keeps a target of 100,000 items small in memory.
+	intern := map[string]string{}
+	one := func(s string) string {
+		if v, ok := intern[s]; ok {
+			return v
+		}
+		intern[s] = s
+		return s
+	}
 	for rows.Next() {
 		var r store.FingerprintRef
 		var scanner, parent sql.NullString
@@ -46,7 +56,7 @@ func (t *tx) ItemFingerprints(ctx context.Context, targetID string) ([]store.Fin
 		if err := rows.Scan(&r.ItemID, &r.Fingerprint, &scanner, &r.Kind, &parent, &status); err != nil {
 			return nil, wrap("list fingerprints", err)
 		}
-		r.Scanner, r.ParentID, r.Status = scanner.String, parent.String, tracker.Status(status)
+		r.Scanner, r.ParentID, r.Status, r.Kind = one(scanner.String), one(parent.String), tracker.Status(one(status)), one(r.Kind)
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
