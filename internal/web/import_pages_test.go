@@ -9,6 +9,10 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/vulnsync/vulnsync/internal/service"
+	"github.com/vulnsync/vulnsync/internal/store"
+	"github.com/vulnsync/vulnsync/internal/tracker"
 )
 
 // TestImportForm imports a report through the target page: the counts come
@@ -62,7 +66,21 @@ func TestImportForm(t *testing.T) {
 			t.Errorf("target page after the import lacks %q", want)
 		}
 	}
-	ims, err := e.svc.ListImports(context.Background(), strings.TrimPrefix(tpath, "/targets/"), 0)
+	// Overdue: one item past its due date is the only one the filter keeps.
+	tid := strings.TrimPrefix(tpath, "/targets/")
+	page0, err := e.svc.ListItems(context.Background(), store.ItemFilter{TargetID: tid, Limit: 1})
+	if err != nil || len(page0.Items) != 1 {
+		t.Fatalf("list items: %v", err)
+	}
+	late := page0.Items[0]
+	if _, err := e.svc.UpdateItem(context.Background(), service.System, late.ID, tracker.Patch{Fields: map[string]any{"due_date": "2001-02-03"}}); err != nil {
+		t.Fatal(err)
+	}
+	page = b.get(tpath + "?overdue=true")
+	if n := strings.Count(page.body, `class="item-title"`); n != 1 || !strings.Contains(page.body, `title="due 2001-02-03">overdue</span>`) || !strings.Contains(page.body, late.Title) {
+		t.Errorf("overdue filter shows %d items; want only %q marked overdue", n, late.Title)
+	}
+	ims, err := e.svc.ListImports(context.Background(), tid, 0)
 	if err != nil || len(ims) != 1 {
 		t.Errorf("imports recorded: %d, %v; want only the good one", len(ims), err)
 	}
