@@ -49,6 +49,9 @@ type Config struct {
 	Clock func() time.Time
 	// MaxAttachmentBytes bounds one attachment; default 25 MiB.
 	MaxAttachmentBytes int64
+	// MaxImportBytes bounds one uploaded scanner report (API); default
+	// httpapi.DefaultMaxImportBytes.
+	MaxImportBytes int64
 	// ReconcileInterval is how often each integration asks Jira for what
 	// changed; default 5 min.
 	ReconcileInterval time.Duration
@@ -128,7 +131,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		})
 	}
 	a.Handler = httpapi.NewServer(httpapi.Config{Service: a.Tracker, Integrations: a.Integrations, Sync: a.Engine,
-		Webhooks: a.Engine, Links: a.Engine.Links, Logger: cfg.Logger, UI: ui})
+		Webhooks: a.Engine, Links: a.Engine.Links, Logger: cfg.Logger, UI: ui,
+		MaxImportBytes: cfg.MaxImportBytes})
 	return a, nil
 }
 

@@ -58,6 +58,8 @@ type Options struct {
 	// JiraConcurrency bounds the Jira client's requests in flight (default:
 	// the client's own default).
 	JiraConcurrency int
+	// MaxImportBytes bounds one uploaded scanner report (default: the API's).
+	MaxImportBytes int64
 }
 
 // Clock is a settable clock shared by the parts of an environment.
@@ -238,9 +240,10 @@ func New(t testing.TB, o Options) *Env {
 				c.MaxConcurrency = o.JiraConcurrency
 			}
 		},
-		Jobs:        jobs.Config{BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond},
-		AfterCreate: o.AfterCreate,
-		CreateGrace: o.CreateGrace,
+		Jobs:           jobs.Config{BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond},
+		AfterCreate:    o.AfterCreate,
+		CreateGrace:    o.CreateGrace,
+		MaxImportBytes: o.MaxImportBytes,
 	})
 	if err != nil {
 		t.Fatalf("assemble vulnsync: %v", err)

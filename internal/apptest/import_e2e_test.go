@@ -242,3 +242,38 @@ func TestImportSyncsToJira(t *testing.T) {
 		t.Errorf("import list: %+v", ims.Imports)
 	}
 }
+
+// TestImportOverTheLimit: a report larger than the limit answers 413 and
+// imports nothing.
+func TestImportOverTheLimit(t *testing.T) {
+	e := apptest.New(t, apptest.Options{MaxImportBytes: 4096})
+	var target struct {
+		ID string `json:"id"`
+	}
+	e.Must(201, "POST", "/api/v1/targets", map[string]any{"name": "shop"}, &target)
+	gosec, err := os.ReadFile("../scanreport/testdata/gosec.sarif")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	_ = mw.WriteField("format", "sarif")
+	pw, _ := mw.CreateFormFile("file", "gosec.sarif")
+	_, _ = pw.Write(gosec)
+	_ = mw.Close()
+	req, _ := http.NewRequest("POST", e.API.URL+"/api/v1/targets/"+target.ID+"/imports", &buf)
+	req.Header.Set("Authorization", "Bearer "+apptest.Token)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := e.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !bytes.Contains(raw, []byte("4096 bytes")) {
+		t.Errorf("oversized report: %d %s", resp.StatusCode, raw)
+	}
+	if items := listItems(t, e, target.ID); len(items) != 0 {
+		t.Errorf("%d items after a refused import", len(items))
+	}
+}
