@@ -89,6 +89,23 @@ func (c *client) upload(want int, itemID, filename, contentType string, content 
 	return c.do(want, req)
 }
 
+// importReport posts a scanner report with the given form fields.
+func (c *client) importReport(want int, targetID string, fields map[string]string, filename string, content []byte) []byte {
+	c.t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		_ = mw.WriteField(k, v)
+	}
+	pw, _ := mw.CreateFormFile("file", filename)
+	_, _ = pw.Write(content)
+	_ = mw.Close()
+	req, _ := http.NewRequest("POST", c.e.API.URL+"/api/v1/targets/"+targetID+"/imports", &buf)
+	req.Header.Set("Authorization", "Bearer "+apptest.Token)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	return c.do(want, req)
+}
+
 func decode[T any](t *testing.T, raw []byte) T {
 	t.Helper()
 	var v T
@@ -225,6 +242,25 @@ func scenario(t *testing.T, profile jirasim.Profile) {
 		t.Fatalf("download: %q", got)
 	}
 	c.call(404, "GET", "/api/v1/attachments/nope/content", nil)
+
+	// Scanner imports and the SLA policy, on a target of their own.
+	scanned := decode[idOnly](t, c.call(201, "POST", "/api/v1/targets", map[string]any{"name": "scanned"}))
+	c.call(200, "GET", "/api/v1/targets/"+scanned.ID+"/sla", nil)
+	c.call(200, "PUT", "/api/v1/targets/"+scanned.ID+"/sla", map[string]any{"critical": 3, "high": 14, "medium": 60, "low": nil})
+	c.call(400, "PUT", "/api/v1/targets/"+scanned.ID+"/sla", map[string]any{"high": 0})
+	c.call(404, "GET", "/api/v1/targets/nope/sla", nil)
+	csvReport := "title,severity,location,cvss_vector\nSQL injection,critical,https://shop.example.test/s?q=1,CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H\n"
+	c.importReport(201, scanned.ID, map[string]string{"format": "csv", "scanner": "pentest"}, "findings.csv", []byte(csvReport))
+	c.importReport(201, scanned.ID, map[string]string{"format": "csv", "scanner": "pentest", "close_missing": "true"}, "findings.csv", []byte(csvReport))
+	c.importReport(422, scanned.ID, map[string]string{"format": "csv"}, "bad.csv", []byte("title,colour\nx,red\n"))
+	c.importReport(422, scanned.ID, map[string]string{"format": "burp"}, "x.xml", []byte("<xml/>"))
+	c.importReport(400, scanned.ID, map[string]string{"close_missing": "maybe"}, "findings.csv", []byte(csvReport))
+	c.importReport(404, "nope", map[string]string{"format": "csv"}, "findings.csv", []byte(csvReport))
+	c.call(400, "POST", "/api/v1/targets/"+scanned.ID+"/imports", `{"not":"multipart"}`)
+	c.call(200, "GET", "/api/v1/targets/"+scanned.ID+"/imports", nil)
+	c.call(404, "GET", "/api/v1/targets/nope/imports", nil)
+	c.call(200, "GET", "/api/v1/targets/"+scanned.ID+"/items?overdue=true", nil)
+	c.call(400, "GET", "/api/v1/targets/"+scanned.ID+"/items?overdue=maybe", nil)
 
 	// Sync to Jira: links, sync log, a change coming back by webhook.
 	e.HoldWebhooks(true)

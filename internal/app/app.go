@@ -61,6 +61,9 @@ type Config struct {
 	Clock func() time.Time
 	// MaxAttachmentBytes bounds one attachment; default 25 MiB.
 	MaxAttachmentBytes int64
+	// MaxImportBytes bounds one uploaded scanner report (API); default
+	// httpapi.DefaultMaxImportBytes.
+	MaxImportBytes int64
 	// ReconcileInterval is how often each integration asks Jira for what
 	// changed; default 5 min.
 	ReconcileInterval time.Duration
@@ -169,7 +172,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.Handler = httpapi.NewServer(httpapi.Config{Service: a.Tracker, People: a.People, Integrations: a.Integrations, Sync: a.Engine,
 		Webhooks: a.Engine, Links: a.Engine.Links, Logger: cfg.Logger, UI: ui,
-		Metrics: a.Metrics.Handler(), MetricsToken: cfg.MetricsToken, WebhookMetrics: a.Metrics})
+		Metrics: a.Metrics.Handler(), MetricsToken: cfg.MetricsToken, WebhookMetrics: a.Metrics, MaxImportBytes: cfg.MaxImportBytes})
 	return a, nil
 }
 

@@ -61,6 +61,8 @@ type Options struct {
 	// MetricsToken is the token that opens GET /metrics besides the admin
 	// token (VULNSYNC_METRICS_TOKEN).
 	MetricsToken string
+	// MaxImportBytes bounds one uploaded scanner report (default: the API's).
+	MaxImportBytes int64
 }
 
 // Clock is a settable clock shared by the parts of an environment.
@@ -241,10 +243,11 @@ func New(t testing.TB, o Options) *Env {
 				c.MaxConcurrency = o.JiraConcurrency
 			}
 		},
-		Jobs:         jobs.Config{BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond},
-		AfterCreate:  o.AfterCreate,
-		CreateGrace:  o.CreateGrace,
-		MetricsToken: o.MetricsToken,
+		Jobs:           jobs.Config{BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond},
+		AfterCreate:    o.AfterCreate,
+		CreateGrace:    o.CreateGrace,
+		MetricsToken:   o.MetricsToken,
+		MaxImportBytes: o.MaxImportBytes,
 	})
 	if err != nil {
 		t.Fatalf("assemble vulnsync: %v", err)

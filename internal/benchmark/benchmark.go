@@ -36,10 +36,11 @@ const (
 	ScenarioCalls       = "calls"
 	ScenarioBackfill    = "backfill"
 	ScenarioMemory      = "memory"
+	ScenarioImport      = "import"
 )
 
 // Scenarios lists every scenario, in the order Run runs them.
-var Scenarios = []string{ScenarioIntake, ScenarioPropagation, ScenarioCalls, ScenarioBackfill, ScenarioMemory}
+var Scenarios = []string{ScenarioIntake, ScenarioPropagation, ScenarioCalls, ScenarioBackfill, ScenarioMemory, ScenarioImport}
 
 // Limits of the options, so that a typo cannot start an hour-long run or
 // an absurd load.
@@ -65,9 +66,12 @@ type Options struct {
 	// Rate is the simulator's global limit R, in requests per second, in
 	// the backfill scenario (default 50).
 	Rate float64
-	// Items is the number of linked items of the memory scenario (default
-	// 100,000).
+	// Items is the number of linked items of the memory scenario, and of
+	// items the target holds before the import scenario (default 100,000).
 	Items int
+	// ImportResults is the number of results of the import scenario's
+	// SARIF report (default half of Items: 50,000).
+	ImportResults int
 	// Senders is the number of concurrent webhook senders of the intake
 	// scenario (default 32).
 	Senders int
@@ -117,6 +121,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Items == 0 {
 		o.Items = DefaultItems
 	}
+	if o.ImportResults == 0 {
+		o.ImportResults = max(1, o.Items/2)
+	}
 	if o.Senders == 0 {
 		o.Senders = DefaultSenders
 	}
@@ -141,6 +148,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Items < 1 || o.Items > MaxItems {
 		problems = append(problems, fmt.Sprintf("items %d must be between 1 and %d", o.Items, MaxItems))
+	}
+	if o.ImportResults < 1 || o.ImportResults > MaxItems {
+		problems = append(problems, fmt.Sprintf("import results %d must be between 1 and %d", o.ImportResults, MaxItems))
 	}
 	if o.Senders < 1 || o.Senders > MaxSenders {
 		problems = append(problems, fmt.Sprintf("senders %d must be between 1 and %d", o.Senders, MaxSenders))
@@ -340,6 +350,7 @@ var scenarioFuncs = map[string]scenarioFunc{
 	ScenarioCalls:       runCalls,
 	ScenarioBackfill:    runBackfill,
 	ScenarioMemory:      runMemory,
+	ScenarioImport:      runImport,
 }
 
 // Run runs the chosen scenarios one after the other and returns their
@@ -451,6 +462,8 @@ func formatValue(v float64, unit string) string {
 		return fmt.Sprintf("%.2f %%", v)
 	case "MB":
 		return fmt.Sprintf("%.1f MB", v)
+	case "s":
+		return fmt.Sprintf("%.1f s", v)
 	case "":
 		return fmt.Sprintf("%g", v)
 	}

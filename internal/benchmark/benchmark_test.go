@@ -114,6 +114,14 @@ func TestEveryScenarioAtATinySize(t *testing.T) {
 		t.Errorf("memory: RSS %+v, heap %+v; want RSS of the 300 items above the heap in use", rss, heap)
 	}
 
+	// Import: 150 results into a target of 300 items, timed, with a peak.
+	if r := get(ScenarioImport, "150 SARIF results into 300 items"); r.Value <= 0 || r.Target.Value != 60 {
+		t.Errorf("import time: %+v, want a positive time against 60 s", r)
+	}
+	if r := get(ScenarioImport, "peak RSS"); r.Value < 1 || r.Target.Value != 300 {
+		t.Errorf("import peak RSS: %+v", r)
+	}
+
 	var table bytes.Buffer
 	if err := rep.WriteTable(&table); err != nil {
 		t.Fatal(err)

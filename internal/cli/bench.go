@@ -21,7 +21,8 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	duration := fs.Duration("duration", benchmark.DefaultDuration, "how long each timed scenario measures")
 	latency := fs.Duration("latency", benchmark.DefaultLatency, "simulator latency per Jira call L in the propagation scenario (0 for none)")
 	rate := fs.Float64("rate", benchmark.DefaultRate, "simulator global limit R in requests/s in the backfill scenario")
-	items := fs.Int("items", benchmark.DefaultItems, "linked items in the memory scenario")
+	items := fs.Int("items", benchmark.DefaultItems, "linked items in the memory scenario; items the target holds in the import scenario")
+	importResults := fs.Int("import-results", 0, "results of the import scenario's SARIF report (default half of --items)")
 	senders := fs.Int("senders", benchmark.DefaultSenders, "concurrent webhook senders in the intake scenario")
 	preload := fs.Int("preload", 0, "linked items written to the store before intake and propagation measure (a store of realistic size)")
 	callsItems := fs.Int("calls-items", benchmark.DefaultCallsItems, "vulnerabilities in the calls scenario's mixed workload")
@@ -41,7 +42,10 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	opts := benchmark.Options{Duration: *duration, Rate: *rate, Items: *items, Senders: *senders, CallsItems: *callsItems, Preload: *preload,
+	if *importResults < 0 {
+		return fmt.Errorf("%w: --import-results must not be negative", ErrUsage)
+	}
+	opts := benchmark.Options{ImportResults: *importResults, Duration: *duration, Rate: *rate, Items: *items, Senders: *senders, CallsItems: *callsItems, Preload: *preload,
 		DB: *db, TempDir: *tmp, Logger: log, Progress: stderr, Latency: *latency}
 	if *latency == 0 {
 		opts.Latency = -1 // none, rather than the default

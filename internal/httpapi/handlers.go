@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/vulnsync/vulnsync/internal/store"
 	"github.com/vulnsync/vulnsync/internal/tracker"
@@ -65,10 +66,12 @@ func (s *server) handleGetTarget(w http.ResponseWriter, r *http.Request) {
 
 // --- Items -----------------------------------------------------------------
 
-// itemView is an item as the API shows it: with its Jira link or null.
+// itemView is an item as the API shows it: with its Jira link or null,
+// and whether it is past its due date today.
 type itemView struct {
 	tracker.Item
-	Jira *tracker.JiraRef `json:"jira"`
+	Jira    *tracker.JiraRef `json:"jira"`
+	Overdue bool             `json:"overdue"`
 }
 
 func (s *server) views(r *http.Request, items ...tracker.Item) ([]itemView, error) {
@@ -84,11 +87,12 @@ func (s *server) views(r *http.Request, items ...tracker.Item) ([]itemView, erro
 			return nil, fmt.Errorf("look up jira links: %w", err)
 		}
 	}
+	today := s.svc.Now().Format(time.DateOnly)
 	for i, it := range items {
 		if it.Fields == nil {
 			it.Fields = map[string]any{}
 		}
-		out[i] = itemView{Item: it}
+		out[i] = itemView{Item: it, Overdue: it.Overdue(today)}
 		if ref, ok := links[it.ID]; ok {
 			out[i].Jira = &ref
 		}
@@ -131,6 +135,15 @@ func (s *server) handleListItems(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.Severity != "" && !f.Severity.Valid() {
 		p.Add("severity", "unknown severity %q", f.Severity)
+	}
+	if o := q.Get("overdue"); o != "" {
+		overdue, err := strconv.ParseBool(o)
+		if err != nil {
+			p.Add("overdue", "must be true or false")
+		}
+		if overdue {
+			f.OverdueOn = s.svc.Now().Format(time.DateOnly)
+		}
 	}
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)

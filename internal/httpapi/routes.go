@@ -32,6 +32,11 @@ func (s *server) routes() {
 	s.mux.Handle("GET /api/v1/targets/{id}", read(s.handleGetTarget))
 	s.mux.Handle("POST /api/v1/targets/{id}/items", write(s.handleCreateItem))
 	s.mux.Handle("GET /api/v1/targets/{id}/items", read(s.handleListItems))
+	// Scanner imports (issue 17) and the target's SLA policy.
+	s.mux.Handle("POST /api/v1/targets/{id}/imports", write(s.handleImport))
+	s.mux.Handle("GET /api/v1/targets/{id}/imports", read(s.handleListImports))
+	s.mux.Handle("GET /api/v1/targets/{id}/sla", read(s.handleGetSLA))
+	s.mux.Handle("PUT /api/v1/targets/{id}/sla", write(s.handlePutSLA))
 
 	s.mux.Handle("GET /api/v1/items/{id}", read(s.handleGetItem))
 	s.mux.Handle("PATCH /api/v1/items/{id}", write(s.handleUpdateItem))

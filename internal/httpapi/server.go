@@ -65,6 +65,9 @@ type Config struct {
 	// WebhookMetrics counts webhook deliveries by result; nil counts
 	// nothing.
 	WebhookMetrics WebhookMetrics
+	// MaxImportBytes bounds one uploaded scanner report; default
+	// DefaultMaxImportBytes.
+	MaxImportBytes int64
 }
 
 type server struct {
@@ -86,6 +89,8 @@ type server struct {
 	metrics      http.Handler
 	metricsToken string
 	hookMetrics  WebhookMetrics
+	// maxImport bounds one uploaded scanner report.
+	maxImport int64
 }
 
 // routeMux is the server's mux, keeping the patterns registered on it so
@@ -145,6 +150,10 @@ func newServer(cfg Config) *server {
 	s.metrics, s.metricsToken, s.hookMetrics = cfg.Metrics, cfg.MetricsToken, cfg.WebhookMetrics
 	if s.hookMetrics == nil {
 		s.hookMetrics = nopWebhookMetrics{}
+	}
+	s.maxImport = cfg.MaxImportBytes
+	if s.maxImport <= 0 {
+		s.maxImport = DefaultMaxImportBytes
 	}
 	s.routes()
 	return s

@@ -270,7 +270,11 @@ func (s *Service) RegisterField(ctx context.Context, f tracker.FieldDef) (tracke
 // CreateItem validates n and stores it as a new item of the target.
 func (s *Service) CreateItem(ctx context.Context, actor Actor, targetID string, n tracker.NewItem) (tracker.Item, error) {
 	var it tracker.Item
-	err := s.write(ctx, func(tx store.Tx) error {
+	var err error
+	if n.Fields, err = scoreVector(actor.Origin, n.Fields); err != nil {
+		return tracker.Item{}, err
+	}
+	err = s.write(ctx, func(tx store.Tx) error {
 		if _, err := tx.GetTarget(ctx, targetID); err != nil {
 			return err
 		}
@@ -333,6 +337,10 @@ func (s *Service) UpdateItem(ctx context.Context, actor Actor, id string, patch 
 // side (Jira's changelog time for inbound changes); zero means now.
 func (s *Service) UpdateItemAt(ctx context.Context, actor Actor, id string, patch tracker.Patch, at time.Time) (tracker.Item, error) {
 	var it tracker.Item
+	var err error
+	if patch.Fields, err = scoreVector(actor.Origin, patch.Fields); err != nil {
+		return tracker.Item{}, err
+	}
 	for attempt := 0; ; attempt++ {
 		err := s.write(ctx, func(tx store.Tx) error {
 			var err error

@@ -55,6 +55,8 @@ type Tx interface {
 
 	// Users, their tokens and sessions, and the audit log.
 	PeopleTx
+	// Scanner imports: fingerprints, import records, SLA policies.
+	IntakeTx
 
 	// Targets. Names are unique.
 	CreateTarget(ctx context.Context, t tracker.Target) error
@@ -131,8 +133,11 @@ type ItemFilter struct {
 	Status   tracker.Status
 	Severity tracker.Severity
 	ParentID string
-	Cursor   string
-	Limit    int
+	// OverdueOn, a YYYY-MM-DD date, keeps only items still open or in
+	// progress whose due date is before it (tracker.Item.Overdue).
+	OverdueOn string
+	Cursor    string
+	Limit     int
 }
 
 // ItemPage is one page of items; NextCursor is empty on the last page.

@@ -27,6 +27,12 @@ type Item struct {
 	CreatedAt   time.Time            `json:"created_at"`
 	UpdatedAt   time.Time            `json:"updated_at"`
 	FieldTimes  map[string]time.Time `json:"field_times"`
+	// Fingerprint and Scanner are set on items created by a scanner
+	// import (and never change): the identity that makes a re-import
+	// update the item instead of duplicating it, unique per target among
+	// live items, and the scanner whose full re-scans may close it.
+	Fingerprint string `json:"fingerprint,omitempty"`
+	Scanner     string `json:"scanner,omitempty"`
 	// Version counts the changes made to the item. Stores use it for
 	// optimistic concurrency; the sync uses it to tell whether the state it
 	// pushed to Jira is still the latest.

@@ -10,8 +10,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vulnsync/vulnsync/internal/integration"
+	"github.com/vulnsync/vulnsync/internal/scanreport"
 	"github.com/vulnsync/vulnsync/internal/store"
 	"github.com/vulnsync/vulnsync/internal/tracker"
 )
@@ -85,12 +87,15 @@ func (u *ui) handleCreateTarget(w http.ResponseWriter, r *http.Request, sv *sess
 type itemRow struct {
 	tracker.Item
 	Jira *tracker.JiraRef
+	// Overdue: open or in progress past its due date (today, UTC).
+	Overdue bool
 }
 
 type itemFilter struct {
 	Kind     string
 	Severity string
 	Status   string
+	Overdue  bool
 }
 
 type newItemForm struct {
@@ -116,13 +121,20 @@ type targetData struct {
 	Form        newItemForm
 	Errors      map[string]string
 	Message     string
+	// The scanner import form and the target's latest imports.
+	Imports       []tracker.Import
+	ImportFormats []string
+	ImportForm    importForm
+	ImportErrors  map[string]string
+	ImportMessage string
 }
 
 // rows attaches the linked Jira issues to items.
 func (u *ui) rows(r *http.Request, items []tracker.Item) []itemRow {
 	out := make([]itemRow, len(items))
+	today := u.svc.Now().Format(time.DateOnly)
 	for i, it := range items {
-		out[i] = itemRow{Item: it}
+		out[i] = itemRow{Item: it, Overdue: it.Overdue(today)}
 	}
 	if u.cfg.Links == nil || len(items) == 0 {
 		return out
@@ -154,9 +166,12 @@ func (u *ui) targetPage(w http.ResponseWriter, r *http.Request, sv *sessionView,
 	}
 	d.Target = t
 	q := r.URL.Query()
-	d.Filter = itemFilter{Kind: q.Get("kind"), Severity: q.Get("severity"), Status: q.Get("status")}
+	d.Filter = itemFilter{Kind: q.Get("kind"), Severity: q.Get("severity"), Status: q.Get("status"), Overdue: q.Get("overdue") == "true"}
 	f := store.ItemFilter{TargetID: id, Kind: d.Filter.Kind, Severity: tracker.Severity(d.Filter.Severity),
 		Status: tracker.Status(d.Filter.Status), Cursor: q.Get("cursor"), Limit: 50}
+	if d.Filter.Overdue {
+		f.OverdueOn = u.svc.Now().Format(time.DateOnly)
+	}
 	p := tracker.Problems{}
 	if f.Severity != "" && !f.Severity.Valid() {
 		p.Add("severity", "unknown severity %q", f.Severity)
@@ -179,7 +194,11 @@ func (u *ui) targetPage(w http.ResponseWriter, r *http.Request, sv *sessionView,
 	d.Items = u.rows(r, page.Items)
 	if page.NextCursor != "" {
 		nq := url.Values{}
-		for k, v := range map[string]string{"kind": d.Filter.Kind, "severity": d.Filter.Severity, "status": d.Filter.Status, "cursor": page.NextCursor} {
+		overdue := ""
+		if d.Filter.Overdue {
+			overdue = "true"
+		}
+		for k, v := range map[string]string{"kind": d.Filter.Kind, "severity": d.Filter.Severity, "status": d.Filter.Status, "overdue": overdue, "cursor": page.NextCursor} {
 			if v != "" {
 				nq.Set(k, v)
 			}
@@ -199,6 +218,14 @@ func (u *ui) targetPage(w http.ResponseWriter, r *http.Request, sv *sessionView,
 	}
 	if v, ok := u.integrationsByTarget(r)[id]; ok {
 		d.Integration = &v
+	}
+	if d.Imports, err = u.svc.ListImports(ctx, id, 10); err != nil {
+		u.renderError(w, r, sv, err)
+		return
+	}
+	d.ImportFormats = importFormats()
+	if d.ImportForm.Format == "" {
+		d.ImportForm.Format = string(scanreport.SARIF)
 	}
 	if d.Form.Kind == "" {
 		d.Form = newItemForm{Kind: tracker.KindVulnerability, Severity: string(tracker.SeverityMedium), Status: string(tracker.StatusOpen)}

@@ -220,6 +220,7 @@ func (u *ui) routes() {
 	m.Handle("POST /targets", wr(u.handleCreateTarget))
 	m.Handle("GET /targets/{id}", a(u.handleTarget))
 	m.Handle("POST /targets/{id}/items", wr(u.handleCreateItem))
+	m.Handle("POST /targets/{id}/imports", wr(u.handleImport))
 	m.Handle("GET /items/{id}", a(u.handleItem))
 	m.Handle("POST /items/{id}", wr(u.handleUpdateItem))
 	m.Handle("POST /items/{id}/comments", wr(u.handleAddComment))

@@ -24,13 +24,6 @@ func scanUser(s interface{ Scan(...any) error }) (tracker.User, error) {
 	return u, err
 }
 
-func nullString(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
 func checkUser(u tracker.User) error {
 	if err := checkID("user", u.ID); err != nil {
 		return err

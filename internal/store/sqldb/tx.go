@@ -327,19 +327,20 @@ func (t *tx) ListFields(ctx context.Context) ([]tracker.FieldDef, error) {
 
 // ---- Items ----
 
-const itemCols = `id, target_id, kind, parent_id, title, description, severity, status, fields, field_times, version, created_at, updated_at`
+const itemCols = `id, target_id, kind, parent_id, title, description, severity, status, fields, field_times, version, created_at, updated_at, fingerprint, scanner`
 
 func scanItem(s interface{ Scan(...any) error }) (tracker.Item, error) {
 	var it tracker.Item
-	var parent sql.NullString
+	var parent, fingerprint, scanner sql.NullString
 	var sev, status string
 	var fj, ftj []byte
 	err := s.Scan(&it.ID, &it.TargetID, &it.Kind, &parent, &it.Title, &it.Description, &sev, &status,
-		&fj, &ftj, &it.Version, timeCol{&it.CreatedAt}, timeCol{&it.UpdatedAt})
+		&fj, &ftj, &it.Version, timeCol{&it.CreatedAt}, timeCol{&it.UpdatedAt}, &fingerprint, &scanner)
 	if err != nil {
 		return it, err
 	}
 	it.ParentID = parent.String
+	it.Fingerprint, it.Scanner = fingerprint.String, scanner.String
 	it.Severity = tracker.Severity(sev)
 	it.Status = tracker.Status(status)
 	if it.Fields, err = decodeFields(fj); err != nil {
@@ -519,13 +520,22 @@ func (t *tx) CreateItem(ctx context.Context, it tracker.Item, hist []tracker.His
 	if !it.UpdatedAt.IsZero() {
 		updated = tracker.Truncate(it.UpdatedAt)
 	}
-	n, err := t.execN(ctx, `INSERT INTO items (`+itemCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+	n, err := t.execN(ctx, `INSERT INTO items (`+itemCols+`, due_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		it.ID, it.TargetID, it.Kind, parent, it.Title, it.Description, string(it.Severity), string(it.Status),
-		fields, times, it.Version, t.d.ts(created), t.d.ts(updated))
+		fields, times, it.Version, t.d.ts(created), t.d.ts(updated), nullString(it.Fingerprint), nullString(it.Scanner), dueDate(it))
 	if err != nil {
 		return wrap("create item", err)
 	}
 	if n == 0 {
+		if it.Fingerprint != "" {
+			taken, err := t.exists(ctx, `SELECT 1 FROM items WHERE target_id = ? AND fingerprint = ? AND deleted_at IS NULL`, it.TargetID, it.Fingerprint)
+			if err != nil {
+				return wrap("create item", err)
+			}
+			if taken {
+				return conflict("target %q already has an item with fingerprint %q", it.TargetID, it.Fingerprint)
+			}
+		}
 		return conflict("item %q already exists", it.ID)
 	}
 	if err := t.insertHistory(ctx, hist); err != nil {
@@ -611,6 +621,13 @@ func (t *tx) ListItems(ctx context.Context, f store.ItemFilter) (store.ItemPage,
 		q += ` AND parent_id = ?`
 		args = append(args, f.ParentID)
 	}
+	if f.OverdueOn != "" {
+		if _, err := time.Parse(time.DateOnly, f.OverdueOn); err != nil {
+			return store.ItemPage{}, invalid("overdue date %q is not a date as YYYY-MM-DD", f.OverdueOn)
+		}
+		q += ` AND due_date IS NOT NULL AND due_date < ? AND status IN (?, ?)`
+		args = append(args, f.OverdueOn, string(tracker.StatusOpen), string(tracker.StatusInProgress))
+	}
 	q += ` ORDER BY id LIMIT ?`
 	args = append(args, limit+1)
 
@@ -663,9 +680,9 @@ func (t *tx) UpdateItem(ctx context.Context, it tracker.Item, prevVersion int64,
 	if err != nil {
 		return err
 	}
-	n, err := t.execN(ctx, `UPDATE items SET title = ?, description = ?, severity = ?, status = ?, fields = ?, field_times = ?, version = ?, updated_at = ?
+	n, err := t.execN(ctx, `UPDATE items SET title = ?, description = ?, severity = ?, status = ?, fields = ?, field_times = ?, version = ?, updated_at = ?, due_date = ?
 		WHERE id = ? AND version = ? AND deleted_at IS NULL`,
-		it.Title, it.Description, string(it.Severity), string(it.Status), fields, times, it.Version, t.d.ts(t.stamp(it.UpdatedAt)),
+		it.Title, it.Description, string(it.Severity), string(it.Status), fields, times, it.Version, t.d.ts(t.stamp(it.UpdatedAt)), dueDate(it),
 		it.ID, prevVersion)
 	if err != nil {
 		return wrap("update item", err)

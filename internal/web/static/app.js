@@ -44,4 +44,38 @@
     var field = document.querySelector("input[name=csrf_token]");
     if (field) ev.detail.headers["X-CSRF-Token"] = field.value;
   });
+
+  // Upload progress: <form data-progress="progress-id"> is sent with
+  // XMLHttpRequest so the <progress> element can follow the upload; the
+  // answer (the page with the result after the redirect, or the page with
+  // the problem) then replaces the page. Without JavaScript the form posts
+  // normally.
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target.closest("form[data-progress]");
+    if (!form || !window.FormData || !window.XMLHttpRequest) return;
+    var bar = document.getElementById(form.getAttribute("data-progress"));
+    ev.preventDefault();
+    var xhr = new XMLHttpRequest();
+    xhr.open("POST", form.action);
+    if (bar) {
+      bar.hidden = false;
+      bar.value = 0;
+      xhr.upload.addEventListener("progress", function (p) {
+        if (p.lengthComputable) bar.value = Math.round(100 * p.loaded / p.total);
+      });
+    }
+    xhr.addEventListener("load", function () {
+      // The answer already carries the one-time result message: show it
+      // rather than loading the page again (which would lose it).
+      var target = xhr.responseURL;
+      document.open();
+      document.write(xhr.responseText);
+      document.close();
+      if (target && target !== form.action && window.history && history.replaceState) {
+        history.replaceState(null, "", target);
+      }
+    });
+    xhr.addEventListener("error", function () { form.submit(); });
+    xhr.send(new FormData(form));
+  });
 })();

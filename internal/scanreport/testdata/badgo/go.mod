@@ -1,0 +1,3 @@
+module example.test/badgo
+
+go 1.22
