@@ -61,6 +61,8 @@ type Options struct {
 	// MetricsToken is the token that opens GET /metrics besides the admin
 	// token (VULNSYNC_METRICS_TOKEN).
 	MetricsToken string
+	// UI serves the browser UI on "/" too.
+	UI bool
 	// MaxImportBytes bounds one uploaded scanner report (default: the API's).
 	MaxImportBytes int64
 }
@@ -247,6 +249,7 @@ func New(t testing.TB, o Options) *Env {
 		AfterCreate:    o.AfterCreate,
 		CreateGrace:    o.CreateGrace,
 		MetricsToken:   o.MetricsToken,
+		UI:             o.UI,
 		MaxImportBytes: o.MaxImportBytes,
 	})
 	if err != nil {
