@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 // ServerInfo reads the site's server information ("Test connection").
@@ -228,4 +229,33 @@ func (c *Client) ProjectStatuses(ctx context.Context, key string) ([]IssueTypeSt
 		return nil, fmt.Errorf("list statuses of %s: %w", key, err)
 	}
 	return out, nil
+}
+
+// FindUserByEmail finds the Jira user whose email is email, through the
+// user search (Cloud: user/search?query=, Data Center:
+// user/search?username=, which also matches emails). A user whose email
+// Jira hides (Cloud's profile visibility) can never match: nil, nil is
+// "no such user", never a guess by name.
+func (c *Client) FindUserByEmail(ctx context.Context, email string) (*User, error) {
+	d, err := c.Deployment(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("find user %s: %w", email, err)
+	}
+	q := url.Values{}
+	if d == Cloud {
+		q.Set("query", email)
+	} else {
+		q.Set("username", email)
+	}
+	q.Set("maxResults", "50")
+	var users []User
+	if err := c.call(ctx, http.MethodGet, "user/search?"+q.Encode(), nil, &users); err != nil {
+		return nil, fmt.Errorf("find user %s: %w", email, err)
+	}
+	for i := range users {
+		if users[i].EmailAddress != "" && strings.EqualFold(users[i].EmailAddress, email) {
+			return &users[i], nil
+		}
+	}
+	return nil, nil
 }

@@ -39,6 +39,40 @@ func (s *Simulator) getTenantInfo(rq *request) {
 	rq.json(http.StatusOK, map[string]any{"cloudId": s.cloudID})
 }
 
+// searchUsers is user/search: Cloud matches ?query= against display
+// names and (visible) emails; Data Center matches ?username= against user
+// names, emails and display names. Both answer a plain list.
+func (s *Simulator) searchUsers(rq *request) {
+	q := rq.r.URL.Query()
+	term := strings.ToLower(strings.TrimSpace(q.Get("query")))
+	if s.dc {
+		term = strings.ToLower(strings.TrimSpace(q.Get("username")))
+	}
+	if term == "" {
+		param := "query"
+		if s.dc {
+			param = "username"
+		}
+		rq.fail(http.StatusBadRequest, "The '"+param+"' query parameter is required.")
+		return
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := []any{}
+	for _, u := range s.users {
+		match := strings.Contains(strings.ToLower(u.DisplayName), term)
+		if s.dc {
+			match = match || strings.Contains(strings.ToLower(u.Name), term) || strings.Contains(strings.ToLower(u.Email), term)
+		} else if !u.HideEmail {
+			match = match || strings.Contains(strings.ToLower(u.Email), term)
+		}
+		if match {
+			out = append(out, rq.view.user(u))
+		}
+	}
+	rq.json(http.StatusOK, out)
+}
+
 func (s *Simulator) getMyself(rq *request) {
 	m := rq.view.user(rq.user).(map[string]any)
 	m["locale"] = "en_US"

@@ -59,11 +59,13 @@ func (v view) user(u *user) any {
 		return nil
 	}
 	m := map[string]any{
-		"emailAddress": u.Email,
-		"avatarUrls":   v.avatars(u),
-		"displayName":  u.DisplayName,
-		"active":       true,
-		"timeZone":     "Etc/UTC",
+		"avatarUrls":  v.avatars(u),
+		"displayName": u.DisplayName,
+		"active":      true,
+		"timeZone":    "Etc/UTC",
+	}
+	if v.dc || !u.HideEmail {
+		m["emailAddress"] = u.Email
 	}
 	if v.dc {
 		m["self"] = v.rest() + "/user?username=" + u.Name

@@ -40,6 +40,7 @@ var routes = func() []*route {
 		{method: "GET", pattern: "/rest/api/{v}/serverInfo", handler: (*Simulator).getServerInfo},
 		{method: "GET", pattern: "/_edge/tenant_info", handler: (*Simulator).getTenantInfo, cloudOnly: true},
 		{method: "GET", pattern: "/rest/api/{v}/myself", handler: (*Simulator).getMyself, auth: true},
+		{method: "GET", pattern: "/rest/api/{v}/user/search", handler: (*Simulator).searchUsers, auth: true},
 		{method: "GET", pattern: "/rest/api/{v}/project", handler: (*Simulator).getProjects, auth: true},
 		{method: "GET", pattern: "/rest/api/{v}/project/search", handler: (*Simulator).searchProjects, auth: true},
 		{method: "GET", pattern: "/rest/api/{v}/project/{projectIdOrKey}", handler: (*Simulator).getProject, auth: true},

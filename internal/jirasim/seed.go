@@ -19,7 +19,10 @@ type user struct {
 	APIToken    string // Cloud: Basic email:token
 	PAT         string // Data Center: Bearer PAT
 	Admin       bool
-	initials    string
+	// HideEmail: the person chose to hide their email (Cloud's profile
+	// visibility): Cloud answers no emailAddress for them.
+	HideEmail bool
+	initials  string
 }
 
 // category is a status category: the stable meaning of a status.
@@ -339,12 +342,18 @@ const (
 	DevPAT         = "dev-pat"
 	DevUsername    = "dev"
 	DevAccountID   = "5b10a2844c20165700ede21e"
+	// The third person hides their email on Cloud: vulnsync can never
+	// match them to one of its users by email.
+	PrivateEmail     = "private@example.test"
+	PrivateUsername  = "private"
+	PrivateAccountID = "5b10a2844c20165700ede21f"
 )
 
 func seedUsers() []*user {
 	return []*user{
 		{AccountID: AdminAccountID, Name: AdminUsername, Key: "JIRAUSER10000", Email: AdminEmail, DisplayName: "Site Admin", APIToken: AdminToken, PAT: AdminPAT, Admin: true, initials: "SA"},
 		{AccountID: DevAccountID, Name: DevUsername, Key: "JIRAUSER10001", Email: DevEmail, DisplayName: "Dev User", APIToken: DevToken, PAT: DevPAT, initials: "DU"},
+		{AccountID: PrivateAccountID, Name: PrivateUsername, Key: "JIRAUSER10002", Email: PrivateEmail, DisplayName: "Pat Private", APIToken: "private-token", PAT: "private-pat", HideEmail: true, initials: "PP"},
 	}
 }
 

@@ -167,6 +167,9 @@ type run struct {
 	account string
 	// wrote is set once Jira accepted a write of this run (metrics).
 	wrote bool
+	// users remembers Jira's answers to user searches by email (nil: no
+	// such Jira user) for the run.
+	users map[string]*jira.User
 }
 
 // record writes one sync log entry.

@@ -419,9 +419,26 @@ func (r *run) applyIssue(ctx context.Context, s *snapshot, is *jira.Issue, when 
 		if !f.FromJira() || !changed(f.Jira) || !fresh(at, synced.Times[f.Jira], ours(f.Jira)) {
 			continue
 		}
-		v := fromJira(r.jiraField(it.Kind, f.Jira), is)
+		jf := r.jiraField(it.Kind, f.Jira)
+		v := fromJira(jf, is)
 		if f.Jira == "labels" {
 			v = withoutMarker(v)
+		}
+		if isUserField(jf) {
+			v = r.vulnsyncUser(ctx, v)
+			if who, ok := v.(string); ok && strings.HasPrefix(who, unmatchedPrefix) {
+				// Jira's person is no vulnsync user (or hides their
+				// email): recorded as what Jira holds, never applied as
+				// someone else.
+				echo := tracker.Equal(v, synced.Fields[f.Jira])
+				synced.Fields[f.Jira], synced.Times[f.Jira] = v, at
+				touched = true
+				if !echo {
+					r.recordIn(ctx, "assignee", s.link.IssueKey, store.DeliveryIgnored,
+						fmt.Sprintf("%s in Jira is not matched to a vulnsync user (%s): the item's %s was left as it is", jf.Name, strings.TrimPrefix(who, unmatchedPrefix), f.Vulnsync))
+				}
+				continue
+			}
 		}
 		echo := tracker.Equal(v, synced.Fields[f.Jira])
 		synced.Fields[f.Jira], synced.Times[f.Jira] = v, at

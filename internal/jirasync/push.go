@@ -255,7 +255,18 @@ func (r *run) ensureIssue(ctx context.Context, s snapshot) (bool, error) {
 			// A field the create screen lacks is refused by Jira ("cannot
 			// be set"): it is left to the edit that follows.
 			if v != nil && r.onScreen(it.Kind, f.Jira) {
-				req.Fields[f.Jira] = toJira(r.jiraField(it.Kind, f.Jira), v)
+				jf := r.jiraField(it.Kind, f.Jira)
+				if isUserField(jf) {
+					jv, skip, err := r.userToJira(ctx, jf, v)
+					if err != nil {
+						return false, err
+					}
+					if !skip {
+						req.Fields[f.Jira] = jv
+					}
+					continue
+				}
+				req.Fields[f.Jira] = toJira(jf, v)
 			}
 		}
 	}
@@ -433,12 +444,26 @@ func (r *run) pushFields(ctx context.Context, s *snapshot) error {
 		if tracker.Equal(v, synced.Fields[id]) {
 			continue
 		}
-		if id == "labels" {
+		jf := r.jiraField(s.item.Kind, id)
+		switch {
+		case id == "labels":
 			if ops := labelOps(synced.Fields[id], v); len(ops) > 0 {
 				update["labels"] = ops
 			}
-		} else {
-			fields[id] = toJira(r.jiraField(s.item.Kind, id), v)
+		case isUserField(jf):
+			if keepJiraUser(synced.Fields[id], synced.Times[id], s.item.FieldTimes[vulnsyncFieldOf(r.doc, id)]) {
+				continue // Jira's newer person cannot be represented here: left alone
+			}
+			jv, skip, err := r.userToJira(ctx, jf, v)
+			if err != nil {
+				return err
+			}
+			if skip {
+				continue
+			}
+			fields[id] = jv
+		default:
+			fields[id] = toJira(jf, v)
 		}
 		next.Fields[id] = v
 	}
@@ -738,4 +763,14 @@ func rawJSON(raw []byte) any {
 	var v any
 	_ = json.Unmarshal(raw, &v)
 	return v
+}
+
+// vulnsyncFieldOf names the vulnsync field a Jira field is mapped to.
+func vulnsyncFieldOf(doc *mapping.Document, jiraID string) string {
+	for _, f := range doc.Fields {
+		if f.Jira == jiraID {
+			return f.Vulnsync
+		}
+	}
+	return ""
 }

@@ -147,6 +147,9 @@ func fromJira(f mapping.JiraField, issue *jira.Issue) any {
 	if !ok {
 		return nil
 	}
+	if isUserField(f) {
+		return userFromJira(raw)
+	}
 	if isTextarea(f) {
 		md, err := jira.RichText(raw)
 		if err != nil || md == "" {

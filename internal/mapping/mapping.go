@@ -483,7 +483,11 @@ func vulnsyncType(cat tracker.Catalog, name string) (tracker.FieldDef, bool) {
 // field with schema s (and back).
 func Compatible(t tracker.FieldType, s Schema) bool {
 	switch t {
-	case tracker.TypeText, tracker.TypeURL, tracker.TypeLocation, tracker.TypeEmail:
+	case tracker.TypeEmail:
+		// An email maps to a text field, or to a person (assignee):
+		// matched by email through Jira's user search.
+		return s.Type == "string" || s.Type == "user"
+	case tracker.TypeText, tracker.TypeURL, tracker.TypeLocation:
 		return s.Type == "string"
 	case tracker.TypeNumber:
 		return s.Type == "number"

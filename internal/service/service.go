@@ -278,6 +278,9 @@ func (s *Service) CreateItem(ctx context.Context, actor Actor, targetID string, 
 		if _, err := tx.GetTarget(ctx, targetID); err != nil {
 			return err
 		}
+		if err := checkAssignee(ctx, tx, actor, n.Fields); err != nil {
+			return err
+		}
 		c, err := catalog(ctx, tx)
 		if err != nil {
 			return err
@@ -346,6 +349,9 @@ func (s *Service) UpdateItemAt(ctx context.Context, actor Actor, id string, patc
 			var err error
 			it, err = tx.GetItem(ctx, id)
 			if err != nil {
+				return err
+			}
+			if err := checkAssignee(ctx, tx, actor, patch.Fields); err != nil {
 				return err
 			}
 			c, err := catalog(ctx, tx)
@@ -611,4 +617,26 @@ func FromJiraText(body string) string {
 	out, _ := tracker.FitText(body, tracker.MaxTextLen,
 		fmt.Sprintf("\n\n[vulnsync: cut here; the text in Jira has %d characters, more than the %d kept here]", n, tracker.MaxTextLen))
 	return out
+}
+
+// AssigneeField is the built-in field holding an item's assignee: the
+// email of a vulnsync user (synced with Jira's assignee when the mapping
+// says so).
+const AssigneeField = "assignee_email"
+
+// checkAssignee refuses, for changes made in vulnsync, an assignee who is
+// not an active vulnsync user. (Jira's changes are matched by the sync,
+// which never applies a person it cannot match.)
+func checkAssignee(ctx context.Context, tx store.Tx, actor Actor, fields map[string]any) error {
+	v, ok := fields[AssigneeField]
+	email, isString := v.(string)
+	if !ok || v == nil || !isString || email == "" || actor.Origin != tracker.OriginVulnsync {
+		return nil
+	}
+	u, err := tx.UserByEmail(ctx, email)
+	if tracker.KindOf(err) == tracker.ENotFound || (err == nil && !u.Active) {
+		return &tracker.Error{Kind: tracker.EInvalid, Message: "invalid item",
+			Fields: map[string]string{"fields." + AssigneeField: fmt.Sprintf("no active vulnsync user has the email %q", email)}}
+	}
+	return err
 }
