@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,6 +41,7 @@ func TestPostgresThreeReplicasSurviveAKill(t *testing.T) {
 	started := time.Now()
 	bin := buildVulnsync(t)
 	t.Logf("built vulnsync in %s", time.Since(started).Round(time.Millisecond))
+	built := time.Now()
 
 	sim, simURL := jirasim.StartTest(t, jirasim.Config{Seed: 13, WebhookWorkers: 4})
 	lb := &roundRobin{}
@@ -118,7 +118,6 @@ func TestPostgresThreeReplicasSurviveAKill(t *testing.T) {
 	lb.set(replicas)
 	t.Logf("r1 started again at %s", replicas[1].url)
 	wg.Wait()
-	stormEnd := time.Now()
 
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
@@ -180,21 +179,19 @@ func TestPostgresThreeReplicasSurviveAKill(t *testing.T) {
 			t.Logf("%s made %.0f Jira requests", r.name, n)
 		}
 	}
-	if d := time.Since(started); d > 110*time.Second {
-		t.Errorf("the kill test took %s; it must stay well under 2 min", d)
+	if d := time.Since(built); d > 100*time.Second {
+		t.Errorf("the kill test took %s after the build; it must stay well under 2 min", d)
 	}
-	t.Logf("kill test: %s in all, %s from the end of the storm to agreement", time.Since(started).Round(time.Millisecond), time.Since(stormEnd).Round(time.Millisecond))
+	t.Logf("kill test: %s after the build, %s to agreement after the storm", time.Since(built).Round(time.Millisecond), settled.Round(time.Millisecond))
 }
 
 // buildVulnsync builds the binary once for the test, with the go tool the
-// test runs under.
+// test runs under (go test puts its GOROOT/bin first on PATH).
 func buildVulnsync(t *testing.T) string {
 	t.Helper()
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goTool); err != nil {
-		if goTool, err = exec.LookPath("go"); err != nil {
-			t.Fatalf("no go tool to build vulnsync with: %v", err)
-		}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("no go tool to build vulnsync with: %v", err)
 	}
 	bin := filepath.Join(t.TempDir(), "vulnsync")
 	out, err := exec.Command(goTool, "build", "-o", bin, "github.com/vulnsync/vulnsync/cmd/vulnsync").CombinedOutput()
