@@ -19,7 +19,9 @@ import (
 // so a change whose webhook never came is applied within one interval. The
 // job is keyed by the integration, and the queue never runs two jobs of
 // one key at once, so with several replicas on PostgreSQL only one of them
-// reconciles an integration at a time.
+// reconciles an integration at a time; the reconcile lease (see
+// takeReconcileLease) makes it once per interval too, however often
+// replicas start or the chain is re-queued.
 type reconcile struct {
 	IntegrationID string `json:"integration_id"`
 }
@@ -66,9 +68,35 @@ func (r *run) searchFields() []string {
 	return fs
 }
 
-func (e *Engine) workReconcile(ctx context.Context, job store.Job, args reconcile) error {
+// takeReconcileLease takes the integration's reconcile lease for one
+// interval on behalf of this run (its job claim's token, unique per run).
+// A run that finds it held skips: another run (on any replica) started
+// less than an interval ago. Job keys alone do not give that: every
+// replica's start queues a run for now (ScheduleReconcile), which the queue
+// runs right after the one in progress, so N starts meant N runs.
+func (e *Engine) takeReconcileLease(ctx context.Context, integrationID, holder string) (bool, error) {
+	var ok bool
+	err := e.st.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		ok, err = tx.AcquireLease(ctx, reconcileKey(integrationID), holder, e.now(), e.cfg.ReconcileInterval)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("take the reconcile lease of %s: %w", integrationID, err)
+	}
+	return ok, nil
+}
+
+// reconcileSkipWait is how long a run that found the lease held waits
+// before it looks again. Shorter than the interval, so a lease left by a
+// run that died delays the next run by at most a quarter interval past it.
+func (e *Engine) reconcileSkipWait() time.Duration {
+	return max(e.cfg.ReconcileInterval/4, time.Second)
+}
+
+func (e *Engine) workReconcile(ctx context.Context, job store.Job, args reconcile) (err error) {
 	var in store.Integration
-	err := e.st.View(ctx, func(tx store.Tx) error {
+	err = e.st.View(ctx, func(tx store.Tx) error {
 		var err error
 		in, err = tx.GetIntegration(ctx, args.IntegrationID)
 		return err
@@ -82,6 +110,28 @@ func (e *Engine) workReconcile(ctx context.Context, job store.Job, args reconcil
 	if in.State != tracker.IntegrationActive {
 		return nil
 	}
+	ok, err := e.takeReconcileLease(ctx, in.ID, job.LeaseToken)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		e.log.Debug("reconciliation skipped: another run started within the interval", "integration", in.ID)
+		return e.st.InTx(ctx, func(tx store.Tx) error {
+			return jobs.Enqueue(ctx, tx, reconcileKey(in.ID), reconcile{IntegrationID: in.ID}, e.now().Add(e.reconcileSkipWait()))
+		})
+	}
+	defer func() {
+		if err == nil {
+			return
+		}
+		// A failed run did not reconcile: its retry may run at once.
+		bg := context.WithoutCancel(ctx)
+		if rerr := e.st.InTx(bg, func(tx store.Tx) error {
+			return tx.ReleaseLease(bg, reconcileKey(in.ID), job.LeaseToken)
+		}); rerr != nil {
+			e.log.Warn("release the reconcile lease", "integration", in.ID, "err", rerr)
+		}
+	}()
 	r, err := e.prepare(ctx, in, "", job.ID)
 	if err != nil {
 		return err

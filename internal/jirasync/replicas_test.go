@@ -1,9 +1,11 @@
 package jirasync_test
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vulnsync/vulnsync/internal/apptest"
 	"github.com/vulnsync/vulnsync/internal/store/storetest"
@@ -48,5 +50,74 @@ func TestPostgresReplicasCreateEachIssueOnce(t *testing.T) {
 				t.Errorf("%s: status %s, want In Progress", key, is.Fields.Status.Name)
 			}
 		}
+	}
+}
+
+// The reconciliation of an integration runs once per interval across
+// replicas: every replica's start queues a run for now, but the reconcile
+// lease in the database lets only the first one of an interval ask Jira,
+// whether the replicas work the queue one after another or at once; the
+// skipped runs keep the chain going, so the next interval runs again.
+func TestPostgresReplicasReconcileOncePerInterval(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	dir := t.TempDir()
+	clock := apptest.NewClock(time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC))
+	a := apptest.New(t, apptest.Options{DB: dsn, DataDir: dir, Clock: clock})
+	b := apptest.New(t, apptest.Options{DB: dsn, DataDir: dir, Clock: clock, Sim: a.Sim, SimURL: a.SimURL})
+	c := apptest.New(t, apptest.Options{DB: dsn, DataDir: dir, Clock: clock, Sim: a.Sim, SimURL: a.SimURL})
+	replicas := []*apptest.Env{a, b, c}
+	s := a.Setup("fleet")
+	a.Sync()
+	runs := func() int {
+		t.Helper()
+		evs, err := a.Engine.Events(context.Background(), s.IntegrationID, "", 500)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, ev := range evs {
+			if ev.Action == "reconcile" {
+				n++
+			}
+		}
+		return n
+	}
+	start := func(e *apptest.Env) {
+		t.Helper()
+		if err := e.Engine.ScheduleReconcile(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := func() {
+		var wg sync.WaitGroup
+		for _, e := range replicas {
+			wg.Add(1)
+			go func() { defer wg.Done(); e.Sync() }()
+		}
+		wg.Wait()
+	}
+	for _, e := range replicas { // one after another: a rolling start
+		start(e)
+		e.Sync()
+	}
+	for _, e := range replicas { // at once
+		start(e)
+	}
+	all()
+	if got := runs(); got != 1 {
+		t.Fatalf("%d reconciliations within one interval across three replicas, want 1", got)
+	}
+	clock.Advance(6 * time.Minute) // past the 5 min interval
+	for _, e := range replicas {
+		start(e)
+	}
+	all()
+	if got := runs(); got != 2 {
+		t.Fatalf("%d reconciliations after a second interval, want 2", got)
+	}
+	clock.Advance(6 * time.Minute) // the chain alone, no start: it still runs
+	all()
+	if got := runs(); got != 3 {
+		t.Fatalf("%d reconciliations after a third interval without a start, want 3", got)
 	}
 }

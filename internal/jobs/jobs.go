@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/vulnsync/vulnsync/internal/store"
+	"github.com/vulnsync/vulnsync/internal/tracker"
 )
 
 // Args are a job's typed arguments; Kind names the worker that runs them.
@@ -90,9 +91,17 @@ type Config struct {
 	Clock  func() time.Time
 	// Concurrency is how many jobs run at once in this process; default 4.
 	Concurrency int
-	// Lease is how long a claimed job is ours before another replica may
-	// take it over; a job's context ends a little before. Default 2 min.
+	// Lease is how long a claimed job is ours without a heartbeat before
+	// another replica may take it over: what a SIGKILLed replica costs the
+	// keys it was working on. Default 30 s.
 	Lease time.Duration
+	// Heartbeat is how often a running job's lease is extended by Lease;
+	// default Lease/3. A job whose lease was taken over, or could not be
+	// extended before it ran out, has its context cancelled with
+	// ErrLeaseLost.
+	Heartbeat time.Duration
+	// Timeout is the longest one job may run; default 90 s.
+	Timeout time.Duration
 	// PollInterval is how often to look for work nobody notified us of
 	// (other replicas, scheduled retries); default 1 s.
 	PollInterval time.Duration
@@ -124,7 +133,13 @@ func NewRunner(cfg Config) *Runner {
 		cfg.Concurrency = 4
 	}
 	if cfg.Lease <= 0 {
-		cfg.Lease = 2 * time.Minute
+		cfg.Lease = 30 * time.Second
+	}
+	if cfg.Heartbeat <= 0 || cfg.Heartbeat >= cfg.Lease {
+		cfg.Heartbeat = cfg.Lease / 3
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 90 * time.Second
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Second
@@ -256,13 +271,22 @@ func (r *Runner) claim(ctx context.Context, n int) ([]store.Job, error) {
 	return claimed, err
 }
 
+// ErrLeaseLost is the cause of a running job's cancelled context when its
+// lease ended (taken over by another replica, or not extended in time
+// because the store did not answer): the job must stop, since another
+// worker may already run it.
+var ErrLeaseLost = errors.New("job lease lost")
+
 func (r *Runner) runOne(ctx context.Context, job store.Job) {
 	w := r.workers[job.Kind]
-	// The job's context ends before its lease, so a slow Jira never lets
-	// another replica take over a job that is still running here.
-	jctx, cancel := context.WithTimeout(ctx, r.cfg.Lease*3/4)
+	jctx, cancelTimeout := context.WithTimeout(ctx, r.cfg.Timeout)
+	jctx, lost := context.WithCancelCause(jctx)
+	beat := make(chan struct{})
+	go func() { defer close(beat); r.heartbeat(jctx, job, lost) }()
 	err := safeRun(jctx, w, job)
-	cancel()
+	lost(nil)
+	cancelTimeout()
+	<-beat
 	now := r.cfg.Clock()
 	var dbErr error
 	switch {
@@ -286,6 +310,42 @@ func (r *Runner) runOne(ctx context.Context, job store.Job) {
 	}
 	if dbErr != nil {
 		r.log.Error("record job outcome", "kind", job.Kind, "key", job.Key, "err", dbErr)
+	}
+}
+
+// heartbeat extends job's lease every Heartbeat until ctx ends. The lease
+// is short so a dead replica's jobs are taken over quickly; a live one
+// keeps its jobs however long Jira takes. When the lease is lost (taken
+// over) or is about to run out without an extension (the store does not
+// answer), the job is cancelled before another worker can start it.
+func (r *Runner) heartbeat(ctx context.Context, job store.Job, lost context.CancelCauseFunc) {
+	tick := time.NewTicker(r.cfg.Heartbeat)
+	defer tick.Stop()
+	till := job.LeasedTill
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		next := r.cfg.Clock().Add(r.cfg.Lease)
+		err := r.cfg.Store.InTx(ctx, func(tx store.Tx) error { return tx.ExtendJobLease(ctx, job.ID, job.LeaseToken, next) })
+		switch {
+		case err == nil:
+			till = next
+		case ctx.Err() != nil:
+			return
+		case tracker.KindOf(err) == tracker.EConflict:
+			r.log.Warn("job lease taken over; stopping the job", "kind", job.Kind, "key", job.Key, "err", err)
+			lost(fmt.Errorf("%w: %w", ErrLeaseLost, err))
+			return
+		case !r.cfg.Clock().Add(r.cfg.Heartbeat).Before(till):
+			r.log.Warn("job lease not extended in time; stopping the job", "kind", job.Kind, "key", job.Key, "err", err)
+			lost(fmt.Errorf("%w: %w", ErrLeaseLost, err))
+			return
+		default:
+			r.log.Warn("extend job lease", "kind", job.Kind, "key", job.Key, "err", err)
+		}
 	}
 }
 

@@ -65,8 +65,14 @@ func jobsIn(t *testing.T, st store.Store, state store.JobState) []store.Job {
 
 func TestBurstCoalescesIntoOneRunOfTheLatestArgs(t *testing.T) {
 	st, clk, r := setup(t)
+	var mu sync.Mutex // the two keys' jobs run at once
 	var got []int
-	Register(r, func(ctx context.Context, j store.Job, a pingArgs) error { got = append(got, a.N); return nil })
+	Register(r, func(ctx context.Context, j store.Job, a pingArgs) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, a.N)
+		return nil
+	})
 	for n := 1; n <= 5; n++ {
 		enqueue(t, st, "item-1", n, clk.Now())
 	}
@@ -219,5 +225,124 @@ func TestSnoozeDoesNotSpendAttempts(t *testing.T) {
 	}
 	if runs != 11 || len(jobsIn(t, st, store.JobDone)) != 1 {
 		t.Fatalf("runs %d, done %v: want 11 runs and the job done", runs, jobsIn(t, st, store.JobDone))
+	}
+}
+
+// heartbeatRunner runs ping jobs with a one-minute lease extended every
+// 10 ms of wall time, on the test's clock; started reports each job's
+// context, and the job runs until release is closed or its context ends.
+func heartbeatRunner(t *testing.T) (store.Store, *clock, chan context.Context, chan struct{}, chan error) {
+	t.Helper()
+	st, clk, _ := setup(t)
+	r := NewRunner(Config{Store: st, Clock: clk.Now, Lease: time.Minute, Heartbeat: 10 * time.Millisecond, MaxAttempts: 3})
+	started, release, ended := make(chan context.Context, 1), make(chan struct{}), make(chan error, 1)
+	Register(r, func(ctx context.Context, j store.Job, a pingArgs) error {
+		started <- ctx
+		select {
+		case <-release:
+			ended <- nil
+			return nil
+		case <-ctx.Done():
+			ended <- context.Cause(ctx)
+			return context.Cause(ctx)
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- r.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-stopped
+	})
+	enqueue(t, st, "item-1", 1, clk.Now())
+	r.Notify()
+	return st, clk, started, release, ended
+}
+
+func waitStarted(t *testing.T, started chan context.Context) {
+	t.Helper()
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the job did not start")
+	}
+}
+
+// A job running longer than its lease keeps it through heartbeats, so no
+// other replica takes it over; a replica that dies stops extending it.
+func TestHeartbeatExtendsTheLeaseOfARunningJob(t *testing.T) {
+	st, clk, started, release, ended := heartbeatRunner(t)
+	waitStarted(t, started)
+	claimedTill := jobsIn(t, st, store.JobRunning)[0].LeasedTill
+	clk.Advance(50 * time.Second)
+	want := claimedTill.Add(50 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		running := jobsIn(t, st, store.JobRunning)
+		if len(running) != 1 {
+			t.Fatalf("running jobs: %+v, want the one job", running)
+		}
+		if !running[0].LeasedTill.Before(want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lease still ends at %v after the clock moved 50 s, want at least %v", running[0].LeasedTill, want)
+		}
+		time.Sleep(5 * time.Millisecond) // polling the store, not waiting for an event
+	}
+	// Past the lease it was claimed with, but within the extended one.
+	clk.Advance(30 * time.Second)
+	var took []store.Job
+	err := st.InTx(context.Background(), func(tx store.Tx) error {
+		var err error
+		took, err = tx.ClaimJobs(context.Background(), store.Claim{Now: clk.Now(), Lease: time.Minute, Limit: 10})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(took) != 0 {
+		t.Fatalf("another replica took over a job whose lease is being extended: %+v", took)
+	}
+	close(release)
+	select {
+	case err := <-ended:
+		if err != nil {
+			t.Fatalf("the job ended with %v, want it to finish", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the job did not finish")
+	}
+}
+
+// When another replica took the job over (its lease had expired), the
+// heartbeat's refused extension cancels the job here with ErrLeaseLost, so
+// two workers do not go on syncing one item.
+func TestLostLeaseCancelsTheJob(t *testing.T) {
+	st, clk, started, _, ended := heartbeatRunner(t)
+	waitStarted(t, started)
+	// Past anything the heartbeat can have extended the lease to (now + 1 min).
+	var took []store.Job
+	err := st.InTx(context.Background(), func(tx store.Tx) error {
+		var err error
+		took, err = tx.ClaimJobs(context.Background(), store.Claim{Now: clk.Now().Add(2 * time.Minute), Lease: time.Hour, Limit: 10})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(took) != 1 {
+		t.Fatalf("takeover claimed %d jobs, want the one whose lease expired", len(took))
+	}
+	select {
+	case err := <-ended:
+		if !errors.Is(err, ErrLeaseLost) {
+			t.Fatalf("the job ended with %v, want ErrLeaseLost", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the job went on after its lease was taken over")
+	}
+	if got := jobsIn(t, st, store.JobRunning); len(got) != 1 || got[0].LeaseToken != took[0].LeaseToken {
+		t.Errorf("running jobs after the loser stopped: %+v, want the takeover's lease untouched", got)
 	}
 }

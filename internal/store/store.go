@@ -113,6 +113,11 @@ type Tx interface {
 	// for something else (a finding for its vulnerability's issue), it
 	// did not fail.
 	SnoozeJob(ctx context.Context, id int64, leaseToken string, runAt time.Time, reason string) error
+	// ExtendJobLease moves the lease of a job the caller still holds to
+	// till (the runner's heartbeat): a replica that dies stops extending,
+	// so its jobs are taken over after one short lease instead of a lease
+	// long enough for the slowest job. EConflict when the lease was lost.
+	ExtendJobLease(ctx context.Context, id int64, leaseToken string, till time.Time) error
 	ListJobs(ctx context.Context, f JobFilter) ([]Job, error)
 	// GetJob returns one job (ENotFound when there is none).
 	GetJob(ctx context.Context, id int64) (Job, error)

@@ -237,6 +237,21 @@ func (t *tx) FailJob(ctx context.Context, id int64, leaseToken string, lastErr s
 	return wrap("fail job", err)
 }
 
+// ExtendJobLease moves a leased job's lease to till. The token check is
+// leased's (the row locked first), so a job taken over after its lease
+// expired is never extended by the runner that lost it.
+func (t *tx) ExtendJobLease(ctx context.Context, id int64, leaseToken string, till time.Time) error {
+	if till.IsZero() {
+		return invalid("extend job %d: a lease end is required", id)
+	}
+	if _, _, err := t.leased(ctx, "extend job lease", id, leaseToken); err != nil {
+		return err
+	}
+	_, err := t.exec(ctx, `UPDATE jobs SET leased_till = ?, updated_at = ? WHERE id = ?`,
+		t.d.ts(tracker.Truncate(till)), t.d.ts(t.now()), id)
+	return wrap("extend job lease", err)
+}
+
 // RetryJob puts a leased job back to pending at runAt with its error. If a
 // newer job of the same (kind, key) was enqueued meanwhile, the two coalesce
 // as Enqueue does: this job (keeping its id and attempts) takes the newer

@@ -414,7 +414,7 @@ func prepareFiles(path string) error {
 // reclaimLeases ends, at start, the leases of jobs that were running when
 // the previous process stopped. On SQLite this process owns the database
 // (lockDir), so such a lease cannot belong to anyone alive: waiting out its
-// two minutes would only delay the work. The jobs are taken over by the
+// lease (30 s) would only delay the work. The jobs are taken over by the
 // next claim, as any expired lease is.
 func (db *DB) reclaimLeases(ctx context.Context) error {
 	res, err := db.write.ExecContext(ctx, `UPDATE jobs SET leased_till = ? WHERE state = 'running'`, db.d.ts(time.Unix(0, 0).UTC()))

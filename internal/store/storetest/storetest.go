@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"JobPerKeyExclusion", testJobPerKeyExclusion},
 		{"JobLeaseTakeover", testJobLeaseTakeover},
 		{"JobStaleToken", testJobStaleToken},
+		{"JobLeaseExtended", testJobLeaseExtended},
 		{"JobRetryAndFail", testJobRetryAndFail},
 		{"JobSnooze", testJobSnooze},
 		{"JobRetryCoalesces", testJobRetryCoalesces},
@@ -1339,6 +1340,43 @@ func testJobLeaseTakeover(t *testing.T, s store.Store) {
 		return tx.CompleteJob(t.Context(), first[0].ID, first[0].LeaseToken)
 	}), tracker.EConflict)
 	inTx(t, s, func(tx store.Tx) error { return tx.CompleteJob(t.Context(), took[0].ID, took[0].LeaseToken) })
+}
+
+// testJobLeaseExtended: a heartbeat keeps a job from being taken over
+// past its first lease, and a lost lease cannot be extended back.
+func testJobLeaseExtended(t *testing.T, s store.Store) {
+	enqueue(t, s, store.Job{Kind: "push", Key: "item:1", RunAt: base})
+	first := claim(t, s, store.Claim{Now: base, Lease: minute, Limit: 10})
+	if len(first) != 1 {
+		t.Fatalf("claim: got %d jobs, want 1", len(first))
+	}
+	j := first[0]
+	inTx(t, s, func(tx store.Tx) error {
+		return tx.ExtendJobLease(t.Context(), j.ID, j.LeaseToken, base.Add(3*minute))
+	})
+	if got := listJobs(t, s, store.JobFilter{}); len(got) != 1 || !got[0].LeasedTill.Equal(tracker.Truncate(base.Add(3*minute))) || got[0].State != store.JobRunning {
+		t.Errorf("after ExtendJobLease: got %+v, want one running job leased till %v", got, base.Add(3*minute))
+	}
+	if got := claim(t, s, store.Claim{Now: base.Add(2 * minute), Lease: minute, Limit: 10}); len(got) != 0 {
+		t.Errorf("claim inside the extended lease: got %v, want none", jobKeys(got))
+	}
+	took := claim(t, s, store.Claim{Now: base.Add(3*minute + time.Microsecond), Lease: minute, Limit: 10})
+	if len(took) != 1 || took[0].ID != j.ID {
+		t.Fatalf("claim after the extended lease: got %v, want the job taken over", jobKeys(took))
+	}
+	wantErr(t, "ExtendJobLease with the lost lease", txErr(t, s, func(tx store.Tx) error {
+		return tx.ExtendJobLease(t.Context(), j.ID, j.LeaseToken, base.Add(10*minute))
+	}), tracker.EConflict)
+	wantErr(t, "ExtendJobLease without an end", txErr(t, s, func(tx store.Tx) error {
+		return tx.ExtendJobLease(t.Context(), took[0].ID, took[0].LeaseToken, time.Time{})
+	}), tracker.EInvalid)
+	if got := listJobs(t, s, store.JobFilter{}); len(got) != 1 || !got[0].LeasedTill.Equal(took[0].LeasedTill) {
+		t.Errorf("a refused extension changed the lease: got %+v, want till %v", got, took[0].LeasedTill)
+	}
+	inTx(t, s, func(tx store.Tx) error { return tx.CompleteJob(t.Context(), took[0].ID, took[0].LeaseToken) })
+	wantErr(t, "ExtendJobLease of a done job", txErr(t, s, func(tx store.Tx) error {
+		return tx.ExtendJobLease(t.Context(), took[0].ID, took[0].LeaseToken, base.Add(10*minute))
+	}), tracker.EConflict)
 }
 
 func testJobStaleToken(t *testing.T, s store.Store) {
