@@ -58,7 +58,7 @@ func TestPostgresThreeReplicasSurviveAKill(t *testing.T) {
 
 	// Set up through the first replica only, so the Jira calls the others
 	// make are their sync work.
-	r0 := &apiClient{t: t, base: replicas[0].url}
+	r0 := &replicaClient{t: t, base: replicas[0].url}
 	var conn, target, in struct {
 		ID string `json:"id"`
 	}
@@ -69,7 +69,7 @@ func TestPostgresThreeReplicasSurviveAKill(t *testing.T) {
 	r0.must(200, "PUT", "/api/v1/integrations/"+in.ID+"/mapping", mapping.Example, nil)
 	r0.must(200, "POST", "/api/v1/jira/connections/"+conn.ID+"/webhook", "{}", nil)
 
-	api := &apiClient{t: t, base: front.URL}
+	api := &replicaClient{t: t, base: front.URL}
 	jira := &jiraClient{base: simURL}
 	w := &workload{t: t, api: api, jira: jira, targetID: target.ID}
 	for i := 0; i < 12; i++ {
@@ -386,15 +386,15 @@ func (lb *roundRobin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// apiClient calls vulnsync's API with the admin token.
-type apiClient struct {
+// replicaClient calls vulnsync's API with the admin token.
+type replicaClient struct {
 	t    *testing.T
 	base string
 }
 
 // do sends one request; err is a transport error (a replica killed while
 // answering, through the proxy a 502).
-func (c *apiClient) do(method, path string, body, out any) (int, error) {
+func (c *replicaClient) do(method, path string, body, out any) (int, error) {
 	var rd io.Reader
 	if s, ok := body.(string); ok {
 		rd = strings.NewReader(s)
@@ -433,7 +433,7 @@ func (c *apiClient) do(method, path string, body, out any) (int, error) {
 	return resp.StatusCode, nil
 }
 
-func (c *apiClient) must(want int, method, path string, body, out any) {
+func (c *replicaClient) must(want int, method, path string, body, out any) {
 	c.t.Helper()
 	if got, err := c.do(method, path, body, out); got != want {
 		c.t.Fatalf("%s %s: status %d, want %d: %v", method, path, got, want, err)
@@ -528,7 +528,7 @@ type workItem struct {
 // check afterwards.
 type workload struct {
 	t        *testing.T
-	api      *apiClient
+	api      *replicaClient
 	jira     *jiraClient
 	targetID string
 
