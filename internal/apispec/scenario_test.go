@@ -183,6 +183,7 @@ func scenario(t *testing.T, profile jirasim.Profile) {
 	c.call(422, "POST", "/api/v1/integrations/"+in.ID+"/backfill", nil) // no mapping yet
 	c.call(200, "GET", "/api/v1/integrations", nil)
 	c.call(200, "GET", "/api/v1/integrations/"+in.ID, nil)
+	c.call(200, "GET", "/api/v1/integrations/"+in.ID+"/people", nil)
 	c.call(200, "GET", "/api/v1/integrations/"+in.ID+"/jira-meta", nil)
 	c.call(200, "GET", "/api/v1/integrations/"+in.ID+"/jira-meta?refresh=1", nil)
 	c.call(422, "PUT", "/api/v1/integrations/"+in.ID+"/mapping", map[string]any{"issue_types": map[string]string{"vulnerability": "NoSuchType"}})

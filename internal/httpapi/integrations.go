@@ -188,3 +188,14 @@ func (s *server) handleMappingSuggestion(w http.ResponseWriter, r *http.Request)
 	}
 	writeJSON(w, http.StatusOK, d)
 }
+
+// handlePeople lists the vulnsync users and their Jira match (assignee
+// sync): not matched ones say why.
+func (s *server) handlePeople(w http.ResponseWriter, r *http.Request) {
+	ps, err := s.integ.People(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"people": ps})
+}

@@ -73,6 +73,7 @@ func (s *server) routes() {
 	s.mux.Handle("PUT /api/v1/integrations/{id}/mapping", admin(s.handleSetMapping))
 	s.mux.Handle("GET /api/v1/integrations/{id}/mapping/suggestion", admin(s.handleMappingSuggestion))
 	s.mux.Handle("GET /api/v1/integrations/{id}/jira-meta", admin(s.handleIntegrationMeta))
+	s.mux.Handle("GET /api/v1/integrations/{id}/people", admin(s.handlePeople))
 
 	// Sync log, backfill and manual retry (G12).
 	s.mux.Handle("GET /api/v1/integrations/{id}/events", read(s.handleIntegrationEvents))

@@ -329,3 +329,64 @@ func (s *Service) SuggestMapping(ctx context.Context, id string) (mapping.Docume
 	}
 	return mapping.Suggest(meta.Meta, cat), nil
 }
+
+// PersonMatch says whether a vulnsync user is matched to a Jira account
+// (by email, through Jira's user search), for assignee sync.
+type PersonMatch struct {
+	UserID  string `json:"user_id"`
+	Email   string `json:"email"`
+	Name    string `json:"name"`
+	Matched bool   `json:"matched"`
+	// JiraAccount is the Jira accountId (Cloud) or user name (Data
+	// Center) of the match; JiraName its display name.
+	JiraAccount string `json:"jira_account,omitempty"`
+	JiraName    string `json:"jira_name,omitempty"`
+	// Reason says why a person is not matched.
+	Reason string `json:"reason,omitempty"`
+}
+
+// maxPeopleChecked bounds the user searches one listing makes.
+const maxPeopleChecked = 200
+
+// People lists the active vulnsync users and their Jira match through the
+// integration's connection: who can be an assignee on both sides. A Jira
+// account that hides its email (Cloud) is "not matched", never guessed.
+func (s *Service) People(ctx context.Context, integrationID string) ([]PersonMatch, error) {
+	in, err := s.integration(ctx, integrationID)
+	if err != nil {
+		return nil, err
+	}
+	var users []tracker.User
+	if err := s.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		users, err = tx.ListUsers(ctx)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	client, err := s.Client(ctx, in.ConnectionID)
+	if err != nil {
+		return nil, err
+	}
+	out := []PersonMatch{}
+	for _, u := range users {
+		if !u.Active {
+			continue
+		}
+		if len(out) == maxPeopleChecked {
+			break
+		}
+		m := PersonMatch{UserID: u.ID, Email: u.Email, Name: u.Name}
+		ju, err := client.FindUserByEmail(ctx, u.Email)
+		switch {
+		case err != nil:
+			return nil, jiraconn.Explain("search Jira's users", err)
+		case ju == nil:
+			m.Reason = "no Jira account shows this email (it may not exist, or its owner hides their email)"
+		default:
+			m.Matched, m.JiraAccount, m.JiraName = true, firstNonEmpty(ju.AccountID, ju.Name), ju.DisplayName
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}

@@ -63,6 +63,7 @@ var minRole = map[string]tracker.Role{
 	"PUT /api/v1/integrations/{id}/mapping":             tracker.RoleAdmin,
 	"GET /api/v1/integrations/{id}/mapping/suggestion":  tracker.RoleAdmin,
 	"GET /api/v1/integrations/{id}/jira-meta":           tracker.RoleAdmin,
+	"GET /api/v1/integrations/{id}/people":              tracker.RoleAdmin,
 	"POST /api/v1/integrations/{id}/backfill":           tracker.RoleAdmin,
 	"GET /api/v1/jobs/failed":                           tracker.RoleAdmin,
 	"POST /api/v1/jobs/{id}/retry":                      tracker.RoleAdmin,
