@@ -52,6 +52,10 @@ type Tx interface {
 	IntegrationTx
 	// Monitoring reads (metrics, connection health): see OpsTx.
 	OpsTx
+	// Counters of items and links, and their recount: see CountsTx.
+	CountsTx
+	// Keyset pages of history, comments and the sync log: see PagesTx.
+	PagesTx
 
 	// Targets. Names are unique.
 	CreateTarget(ctx context.Context, t tracker.Target) error
