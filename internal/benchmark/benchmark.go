@@ -36,10 +36,11 @@ const (
 	ScenarioCalls       = "calls"
 	ScenarioBackfill    = "backfill"
 	ScenarioMemory      = "memory"
+	ScenarioScale       = "scale"
 )
 
 // Scenarios lists every scenario, in the order Run runs them.
-var Scenarios = []string{ScenarioIntake, ScenarioPropagation, ScenarioCalls, ScenarioBackfill, ScenarioMemory}
+var Scenarios = []string{ScenarioIntake, ScenarioPropagation, ScenarioCalls, ScenarioBackfill, ScenarioMemory, ScenarioScale}
 
 // Limits of the options, so that a typo cannot start an hour-long run or
 // an absurd load.
@@ -65,8 +66,8 @@ type Options struct {
 	// Rate is the simulator's global limit R, in requests per second, in
 	// the backfill scenario (default 50).
 	Rate float64
-	// Items is the number of linked items of the memory scenario (default
-	// 100,000).
+	// Items is the number of linked items of the memory and scale
+	// scenarios (default 100,000).
 	Items int
 	// Senders is the number of concurrent webhook senders of the intake
 	// scenario (default 32).
@@ -340,6 +341,7 @@ var scenarioFuncs = map[string]scenarioFunc{
 	ScenarioCalls:       runCalls,
 	ScenarioBackfill:    runBackfill,
 	ScenarioMemory:      runMemory,
+	ScenarioScale:       runScale,
 }
 
 // Run runs the chosen scenarios one after the other and returns their

@@ -77,6 +77,45 @@ func (e *Engine) ItemEvents(ctx context.Context, itemID string, limit int) (evs 
 	return evs, err
 }
 
+// EventPage is one page of an integration's sync log (f.IntegrationID),
+// failures first unless a result is asked for; f's filters and cursor are
+// the store's. An unknown integration is ENotFound.
+func (e *Engine) EventPage(ctx context.Context, f store.SyncEventFilter) (page store.SyncEventPage, err error) {
+	err = e.st.View(ctx, func(tx store.Tx) error {
+		if _, err := tx.GetIntegration(ctx, f.IntegrationID); err != nil {
+			return err
+		}
+		f.FailuresFirst = true
+		page, err = tx.ListSyncEventsPage(ctx, f)
+		return err
+	})
+	return page, err
+}
+
+// ItemEventPage is one page of an item's sync log, newest first, with f's
+// filters and cursor (f.IntegrationID and f.ItemID are set here). An item
+// of a target without integration has an empty log.
+func (e *Engine) ItemEventPage(ctx context.Context, itemID string, f store.SyncEventFilter) (page store.SyncEventPage, err error) {
+	page.Events = []store.SyncEvent{}
+	err = e.st.View(ctx, func(tx store.Tx) error {
+		it, err := tx.GetItem(ctx, itemID)
+		if err != nil {
+			return err
+		}
+		in, err := tx.IntegrationByTarget(ctx, it.TargetID)
+		if tracker.KindOf(err) == tracker.ENotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		f.IntegrationID, f.ItemID, f.FailuresFirst = in.ID, itemID, false
+		page, err = tx.ListSyncEventsPage(ctx, f)
+		return err
+	})
+	return page, err
+}
+
 // FailedJobs lists the work that failed for good (for the retry button).
 func (e *Engine) FailedJobs(ctx context.Context, limit int) (js []store.Job, err error) {
 	err = e.st.View(ctx, func(tx store.Tx) error {
