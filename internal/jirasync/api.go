@@ -57,26 +57,6 @@ func (e *Engine) Events(ctx context.Context, integrationID, itemID string, limit
 	return evs, err
 }
 
-// ItemEvents lists the sync log of one item.
-func (e *Engine) ItemEvents(ctx context.Context, itemID string, limit int) (evs []store.SyncEvent, err error) {
-	err = e.st.View(ctx, func(tx store.Tx) error {
-		it, err := tx.GetItem(ctx, itemID)
-		if err != nil {
-			return err
-		}
-		in, err := tx.IntegrationByTarget(ctx, it.TargetID)
-		if tracker.KindOf(err) == tracker.ENotFound {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		evs, err = tx.ListSyncEvents(ctx, store.SyncEventFilter{IntegrationID: in.ID, ItemID: itemID, Limit: limit})
-		return err
-	})
-	return evs, err
-}
-
 // EventPage is one page of an integration's sync log (f.IntegrationID),
 // failures first unless a result is asked for; f's filters and cursor are
 // the store's. An unknown integration is ENotFound.
