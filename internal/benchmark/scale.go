@@ -102,7 +102,9 @@ func runScale(ctx context.Context, env *runEnv, rec recorder) error {
 			id := 1_000_000 + i
 			links = append(links, store.Link{ItemID: it.ID, IntegrationID: in.integrationID, State: tracker.LinkLinked,
 				IssueID: strconv.Itoa(id), IssueKey: "SEC-" + strconv.Itoa(id), Synced: tmpl.Synced, UpdatedAt: now})
-			if i%every == 0 {
+			// Cursors of sampled items start full pages: none of the
+			// last 50.
+			if i%every == 0 && i < max(bulk-50, 1) {
 				sample = append(sample, it.ID)
 			}
 		}
@@ -143,8 +145,8 @@ func runScale(ctx context.Context, env *runEnv, rec recorder) error {
 		if err := s.api(ctx, "GET", "/api/v1/targets/"+in.targetID+"/items?limit=50&cursor="+cursor, nil, &p); err != nil {
 			return err
 		}
-		if len(p.Items) == 0 && o.Items > 100 {
-			return fmt.Errorf("an empty page")
+		if len(p.Items) == 0 && bulk > 50 {
+			return fmt.Errorf("an empty page after a sampled item")
 		}
 		return nil
 	})
