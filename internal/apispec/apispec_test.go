@@ -74,13 +74,15 @@ func TestDocumentIsValidOpenAPI31(t *testing.T) {
 
 type nopSync struct{}
 
-func (nopSync) Events(context.Context, string, string, int) ([]store.SyncEvent, error) {
-	return nil, nil
+func (nopSync) EventPage(context.Context, store.SyncEventFilter) (store.SyncEventPage, error) {
+	return store.SyncEventPage{}, nil
 }
-func (nopSync) ItemEvents(context.Context, string, int) ([]store.SyncEvent, error) { return nil, nil }
-func (nopSync) Backfill(context.Context, string) (int, error)                      { return 0, nil }
-func (nopSync) FailedJobs(context.Context, int) ([]store.Job, error)               { return nil, nil }
-func (nopSync) RetryJob(context.Context, int64) (store.Job, error)                 { return store.Job{}, nil }
+func (nopSync) ItemEventPage(context.Context, string, store.SyncEventFilter) (store.SyncEventPage, error) {
+	return store.SyncEventPage{}, nil
+}
+func (nopSync) Backfill(context.Context, string) (int, error)        { return 0, nil }
+func (nopSync) FailedJobs(context.Context, int) ([]store.Job, error) { return nil, nil }
+func (nopSync) RetryJob(context.Context, int64) (store.Job, error)   { return store.Job{}, nil }
 func (nopSync) ConnectionHealth(context.Context, string) (store.ConnectionHealth, error) {
 	return store.ConnectionHealth{}, nil
 }

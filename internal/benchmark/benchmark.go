@@ -37,10 +37,11 @@ const (
 	ScenarioBackfill    = "backfill"
 	ScenarioMemory      = "memory"
 	ScenarioImport      = "import"
+	ScenarioScale       = "scale"
 )
 
 // Scenarios lists every scenario, in the order Run runs them.
-var Scenarios = []string{ScenarioIntake, ScenarioPropagation, ScenarioCalls, ScenarioBackfill, ScenarioMemory, ScenarioImport}
+var Scenarios = []string{ScenarioIntake, ScenarioPropagation, ScenarioCalls, ScenarioBackfill, ScenarioMemory, ScenarioScale, ScenarioImport}
 
 // Limits of the options, so that a typo cannot start an hour-long run or
 // an absurd load.
@@ -66,8 +67,9 @@ type Options struct {
 	// Rate is the simulator's global limit R, in requests per second, in
 	// the backfill scenario (default 50).
 	Rate float64
-	// Items is the number of linked items of the memory scenario, and of
-	// items the target holds before the import scenario (default 100,000).
+	// Items is the number of linked items of the memory and scale
+	// scenarios, and of items the target holds before the import scenario
+	// (default 100,000).
 	Items int
 	// ImportResults is the number of results of the import scenario's
 	// SARIF report (default half of Items: 50,000).
@@ -351,6 +353,7 @@ var scenarioFuncs = map[string]scenarioFunc{
 	ScenarioBackfill:    runBackfill,
 	ScenarioMemory:      runMemory,
 	ScenarioImport:      runImport,
+	ScenarioScale:       runScale,
 }
 
 // Run runs the chosen scenarios one after the other and returns their

@@ -113,6 +113,16 @@ func TestEveryScenarioAtATinySize(t *testing.T) {
 	if rss.Value < 1 || rss.Value < heap.Value || !strings.Contains(rss.Metric, "300 linked items") {
 		t.Errorf("memory: RSS %+v, heap %+v; want RSS of the 300 items above the heap in use", rss, heap)
 	}
+	// Scale: edits cannot settle before a Jira call answered after L; the
+	// reads were timed and the database holds the items.
+	if r := get(ScenarioScale, "20 edits settled"); r.Value < ms(latency) || r.Target.Value != 2000 {
+		t.Errorf("scale settle: %+v, want at least L = %v against 2 s", r, latency)
+	}
+	for _, m := range []string{"list page p99", "item read p99", "integration page p99", "database size"} {
+		if r := get(ScenarioScale, m); r.Value <= 0 {
+			t.Errorf("scale %s: %+v, want a positive value", m, r)
+		}
+	}
 
 	// Import: 150 results into a target of 300 items, timed, with a peak.
 	if r := get(ScenarioImport, "150 SARIF results into 300 items"); r.Value <= 0 || r.Target.Value != 60 {

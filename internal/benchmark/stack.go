@@ -51,6 +51,10 @@ type stack struct {
 	// hooks sees every webhook delivery the simulator sends.
 	hooks *hookTap
 
+	// dir is the data directory; dsn the PostgreSQL schema's URL ("" on
+	// SQLite).
+	dir, dsn string
+
 	mu      sync.Mutex
 	closers []func()
 	stopRun func()
@@ -69,7 +73,7 @@ type stackOptions struct {
 // newStack assembles and starts everything but the job runner (see
 // startWorkers).
 func newStack(ctx context.Context, o stackOptions) (_ *stack, err error) {
-	s := &stack{log: o.log, http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
+	s := &stack{log: o.log, dir: o.dir, http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
 		hooks: &hookTap{base: &http.Transport{MaxIdleConnsPerHost: 16}}}
 	defer func() {
 		if err != nil {
@@ -94,6 +98,7 @@ func newStack(ctx context.Context, o stackOptions) (_ *stack, err error) {
 			return nil, err
 		}
 		s.onClose(drop)
+		s.dsn = dsn
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

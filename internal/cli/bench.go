@@ -21,7 +21,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	duration := fs.Duration("duration", benchmark.DefaultDuration, "how long each timed scenario measures")
 	latency := fs.Duration("latency", benchmark.DefaultLatency, "simulator latency per Jira call L in the propagation scenario (0 for none)")
 	rate := fs.Float64("rate", benchmark.DefaultRate, "simulator global limit R in requests/s in the backfill scenario")
-	items := fs.Int("items", benchmark.DefaultItems, "linked items in the memory scenario; items the target holds in the import scenario")
+	items := fs.Int("items", benchmark.DefaultItems, "linked items in the memory and scale scenarios; items the target holds in the import scenario")
 	importResults := fs.Int("import-results", 0, "results of the import scenario's SARIF report (default half of --items)")
 	senders := fs.Int("senders", benchmark.DefaultSenders, "concurrent webhook senders in the intake scenario")
 	preload := fs.Int("preload", 0, "linked items written to the store before intake and propagation measure (a store of realistic size)")

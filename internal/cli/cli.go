@@ -34,6 +34,7 @@ Usage:
   vulnsync bench   [flags]   measure the service levels of PRODUCT.md §6 on this machine
   vulnsync doctor  [flags]   read-only preflight against a real Jira site (version, permissions, webhooks, project)
   vulnsync import  [flags] FILE   import a scanner report into a target through the API (token in VULNSYNC_TOKEN)
+  vulnsync recount [flags]   recompute the item and link counters, correct them and report any drift
   vulnsync version           print version, commit and Go version
 
 Run "vulnsync <command> -h" for the flags of a command.
@@ -60,6 +61,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runDoctor(ctx, args[1:], getenv, stdout, stderr)
 	case "import":
 		return runImport(ctx, args[1:], getenv, stdout, stderr)
+	case "recount":
+		return runRecount(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		return runVersion(stdout)
 	case "help", "-h", "--help":

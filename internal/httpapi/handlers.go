@@ -200,24 +200,53 @@ func (s *server) handleDeleteItem(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// pageParam reads cursor and limit (1 to store.MaxPageSize, default
+// defaultItemPage) of a keyset-paged list.
+func pageParam(r *http.Request) (store.PageFilter, error) {
+	q := r.URL.Query()
+	f := store.PageFilter{Cursor: q.Get("cursor"), Limit: defaultItemPage}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > store.MaxPageSize {
+			return f, &tracker.Error{Kind: tracker.EInvalid, Message: "invalid query", Fields: map[string]string{"limit": fmt.Sprintf("must be a number from 1 to %d", store.MaxPageSize)}}
+		}
+		f.Limit = n
+	}
+	return f, nil
+}
+
+// defaultItemPage is the default page of an item's history and comments:
+// more than most items have, so that one call usually shows them all.
+const defaultItemPage = 100
+
 func (s *server) handleHistory(w http.ResponseWriter, r *http.Request) {
-	hs, err := s.svc.History(r.Context(), r.PathValue("id"))
+	f, err := pageParam(r)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"history": nonNil(hs)})
+	page, err := s.svc.HistoryPage(r.Context(), r.PathValue("id"), f)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"history": nonNil(page.Entries), "next_cursor": page.NextCursor})
 }
 
 // --- Comments --------------------------------------------------------------
 
 func (s *server) handleListComments(w http.ResponseWriter, r *http.Request) {
-	cs, err := s.svc.Comments(r.Context(), r.PathValue("id"))
+	f, err := pageParam(r)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"comments": nonNil(cs)})
+	page, err := s.svc.CommentsPage(r.Context(), r.PathValue("id"), f)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"comments": nonNil(page.Comments), "next_cursor": page.NextCursor})
 }
 
 func (s *server) handleCreateComment(w http.ResponseWriter, r *http.Request) {

@@ -12,8 +12,10 @@ import (
 // Sync is what the API needs from the sync engine: the sync log (G12),
 // backfill, its progress, and the manual retry of failed work.
 type Sync interface {
-	Events(ctx context.Context, integrationID, itemID string, limit int) ([]store.SyncEvent, error)
-	ItemEvents(ctx context.Context, itemID string, limit int) ([]store.SyncEvent, error)
+	// EventPage and ItemEventPage are a page of the sync log of an
+	// integration (failures first) or of an item, with filters.
+	EventPage(ctx context.Context, f store.SyncEventFilter) (store.SyncEventPage, error)
+	ItemEventPage(ctx context.Context, itemID string, f store.SyncEventFilter) (store.SyncEventPage, error)
 	Backfill(ctx context.Context, integrationID string) (int, error)
 	FailedJobs(ctx context.Context, limit int) ([]store.Job, error)
 	RetryJob(ctx context.Context, id int64) (store.Job, error)
@@ -34,32 +36,49 @@ func limitParam(r *http.Request, def int) (int, error) {
 	return n, nil
 }
 
+// eventFilter reads the sync log's query: limit, cursor and the filters
+// item_id, result, direction and action (kind is a synonym of action).
+func eventFilter(r *http.Request) (store.SyncEventFilter, error) {
+	q := r.URL.Query()
+	limit, err := limitParam(r, store.DefaultEventPageSize)
+	if err != nil {
+		return store.SyncEventFilter{}, err
+	}
+	f := store.SyncEventFilter{Limit: limit, Cursor: q.Get("cursor"), ItemID: q.Get("item_id"), Result: q.Get("result"),
+		Direction: q.Get("direction"), Action: q.Get("action")}
+	if f.Action == "" {
+		f.Action = q.Get("kind")
+	}
+	return f, nil
+}
+
 func (s *server) handleIntegrationEvents(w http.ResponseWriter, r *http.Request) {
-	limit, err := limitParam(r, 100)
+	f, err := eventFilter(r)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	evs, err := s.sync.Events(r.Context(), r.PathValue("id"), r.URL.Query().Get("item_id"), limit)
+	f.IntegrationID = r.PathValue("id")
+	page, err := s.sync.EventPage(r.Context(), f)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": nonNil(evs)})
+	writeJSON(w, http.StatusOK, map[string]any{"events": nonNil(page.Events), "next_cursor": page.NextCursor})
 }
 
 func (s *server) handleItemEvents(w http.ResponseWriter, r *http.Request) {
-	limit, err := limitParam(r, 100)
+	f, err := eventFilter(r)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	evs, err := s.sync.ItemEvents(r.Context(), r.PathValue("id"), limit)
+	page, err := s.sync.ItemEventPage(r.Context(), r.PathValue("id"), f)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": nonNil(evs)})
+	writeJSON(w, http.StatusOK, map[string]any{"events": nonNil(page.Events), "next_cursor": page.NextCursor})
 }
 
 func (s *server) handleBackfill(w http.ResponseWriter, r *http.Request) {

@@ -57,8 +57,26 @@ func (e *Engine) Events(ctx context.Context, integrationID, itemID string, limit
 	return evs, err
 }
 
-// ItemEvents lists the sync log of one item.
-func (e *Engine) ItemEvents(ctx context.Context, itemID string, limit int) (evs []store.SyncEvent, err error) {
+// EventPage is one page of an integration's sync log (f.IntegrationID),
+// failures first unless a result is asked for; f's filters and cursor are
+// the store's. An unknown integration is ENotFound.
+func (e *Engine) EventPage(ctx context.Context, f store.SyncEventFilter) (page store.SyncEventPage, err error) {
+	err = e.st.View(ctx, func(tx store.Tx) error {
+		if _, err := tx.GetIntegration(ctx, f.IntegrationID); err != nil {
+			return err
+		}
+		f.FailuresFirst = true
+		page, err = tx.ListSyncEventsPage(ctx, f)
+		return err
+	})
+	return page, err
+}
+
+// ItemEventPage is one page of an item's sync log, newest first, with f's
+// filters and cursor (f.IntegrationID and f.ItemID are set here). An item
+// of a target without integration has an empty log.
+func (e *Engine) ItemEventPage(ctx context.Context, itemID string, f store.SyncEventFilter) (page store.SyncEventPage, err error) {
+	page.Events = []store.SyncEvent{}
 	err = e.st.View(ctx, func(tx store.Tx) error {
 		it, err := tx.GetItem(ctx, itemID)
 		if err != nil {
@@ -71,10 +89,11 @@ func (e *Engine) ItemEvents(ctx context.Context, itemID string, limit int) (evs 
 		if err != nil {
 			return err
 		}
-		evs, err = tx.ListSyncEvents(ctx, store.SyncEventFilter{IntegrationID: in.ID, ItemID: itemID, Limit: limit})
+		f.IntegrationID, f.ItemID, f.FailuresFirst = in.ID, itemID, false
+		page, err = tx.ListSyncEventsPage(ctx, f)
 		return err
 	})
-	return evs, err
+	return page, err
 }
 
 // FailedJobs lists the work that failed for good (for the retry button).
@@ -147,7 +166,10 @@ func (e *Engine) Backfill(ctx context.Context, integrationID string) (int, error
 
 // Progress counts, for an integration, the items of its target whose kind
 // the mapping syncs, those linked to an issue, and those whose sync failed
-// for good.
+// for good. The first two come from the store's counters (a few rows per
+// kind, whatever the size of the target); the failures from the failed
+// sync jobs (at most store.MaxPageSize of them, newest first, through
+// their own index), each looked up by id.
 func (e *Engine) Progress(ctx context.Context, integrationID string) (p tracker.BackfillProgress, err error) {
 	err = e.st.View(ctx, func(tx store.Tx) error {
 		in, err := tx.GetIntegration(ctx, integrationID)
@@ -160,46 +182,48 @@ func (e *Engine) Progress(ctx context.Context, integrationID string) (p tracker.
 				return fmt.Errorf("decode mapping of %s: %w", in.ID, err)
 			}
 		}
+		mapped := func(kind string) bool { _, ok := doc.IssueTypes[kind]; return ok }
+		items, err := tx.TargetItemCounts(ctx, in.TargetID)
+		if err != nil {
+			return err
+		}
+		for _, c := range items {
+			if mapped(c.Kind) {
+				p.Total += c.Count
+			}
+		}
+		links, err := tx.LinkCounts(ctx, in.ID)
+		if err != nil {
+			return err
+		}
+		for _, c := range links {
+			if c.State == tracker.LinkLinked && mapped(c.Kind) {
+				p.Done += c.Count
+			}
+		}
 		js, err := tx.ListJobs(ctx, store.JobFilter{Kind: syncItem{}.Kind(), State: store.JobFailed, Limit: store.MaxPageSize})
 		if err != nil {
 			return err
 		}
-		failedKeys := map[string]bool{}
+		seen := map[string]bool{}
 		for _, j := range js {
-			failedKeys[j.Key] = true
-		}
-		cursor := ""
-		for {
-			page, err := tx.ListItems(ctx, store.ItemFilter{TargetID: in.TargetID, Cursor: cursor, Limit: store.MaxPageSize})
+			id, ok := strings.CutPrefix(j.Key, itemKey(""))
+			if !ok || seen[id] {
+				continue
+			}
+			seen[id] = true
+			it, err := tx.GetItem(ctx, id)
+			if tracker.KindOf(err) == tracker.ENotFound {
+				continue
+			}
 			if err != nil {
 				return err
 			}
-			ids := make([]string, 0, len(page.Items))
-			for _, it := range page.Items {
-				if _, mapped := doc.IssueTypes[it.Kind]; mapped {
-					ids = append(ids, it.ID)
-				}
+			if it.TargetID == in.TargetID && mapped(it.Kind) {
+				p.Failed++
 			}
-			p.Total += len(ids)
-			links, err := tx.LinksForItems(ctx, ids)
-			if err != nil {
-				return err
-			}
-			for _, l := range links {
-				if l.State == tracker.LinkLinked && l.IntegrationID == in.ID {
-					p.Done++
-				}
-			}
-			for _, id := range ids {
-				if failedKeys[itemKey(id)] {
-					p.Failed++
-				}
-			}
-			if page.NextCursor == "" {
-				return nil
-			}
-			cursor = page.NextCursor
 		}
+		return nil
 	})
 	return p, err
 }

@@ -438,6 +438,34 @@ func (s *Service) History(ctx context.Context, itemID string) (hs []tracker.Hist
 	return hs, err
 }
 
+// HistoryPage returns a page of an item's history, oldest first (f.ItemID
+// is set here).
+func (s *Service) HistoryPage(ctx context.Context, itemID string, f store.PageFilter) (page store.HistoryPage, err error) {
+	err = s.st.View(ctx, func(tx store.Tx) error {
+		if _, err := tx.GetItem(ctx, itemID); err != nil {
+			return err
+		}
+		f.ItemID = itemID
+		page, err = tx.ListHistoryPage(ctx, f)
+		return err
+	})
+	return page, err
+}
+
+// CommentsPage returns a page of an item's comments, oldest first
+// (f.ItemID is set here).
+func (s *Service) CommentsPage(ctx context.Context, itemID string, f store.PageFilter) (page store.CommentPage, err error) {
+	err = s.st.View(ctx, func(tx store.Tx) error {
+		if _, err := tx.GetItem(ctx, itemID); err != nil {
+			return err
+		}
+		f.ItemID = itemID
+		page, err = tx.ListCommentsPage(ctx, f)
+		return err
+	})
+	return page, err
+}
+
 // --- Comments --------------------------------------------------------------
 
 // AddComment adds a Markdown comment by actor to the item.

@@ -175,6 +175,14 @@ type SyncEventFilter struct {
 	ItemID        string
 	FailuresFirst bool
 	Limit         int
+	// Result, Direction and Action, when set, keep only the events with
+	// that value (ListSyncEventsPage). A Result filter makes FailuresFirst
+	// moot and it is then ignored.
+	Result    string
+	Direction string
+	Action    string
+	// Cursor is the NextCursor of the previous page (ListSyncEventsPage).
+	Cursor string
 }
 
 // Delivery is one webhook delivery from Jira, recorded durably before it is

@@ -52,6 +52,10 @@ type Tx interface {
 	IntegrationTx
 	// Monitoring reads (metrics, connection health): see OpsTx.
 	OpsTx
+	// Counters of items and links, and their recount: see CountsTx.
+	CountsTx
+	// Keyset pages of history, comments and the sync log: see PagesTx.
+	PagesTx
 
 	// Users, their tokens and sessions, and the audit log.
 	PeopleTx

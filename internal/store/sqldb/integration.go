@@ -391,6 +391,9 @@ func (t *tx) DeleteIntegration(ctx context.Context, id string) error {
 	if _, err := t.exec(ctx, `DELETE FROM links WHERE integration_id = ?`, id); err != nil {
 		return wrap(op+": delete links", err)
 	}
+	if _, err := t.exec(ctx, `DELETE FROM link_counts WHERE integration_id = ?`, id); err != nil {
+		return wrap(op+": delete link counts", err)
+	}
 	if _, err := t.exec(ctx, `DELETE FROM integrations WHERE id = ?`, id); err != nil {
 		return wrap(op, err)
 	}
@@ -429,8 +432,21 @@ func (t *tx) UpsertLink(ctx context.Context, l store.Link) error {
 		return err
 	}
 	const op = "upsert link"
-	if err := t.itemKnown(ctx, op, l.ItemID); err != nil {
-		return err
+	// The item's kind and liveness and the link it had, for the counters
+	// (links of live items are counted).
+	var kind string
+	var live bool
+	err = t.queryRow(ctx, `SELECT kind, deleted_at IS NULL FROM items WHERE id = ?`, l.ItemID).Scan(&kind, &live)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound("item %q not found", l.ItemID)
+	}
+	if err != nil {
+		return wrap(op, err)
+	}
+	var prevInteg, prevState string
+	err = t.queryRow(ctx, `SELECT integration_id, state FROM links WHERE item_id = ?`+t.d.lockRows, l.ItemID).Scan(&prevInteg, &prevState)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return wrap(op, err)
 	}
 	if err := t.integrationKnown(ctx, op, l.IntegrationID); err != nil {
 		return err
@@ -456,6 +472,16 @@ func (t *tx) UpsertLink(ctx context.Context, l store.Link) error {
 			return &retryError{err: wrap(op, err)}
 		}
 		return wrap(op, err)
+	}
+	if live && (prevInteg != l.IntegrationID || prevState != string(l.State)) {
+		if prevInteg != "" {
+			if err := t.bumpLinkCount(ctx, prevInteg, kind, tracker.LinkState(prevState), -1); err != nil {
+				return err
+			}
+		}
+		if err := t.bumpLinkCount(ctx, l.IntegrationID, kind, l.State, 1); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -596,45 +622,9 @@ func (t *tx) AddSyncEvent(ctx context.Context, e store.SyncEvent) error {
 // ListSyncEvents lists an integration's events (of one item when f.ItemID is
 // set), newest first; with f.FailuresFirst the errors come first, then the
 // rest, each part newest first. Events of a deleted integration are still
-// listed; an unknown integration simply has none.
+// listed; an unknown integration simply has none. It is the first page of
+// ListSyncEventsPage.
 func (t *tx) ListSyncEvents(ctx context.Context, f store.SyncEventFilter) ([]store.SyncEvent, error) {
-	if f.IntegrationID == "" {
-		return nil, invalid("listing sync events needs an integration id")
-	}
-	limit := f.Limit
-	switch {
-	case limit < 0:
-		return nil, invalid("limit must not be negative")
-	case limit == 0:
-		limit = store.DefaultEventPageSize
-	case limit > store.MaxEventPageSize:
-		limit = store.MaxEventPageSize
-	}
-	where := `integration_id = ?`
-	args := []any{f.IntegrationID}
-	if f.ItemID != "" {
-		where += ` AND item_id = ?`
-		args = append(args, f.ItemID)
-	}
-	list := func(cond string, n int) ([]store.SyncEvent, error) {
-		return queryAll(ctx, t, "list sync events", scanSyncEvent,
-			`SELECT `+syncEventCols+` FROM sync_events WHERE `+where+cond+` ORDER BY at DESC, id DESC LIMIT ?`, append(slices.Clone(args), n)...)
-	}
-	if !f.FailuresFirst {
-		return list("", limit)
-	}
-	// Two queries rather than ORDER BY a CASE, so that each part reads
-	// only the rows it returns from an index.
-	failures, err := list(` AND result = 'error'`, limit)
-	if err != nil {
-		return nil, err
-	}
-	if left := limit - len(failures); left > 0 {
-		rest, err := list(` AND result <> 'error'`, left)
-		if err != nil {
-			return nil, err
-		}
-		failures = append(failures, rest...)
-	}
-	return failures, nil
+	page, err := t.ListSyncEventsPage(ctx, f)
+	return page.Events, err
 }

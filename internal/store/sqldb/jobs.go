@@ -343,8 +343,10 @@ func (t *tx) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, erro
 		args = append(args, f.Key)
 	}
 	if f.State != "" {
-		where = append(where, "state = ?")
-		args = append(args, string(f.State))
+		// A literal (the state is one of four, checked above): only then
+		// can the partial indexes over one state (jobs_failed, the
+		// pending ones) answer.
+		where = append(where, "state = '"+string(f.State)+"'")
 	}
 	q := `SELECT ` + jobCols + ` FROM jobs`
 	if len(where) > 0 {

@@ -27,19 +27,21 @@ func (t *tx) QueueStats(ctx context.Context) ([]store.QueueStat, error) {
 	}, `SELECT kind, COUNT(*), MIN(run_at) FROM jobs WHERE state = 'pending' GROUP BY kind ORDER BY kind`)
 }
 
-// ItemCounts counts live items per kind and status (index
-// items_live_kind_status).
+// ItemCounts sums the per-target counters of live items per kind and
+// status (migration 00007): a few rows per target, where counting the
+// items (index items_live_kind_status) read every live item on every
+// scrape.
 func (t *tx) ItemCounts(ctx context.Context) ([]store.ItemCount, error) {
 	return queryAll(ctx, t, "item counts", func(s rowScanner) (store.ItemCount, error) {
 		var c store.ItemCount
 		err := s.Scan(&c.Kind, &c.Status, &c.Count)
 		return c, err
-	}, `SELECT kind, status, COUNT(*) FROM items WHERE deleted_at IS NULL GROUP BY kind, status ORDER BY kind, status`)
+	}, `SELECT kind, status, SUM(n) FROM item_counts GROUP BY kind, status HAVING SUM(n) <> 0 ORDER BY kind, status`)
 }
 
 // ConnectionHealth reads the newest webhook (index deliveries_webhooks),
 // the queued deliveries (deliveries_queued) and, per integration of the
-// connection, its newest failure (sync_events_failures). The failures are
+// connection, its newest failure (sync_events_result). The failures are
 // read one integration at a time: a single query over all of them would
 // sort every failure of the connection to find the newest.
 func (t *tx) ConnectionHealth(ctx context.Context, connectionID string) (store.ConnectionHealth, error) {

@@ -64,7 +64,7 @@ func TestSQLiteOpsQueriesUseIndexes(t *testing.T) {
 		{`SELECT kind, status, COUNT(*) FROM items WHERE deleted_at IS NULL GROUP BY kind, status ORDER BY kind, status`, "items_live_kind_status", nil},
 		{`SELECT received_at FROM deliveries WHERE connection_id = ? AND event <> 'vulnsync:reconcile' ORDER BY id DESC LIMIT 1`, "deliveries_webhooks", []any{"c"}},
 		{`SELECT COUNT(*) FROM deliveries WHERE connection_id = ? AND status = 'queued'`, "deliveries_queued", []any{"c"}},
-		{`SELECT ` + syncEventCols + ` FROM sync_events WHERE integration_id = ? AND result = 'error' ORDER BY at DESC, id DESC LIMIT 1`, "sync_events_failures", []any{"i"}},
+		{`SELECT ` + syncEventCols + ` FROM sync_events WHERE integration_id = ? AND result = 'error' ORDER BY at DESC, id DESC LIMIT 1`, "sync_events_result", []any{"i"}},
 	} {
 		p := plan(c.query, c.args...)
 		if !strings.Contains(p, c.index) {

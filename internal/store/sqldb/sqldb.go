@@ -70,6 +70,9 @@ type DB struct {
 	// migrations are the versions of the embedded migrations, in order
 	// (PendingMigrations).
 	migrations []int64
+	// queryHook, set by tests before use, sees every query a transaction
+	// reads rows with (the plan tests explain each one).
+	queryHook func(q string, args []any)
 }
 
 var _ store.Store = (*DB)(nil)

@@ -51,6 +51,7 @@ func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 }
 
 func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	t.observe(q, args)
 	if st, _ := t.stmt(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -58,10 +59,18 @@ func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error
 }
 
 func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	t.observe(q, args)
 	if st, _ := t.stmt(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
 	return t.tx.QueryRowContext(ctx, t.d.rebind(q), args...)
+}
+
+// observe tells the test hook, if any, about a query.
+func (t *tx) observe(q string, args []any) {
+	if t.owner != nil && t.owner.queryHook != nil {
+		t.owner.queryHook(q, args)
+	}
 }
 
 // execN runs a statement and returns how many rows it changed.
@@ -538,6 +547,9 @@ func (t *tx) CreateItem(ctx context.Context, it tracker.Item, hist []tracker.His
 		}
 		return conflict("item %q already exists", it.ID)
 	}
+	if err := t.bumpItemCount(ctx, it.TargetID, it.Kind, it.Status, 1); err != nil {
+		return err
+	}
 	if err := t.insertHistory(ctx, hist); err != nil {
 		return wrap("create item: store history", err)
 	}
@@ -680,6 +692,13 @@ func (t *tx) UpdateItem(ctx context.Context, it tracker.Item, prevVersion int64,
 	if err != nil {
 		return err
 	}
+	// The status at prevVersion, for the counters: if the update below
+	// succeeds, the row was still at that version, so still had it.
+	var target, kind, oldStatus string
+	err = t.queryRow(ctx, `SELECT target_id, kind, status FROM items WHERE id = ? AND version = ? AND deleted_at IS NULL`, it.ID, prevVersion).Scan(&target, &kind, &oldStatus)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return wrap("update item", err)
+	}
 	n, err := t.execN(ctx, `UPDATE items SET title = ?, description = ?, severity = ?, status = ?, fields = ?, field_times = ?, version = ?, updated_at = ?, due_date = ?
 		WHERE id = ? AND version = ? AND deleted_at IS NULL`,
 		it.Title, it.Description, string(it.Severity), string(it.Status), fields, times, it.Version, t.d.ts(t.stamp(it.UpdatedAt)), dueDate(it),
@@ -698,6 +717,14 @@ func (t *tx) UpdateItem(ctx context.Context, it tracker.Item, prevVersion int64,
 		}
 		return conflict("item %q was changed concurrently: it is at version %d, the change was made to version %d", it.ID, current, prevVersion)
 	}
+	if oldStatus != string(it.Status) {
+		if err := t.bumpItemCount(ctx, target, kind, tracker.Status(oldStatus), -1); err != nil {
+			return err
+		}
+		if err := t.bumpItemCount(ctx, target, kind, it.Status, 1); err != nil {
+			return err
+		}
+	}
 	if err := t.insertHistory(ctx, hist); err != nil {
 		return wrap("update item: store history", err)
 	}
@@ -713,12 +740,27 @@ func (t *tx) DeleteItem(ctx context.Context, id string, h tracker.HistoryEntry) 
 		return err
 	}
 	at := t.d.ts(hist[0].At)
-	n, err := t.execN(ctx, `UPDATE items SET deleted_at = ?, updated_at = ?, version = version + 1 WHERE id = ? AND deleted_at IS NULL`, at, at, id)
+	var target, kind, status string
+	err := t.queryRow(ctx, `UPDATE items SET deleted_at = ?, updated_at = ?, version = version + 1 WHERE id = ? AND deleted_at IS NULL
+		RETURNING target_id, kind, status`, at, at, id).Scan(&target, &kind, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound("item %q not found", id)
+	}
 	if err != nil {
 		return wrap("delete item", err)
 	}
-	if n == 0 {
-		return notFound("item %q not found", id)
+	if err := t.bumpItemCount(ctx, target, kind, tracker.Status(status), -1); err != nil {
+		return err
+	}
+	var integ, state string
+	err = t.queryRow(ctx, `SELECT integration_id, state FROM links WHERE item_id = ?`, id).Scan(&integ, &state)
+	switch {
+	case err == nil:
+		if err := t.bumpLinkCount(ctx, integ, kind, tracker.LinkState(state), -1); err != nil {
+			return err
+		}
+	case !errors.Is(err, sql.ErrNoRows):
+		return wrap("delete item: read its link", err)
 	}
 	if err := t.insertHistory(ctx, hist); err != nil {
 		return wrap("delete item: store history", err)
