@@ -407,7 +407,7 @@ func (r *run) applyIssue(ctx context.Context, s *snapshot, is *jira.Issue, when 
 		if echo || ours(f.Jira) || tracker.Equal(v, normalize(itemValue(it, f.Vulnsync))) {
 			continue
 		}
-		if !jiraWins(f, at, it.FieldTimes[f.Vulnsync]) {
+		if !r.e.jiraWins(f, at, it.FieldTimes[f.Vulnsync]) {
 			continue // vulnsync's value is newer or locked: the push restores it
 		}
 		setPatch(patchAt(at), f.Vulnsync, v)
@@ -416,7 +416,7 @@ func (r *run) applyIssue(ctx context.Context, s *snapshot, is *jira.Issue, when 
 		echo := strings.EqualFold(is.Status.Name, synced.Status) || ours("status")
 		synced.Status, synced.Times["status"] = is.Status.Name, at
 		touched = true
-		if st, ok := r.doc.StatusFromJiraName(is.Status.Name, is.Status.Category.Key); ok && !echo && st != it.Status && at.After(it.FieldTimes["status"]) {
+		if st, ok := r.doc.StatusFromJiraName(is.Status.Name, is.Status.Category.Key); ok && !echo && st != it.Status && r.e.jiraNewer(at, it.FieldTimes["status"]) {
 			patchAt(at).Status = &st
 		}
 	}
@@ -424,7 +424,7 @@ func (r *run) applyIssue(ctx context.Context, s *snapshot, is *jira.Issue, when 
 		echo := strings.EqualFold(is.Priority.Name, synced.Priority) || ours("priority")
 		synced.Priority, synced.Times["priority"] = is.Priority.Name, at
 		touched = true
-		if sev, ok := r.doc.SeverityOf(is.Priority.Name); ok && !echo && sev != it.Severity && at.After(it.FieldTimes["severity"]) {
+		if sev, ok := r.doc.SeverityOf(is.Priority.Name); ok && !echo && sev != it.Severity && r.e.jiraNewer(at, it.FieldTimes["severity"]) {
 			patchAt(at).Severity = &sev
 		}
 	}
@@ -465,14 +465,14 @@ func fresh(at, last time.Time, ours bool) bool {
 
 // jiraWins decides a field changed on both sides: a lock decides, else the
 // newest change by each side's own clock.
-func jiraWins(f mapping.Field, jiraAt, vulnsyncAt time.Time) bool {
+func (e *Engine) jiraWins(f mapping.Field, jiraAt, vulnsyncAt time.Time) bool {
 	switch f.Locked {
 	case mapping.LockJira:
 		return true
 	case mapping.LockVulnsync:
 		return false
 	}
-	return jiraAt.After(vulnsyncAt)
+	return e.jiraNewer(jiraAt, vulnsyncAt)
 }
 
 func setPatch(p *tracker.Patch, name string, v any) {
