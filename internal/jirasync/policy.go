@@ -20,3 +20,23 @@ func (e *Engine) jiraNewer(jiraAt, vulnsyncAt time.Time) bool {
 	}
 	return jiraAt.After(vulnsyncAt)
 }
+
+// overtaken reports whether a webhook's value of a field, changed in Jira
+// at "at" (by vulnsync's service account when ours), is no longer what
+// Jira holds because vulnsync wrote the field since (state.Pushed). Taking
+// it for Jira's value would roll the synced state back, and the next push
+// would then send, from that stale base, values that overwrite a newer
+// change made in Jira meanwhile (its webhook still on the way). A person's
+// change older than our write still counts for newest-change-wins against
+// the item; only the synced state keeps what we wrote. Our own write
+// coming back is overtaken unless it is the latest one (its value is the
+// synced one): an earlier write, or a step of a multi-transition move,
+// arriving late. A change in the same instant as our write is taken as the
+// earlier one, as in fresh: we write only after reading Jira's state.
+func overtaken(st state, id string, at time.Time, ours, sameAsSynced bool) bool {
+	pushed, ok := st.Pushed[id]
+	if !ok || (ours && sameAsSynced) {
+		return false
+	}
+	return !at.After(pushed)
+}
