@@ -20,7 +20,7 @@ import (
 )
 
 var (
-	seeds      = flag.Int("seeds", 100, "seeds of the randomized convergence test")
+	seeds      = flag.Int("seeds", 60, "seeds of the randomized convergence test")
 	traceSeeds = flag.Bool("convergence-trace", false, "log every step of the randomized convergence test's schedules")
 )
 
