@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -65,6 +66,11 @@ type Options struct {
 	UI bool
 	// MaxImportBytes bounds one uploaded scanner report (default: the API's).
 	MaxImportBytes int64
+	// Unvalidated skips checking every exchange against vulnsync's and
+	// Jira's OpenAPI documents: for many-seed randomized runs whose calls
+	// the other tests validate already, and where validation would be
+	// most of the cost.
+	Unvalidated bool
 }
 
 // Clock is a settable clock shared by the parts of an environment.
@@ -110,6 +116,10 @@ type Env struct {
 	Profile  jirasim.Profile
 	closeAll func()
 	hooks    *capture
+	// appCfg builds vulnsync again on Restart; handler is the current
+	// process's, behind the API server's fixed URL.
+	appCfg  app.Config
+	handler atomic.Pointer[http.Handler]
 
 	// HTTP sends Do's and Send's requests, validating every exchange with
 	// vulnsync's OpenAPI document (internal/apispec).
@@ -214,9 +224,14 @@ func New(t testing.TB, o Options) *Env {
 	if o.DataDir == "" {
 		o.DataDir = t.TempDir()
 	}
-	spec := jiraspec.Optional(t)
+	var spec *jiraspec.Spec
+	apiTransport := http.DefaultTransport
+	if !o.Unvalidated {
+		spec = jiraspec.Optional(t)
+		apiTransport = apispec.Transport(t, http.DefaultTransport)
+	}
 	e := &Env{T: t, Spec: spec, DataDir: o.DataDir, Deploy: o.Deployment, Profile: o.Profile, Clock: o.Clock,
-		HTTP: &http.Client{Transport: apispec.Transport(t, http.DefaultTransport)}}
+		HTTP: &http.Client{Transport: apiTransport}}
 	if o.Sim != nil {
 		e.Sim, e.SimURL = o.Sim, o.SimURL
 		e.Profile = o.Sim.Profile()
@@ -234,8 +249,8 @@ func New(t testing.TB, o Options) *Env {
 	if o.Clock != nil {
 		clock = o.Clock.Now
 	}
-	e.API = httptest.NewUnstartedServer(nil)
-	a, err := app.New(ctx, app.Config{DB: o.DB, DataDir: o.DataDir, PublicURL: "http://" + e.API.Listener.Addr().String(), Clock: clock,
+	e.API = httptest.NewUnstartedServer(http.HandlerFunc(e.serve))
+	e.appCfg = app.Config{DB: o.DB, DataDir: o.DataDir, PublicURL: "http://" + e.API.Listener.Addr().String(), Clock: clock,
 		JiraHTTPClient: &http.Client{Transport: spec.Transport(t, http.DefaultTransport)},
 		JiraConfig: func(c *jira.Config) {
 			if o.Clock != nil {
@@ -251,20 +266,48 @@ func New(t testing.TB, o Options) *Env {
 		MetricsToken:   o.MetricsToken,
 		UI:             o.UI,
 		MaxImportBytes: o.MaxImportBytes,
-	})
-	if err != nil {
+	}
+	if err := e.start(ctx); err != nil {
 		t.Fatalf("assemble vulnsync: %v", err)
+	}
+	e.API.Start()
+	if _, err := e.App.People.BootstrapAdminToken(ctx, Token); err != nil {
+		t.Fatal(err)
+	}
+	e.closeAll = func() { e.API.Close(); e.App.Close() }
+	t.Cleanup(e.Close)
+	return e
+}
+
+// start builds a vulnsync process and puts it behind the API server.
+func (e *Env) start(ctx context.Context) error {
+	a, err := app.New(ctx, e.appCfg)
+	if err != nil {
+		return err
 	}
 	e.App = a
 	e.Store, e.Tracker, e.Integ, e.Engine, e.Runner = a.Store, a.Tracker, a.Integrations, a.Engine, a.Runner
-	e.API.Config.Handler = a.Handler
-	e.API.Start()
-	if _, err := a.People.BootstrapAdminToken(ctx, Token); err != nil {
-		t.Fatal(err)
+	e.handler.Store(&a.Handler)
+	return nil
+}
+
+// serve hands a request to the current process.
+func (e *Env) serve(w http.ResponseWriter, r *http.Request) {
+	(*e.handler.Load()).ServeHTTP(w, r)
+}
+
+// Restart is a crash and restart of vulnsync between two steps: the
+// process is closed, losing everything it held in memory, and a new one is
+// built on the same database and data directory, against the same
+// simulator and clock, behind the same URL (so Jira's webhooks keep
+// reaching it). Env's parts (App, Store, Engine, Runner…) are the new
+// process's afterwards. Call it only while no request is in flight.
+func (e *Env) Restart() {
+	e.T.Helper()
+	e.App.Close()
+	if err := e.start(context.Background()); err != nil {
+		e.T.Fatalf("restart vulnsync: %v", err)
 	}
-	e.closeAll = func() { e.API.Close(); a.Close() }
-	t.Cleanup(e.Close)
-	return e
 }
 
 // Close stops the API and closes the store (a "crash" when called early).

@@ -63,3 +63,10 @@ func TestAFutureJiraTimeDoesNotPoisonTheWatermark(t *testing.T) {
 		t.Fatalf("vulnsync's edit after the future-dated one: Jira CVSS %v, want 4.2", deref(is.Fields.CVSS))
 	}
 }
+
+func deref[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}

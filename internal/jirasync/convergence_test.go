@@ -1,23 +1,36 @@
 package jirasync_test
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/vulnsync/vulnsync/internal/apptest"
 	"github.com/vulnsync/vulnsync/internal/jirasim"
+	"github.com/vulnsync/vulnsync/internal/jirasync"
+	"github.com/vulnsync/vulnsync/internal/mapping"
+	"github.com/vulnsync/vulnsync/internal/tracker"
 )
 
-var seeds = flag.Int("seeds", 200, "seeds of the randomized convergence test")
+var (
+	seeds      = flag.Int("seeds", 60, "seeds of the randomized convergence test")
+	traceSeeds = flag.Bool("convergence-trace", false, "log every step of the randomized convergence test's schedules")
+)
 
 // People edit the same items on both sides while the simulator drops 20 %
-// of webhooks, duplicates 10 % and reorders the rest; after reconciliation
-// both sides agree with what the mapping says they should be. Time is the
+// of webhooks, duplicates 10 %, delays them and reorders the rest, and
+// vulnsync crashes and restarts between steps; after reconciliation each
+// side holds what the policy says it should: an oracle, fed by the model
+// of the schedule, computes every field's expected final value (direction,
+// newest change wins, locks, the status and priority mappings) and both
+// sides are checked against it, not just against each other. Time is the
 // test's clock: nothing waits.
 func TestRandomizedConvergence(t *testing.T) {
 	n := *seeds
@@ -26,11 +39,161 @@ func TestRandomizedConvergence(t *testing.T) {
 	}
 	for seed := 1; seed <= n; seed++ {
 		dep := deployments[seed%len(deployments)]
-		t.Run(fmt.Sprintf("seed%03d-%s", seed, dep), func(t *testing.T) {
+		t.Run(fmt.Sprintf("seed%04d-%s", seed, dep), func(t *testing.T) {
 			t.Parallel()
-			convergeSeed(t, uint64(seed), dep)
+			res := convergeSeed(t, uint64(seed), dep, false)
+			for _, m := range res.mismatches {
+				t.Error(m)
+			}
 		})
 	}
+}
+
+// The oracle must reject a broken policy that the old check ("both sides
+// agree") accepted: with vulnsync winning every conflict, the sides still
+// agree, but on the wrong values. The switch is per engine (see
+// jirasync.BreakConflictPolicy), so these seeds may run in parallel with
+// anything.
+func TestConvergenceOracleCatchesBrokenPolicy(t *testing.T) {
+	var mu sync.Mutex
+	caught, onlyByOracle := 0, 0
+	t.Run("seeds", func(t *testing.T) {
+		for seed := 1; seed <= 12; seed++ {
+			dep := deployments[seed%len(deployments)]
+			t.Run(fmt.Sprintf("seed%04d-%s", seed, dep), func(t *testing.T) {
+				t.Parallel()
+				res := convergeSeed(t, uint64(seed), dep, true)
+				mu.Lock()
+				defer mu.Unlock()
+				if len(res.mismatches) > 0 {
+					caught++
+					if len(res.disagreements) == 0 {
+						onlyByOracle++
+					}
+					t.Logf("caught: %s", res.mismatches[0])
+				}
+			})
+		}
+	})
+	if caught == 0 {
+		t.Errorf("the oracle found nothing wrong with a sync in which vulnsync always wins, over 12 seeds")
+	}
+	if onlyByOracle == 0 {
+		t.Errorf("no seed where the sides agreed yet the oracle caught the broken policy (caught in %d seeds): the oracle adds nothing to the agreement check", caught)
+	}
+}
+
+// Sides of a change.
+const (
+	sideVulnsync = "vulnsync"
+	sideJira     = "jira"
+)
+
+// change is one person's change of a field on one side. The clock advances
+// at least a second before every step and a step makes one change, so the
+// times of a schedule's changes are strictly ordered.
+type change struct {
+	at    time.Time
+	side  string
+	value string // status: a vulnsync status or a Jira status name; severity: a severity or a Jira priority
+}
+
+// itemModel is what the schedule did to one item: the changes of every
+// field it touches, and the comments made on either side.
+type itemModel struct {
+	id, key string
+	// changes by vulnsync field name ("status", "severity", "title",
+	// "cvss_score", "asset_id", "labels").
+	changes  map[string][]change
+	comments []string // the marker of each comment made, on either side
+}
+
+func (m *itemModel) record(field, side, value string, at time.Time) {
+	m.changes[field] = append(m.changes[field], change{at: at, side: side, value: value})
+}
+
+// newest returns the newest change (of one side when side is not empty).
+func newest(cs []change, side string) (change, bool) {
+	var out change
+	found := false
+	for _, c := range cs {
+		if (side == "" || c.side == side) && (!found || c.at.After(out.at)) {
+			out, found = c, true
+		}
+	}
+	return out, found
+}
+
+// expected is the oracle: the value each side must end with for one field
+// of one item, under the mapping document. For a mapped field: to_jira
+// takes vulnsync's newest change, from_jira Jira's, both the newest of
+// either side unless locked to one side. Status and severity are two-way,
+// newest change wins, translated through the mapping: a vulnsync status v
+// shows in Jira as status_to_jira[v], a Jira status S in vulnsync as
+// status_from_jira[S]. An error means the schedule made a case the model
+// cannot predict (the schedule must avoid it).
+func expected(doc *mapping.Document, field string, cs []change) (vulnsync, jira string, err error) {
+	if len(cs) == 0 {
+		return "", "", fmt.Errorf("%s: no change recorded, not even the initial value", field)
+	}
+	switch field {
+	case "status":
+		c, _ := newest(cs, "")
+		if c.side == sideVulnsync {
+			return c.value, doc.StatusToJira[tracker.Status(c.value)], nil
+		}
+		v, ok := doc.StatusFromJira[c.value]
+		if !ok {
+			return "", "", fmt.Errorf("status: Jira status %q is not mapped by name", c.value)
+		}
+		return string(v), c.value, nil
+	case "severity":
+		c, _ := newest(cs, "")
+		if c.side == sideVulnsync {
+			return c.value, doc.Priority[tracker.Severity(c.value)], nil
+		}
+		for sev, p := range doc.Priority {
+			if p == c.value {
+				return string(sev), c.value, nil
+			}
+		}
+		return "", "", fmt.Errorf("severity: Jira priority %q maps to no severity", c.value)
+	}
+	var f *mapping.Field
+	for i := range doc.Fields {
+		if doc.Fields[i].Vulnsync == field {
+			f = &doc.Fields[i]
+		}
+	}
+	if f == nil {
+		return "", "", fmt.Errorf("%s is not mapped", field)
+	}
+	wins := ""
+	switch {
+	case f.Direction == mapping.ToJira || f.Locked == mapping.LockVulnsync:
+		wins = sideVulnsync
+	case f.Direction == mapping.FromJira || f.Locked == mapping.LockJira:
+		wins = sideJira
+	}
+	c, ok := newest(cs, wins)
+	if !ok {
+		return "", "", fmt.Errorf("%s: no change by %s", field, wins)
+	}
+	if f.Direction == mapping.ToJira {
+		// Jira's own edits of a to_jira field are not undone until vulnsync
+		// changes the field again: the schedule ends with such a change.
+		if j, ok := newest(cs, sideJira); ok && j.at.After(c.at) {
+			return "", "", fmt.Errorf("%s: Jira's edit at %s came after vulnsync's last change", field, j.at.Format(time.TimeOnly))
+		}
+	}
+	return c.value, c.value, nil
+}
+
+// convergence is the outcome of one seed: the oracle's mismatches, and the
+// disagreements between the two sides (the old, weaker check).
+type convergence struct {
+	mismatches    []string
+	disagreements []string
 }
 
 var (
@@ -40,8 +203,10 @@ var (
 	labelPool  = []string{"pci", "gdpr", "web", "api", "triaged", "regression"}
 )
 
-func pickLabels(rng *rand.Rand) []string {
-	var out []string
+// pickLabels draws a label set; unique (a label made of it) makes every
+// change of the field a real change.
+func pickLabels(rng *rand.Rand, unique string) []string {
+	out := []string{unique}
 	for _, l := range labelPool {
 		if rng.IntN(3) == 0 {
 			out = append(out, l)
@@ -50,75 +215,190 @@ func pickLabels(rng *rand.Rand) []string {
 	return out
 }
 
-func convergeSeed(t *testing.T, seed uint64, dep jirasim.Profile) {
+func joinLabels(ls []string) string {
+	out := slices.Clone(ls)
+	sort.Strings(out)
+	return strings.Join(out, ",")
+}
+
+// Operations of a schedule's step.
+const (
+	opVulnsyncStatus = iota
+	opVulnsyncSeverity
+	opVulnsyncFields // cvss_score and labels
+	opVulnsyncAsset
+	opVulnsyncTitle
+	opVulnsyncComment
+	opJiraTransition
+	opJiraPriority
+	opJiraFields // customfield_10050 and labels
+	opJiraAsset
+	opJiraSummary
+	opJiraComment
+	numOps
+)
+
+const convergenceSteps = 16
+
+// validatedSeeds is how many seeds validate their traffic.
+const validatedSeeds = 30
+
+// convergeSeed runs one seed's schedule and checks the end state against
+// the oracle. broken runs it on an engine whose conflict policy is broken
+// (vulnsync always wins), to show the oracle catches it.
+func convergeSeed(t *testing.T, seed uint64, dep jirasim.Profile, broken bool) convergence {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
+	var doc mapping.Document
+	if err := json.Unmarshal([]byte(apptest.SpecMapping), &doc); err != nil {
+		t.Fatal(err)
+	}
 	clock := apptest.NewClock(time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC))
-	e := apptest.New(t, apptest.Options{Profile: dep, Clock: clock})
+	// The first seeds check every exchange against the OpenAPI documents;
+	// the many more that CI runs skip it, as it would be most of their cost.
+	e := apptest.New(t, apptest.Options{Profile: dep, Clock: clock, Unvalidated: seed > validatedSeeds})
+	breakPolicy := func() {
+		if broken {
+			jirasync.BreakConflictPolicy(e.Engine)
+		}
+	}
+	breakPolicy()
+	trace := func(format string, args ...any) {
+		if *traceSeeds {
+			t.Logf(format, args...)
+		}
+	}
+	restart := func() {
+		trace("restart")
+		e.Restart()
+		breakPolicy()
+	}
 	s := e.Setup("target")
-	var items []fullItem
-	var keys []string
+	var items []*itemModel
 	for i := 0; i < 2; i++ {
-		it := createItem(t, e, s.TargetID, map[string]any{"kind": "vulnerability", "title": fmt.Sprintf("Vuln %d", i), "severity": "medium",
-			"fields": map[string]any{"cvss_score": 5.0, "asset_id": "host-1", "labels": []string{"web"}}})
-		items = append(items, fullItem{ID: it.ID})
+		title := fmt.Sprintf("Vuln %d", i)
+		it := createItem(t, e, s.TargetID, map[string]any{"kind": "vulnerability", "title": title, "severity": "medium",
+			"fields": map[string]any{"cvss_score": 9.9, "asset_id": "host-1", "labels": []string{"web"}}})
+		m := &itemModel{id: it.ID, changes: map[string][]change{}}
+		now := clock.Now()
+		for field, v := range map[string]string{"status": "open", "severity": "medium", "title": title, "cvss_score": "9.9", "asset_id": "host-1", "labels": "web"} {
+			m.record(field, sideVulnsync, v, now)
+		}
+		items = append(items, m)
 	}
 	e.Sync()
-	for _, it := range items {
-		keys = append(keys, jiraKey(t, e, it.ID))
+	for _, m := range items {
+		m.key = jiraKey(t, e, m.id)
 	}
 	e.Deliver()
 	e.Sync()
-	e.Sim.SetFaults(jirasim.Faults{WebhookDrop: 0.2, WebhookDuplicate: 0.1, WebhookReorder: 1})
-	devComments := 0
-	v := "/rest/api/" + e.APIVersion() + "/issue/"
-	for step := 0; step < 14; step++ {
-		i := rng.IntN(len(items))
-		id, key := items[i].ID, keys[i]
+	// Delay: every delivery is held back by the simulator for a while of
+	// the test's clock, so it arrives some steps later, among others.
+	delay := []int{0, 15_000, 45_000}[rng.IntN(3)]
+	e.Sim.SetFaults(jirasim.Faults{WebhookDrop: 0.2, WebhookDuplicate: 0.1, WebhookReorder: 1, WebhookDelayMS: delay})
+	for step := 0; step < convergenceSteps; step++ {
+		m := items[rng.IntN(len(items))]
+		id, key := m.id, m.key
 		clock.Advance(time.Duration(1+rng.IntN(20)) * time.Second)
-		switch rng.IntN(10) {
-		case 0:
-			e.Must(200, "PATCH", "/api/v1/items/"+id, map[string]any{"status": statuses[rng.IntN(len(statuses))]}, nil)
-		case 1:
-			e.Must(200, "PATCH", "/api/v1/items/"+id, map[string]any{"severity": severities[rng.IntN(len(severities))]}, nil)
-		case 2:
-			e.Must(200, "PATCH", "/api/v1/items/"+id, map[string]any{"fields": map[string]any{"cvss_score": float64(rng.IntN(100)) / 10, "labels": pickLabels(rng)}}, nil)
-		case 3:
-			e.Must(200, "PATCH", "/api/v1/items/"+id, map[string]any{"fields": map[string]any{"asset_id": fmt.Sprintf("host-%d", rng.IntN(9))}}, nil)
-		case 4:
-			var ts struct {
-				Transitions []struct{ ID string } `json:"transitions"`
+		now := clock.Now()
+		op := rng.IntN(numOps)
+		trace("step %d at %s: op %d on %s", step, now.Format(time.TimeOnly), op, key)
+		switch op {
+		case opVulnsyncStatus:
+			cur := getItem(t, e, id).Status
+			st := pickOther(rng, statuses, cur)
+			e.Must(200, "PATCH", "/api/v1/items/"+id, map[string]any{"status": st}, nil)
+			m.record("status", sideVulnsync, st, now)
+		case opVulnsyncSeverity:
+			cur := getItem(t, e, id).Severity
+			sev := pickOther(rng, severities, cur)
+			e.Must(200, "PATCH", "/api/v1/items/"+id, map[string]any{"severity": sev}, nil)
+			m.record("severity", sideVulnsync, sev, now)
+		case opVulnsyncFields:
+			cvss, labels := float64(2*step)/10, pickLabels(rng, fmt.Sprintf("v%02d", step))
+			e.Must(200, "PATCH", "/api/v1/items/"+id, map[string]any{"fields": map[string]any{"cvss_score": cvss, "labels": labels}}, nil)
+			m.record("cvss_score", sideVulnsync, fmt.Sprint(cvss), now)
+			m.record("labels", sideVulnsync, joinLabels(labels), now)
+		case opVulnsyncAsset:
+			asset := fmt.Sprintf("host-v%02d", step)
+			e.Must(200, "PATCH", "/api/v1/items/"+id, map[string]any{"fields": map[string]any{"asset_id": asset}}, nil)
+			m.record("asset_id", sideVulnsync, asset, now)
+		case opVulnsyncTitle:
+			title := fmt.Sprintf("Vuln retitled at step %d", step)
+			e.Must(200, "PATCH", "/api/v1/items/"+id, map[string]any{"title": title}, nil)
+			m.record("title", sideVulnsync, title, now)
+		case opVulnsyncComment:
+			note := fmt.Sprintf("note%02d from vulnsync", step)
+			e.Must(201, "POST", "/api/v1/items/"+id+"/comments", map[string]any{"body": note}, nil)
+			m.comments = append(m.comments, note)
+		case opJiraTransition:
+			if to, ok := jiraTransitionAny(t, e, rng, key); ok {
+				m.record("status", sideJira, to, now)
 			}
-			e.Jira("dev", "GET", v+key+"/transitions", nil, &ts)
-			if len(ts.Transitions) > 0 {
-				tr := ts.Transitions[rng.IntN(len(ts.Transitions))]
-				e.Jira("dev", "POST", v+key+"/transitions", map[string]any{"transition": map[string]any{"id": tr.ID}}, nil)
-			}
-		case 5:
-			jiraEdit(t, e, key, map[string]any{"priority": map[string]any{"name": priorities[rng.IntN(len(priorities))]}})
-		case 6:
-			jiraEdit(t, e, key, map[string]any{"customfield_10050": float64(rng.IntN(100)) / 10, "labels": append(pickLabels(rng), "vulnsync-"+id)})
-		case 7:
-			jiraEdit(t, e, key, map[string]any{"customfield_10051": fmt.Sprintf("jira-host-%d", rng.IntN(9))})
-		case 8:
-			jiraComment(t, e, key, fmt.Sprintf("note %d from Jira", step))
-			devComments++
-		case 9:
-			e.Must(201, "POST", "/api/v1/items/"+id+"/comments", map[string]any{"body": fmt.Sprintf("note %d from vulnsync", step)}, nil)
+		case opJiraPriority:
+			cur := readIssue(t, e, key).Fields.Priority.Name
+			p := pickOther(rng, priorities, cur)
+			jiraEdit(t, e, key, map[string]any{"priority": map[string]any{"name": p}})
+			m.record("severity", sideJira, p, now)
+		case opJiraFields:
+			cvss, labels := float64(2*step+1)/10, pickLabels(rng, fmt.Sprintf("j%02d", step))
+			jiraEdit(t, e, key, map[string]any{"customfield_10050": cvss, "labels": append(slices.Clone(labels), "vulnsync-"+id)})
+			m.record("cvss_score", sideJira, fmt.Sprint(cvss), now)
+			m.record("labels", sideJira, joinLabels(labels), now)
+		case opJiraAsset:
+			asset := fmt.Sprintf("jira-host-%02d", step)
+			jiraEdit(t, e, key, map[string]any{"customfield_10051": asset})
+			m.record("asset_id", sideJira, asset, now)
+		case opJiraSummary:
+			summary := fmt.Sprintf("Renamed in Jira at step %d", step)
+			jiraEdit(t, e, key, map[string]any{"summary": summary})
+			m.record("title", sideJira, summary, now)
+		case opJiraComment:
+			note := fmt.Sprintf("note%02d from Jira", step)
+			jiraComment(t, e, key, note)
+			m.comments = append(m.comments, note)
 		}
-		switch rng.IntN(3) {
+		if op < opJiraTransition {
+			// vulnsync's runner works a change at once: its push is not
+			// left waiting while Jira changes the same field (see the
+			// decision "Convergence oracle").
+			e.Sync()
+		}
+		switch rng.IntN(4) {
 		case 0:
-			e.Deliver()
+			trace("deliver %d", e.Deliver())
 		case 1:
+			trace("sync %d", e.Sync())
+		case 2:
+			trace("deliver %d", e.Deliver())
+			trace("sync %d", e.Sync())
+		}
+		if rng.IntN(8) == 0 {
+			restart()
+		}
+	}
+	// A title renamed in Jira stays so until vulnsync changes it again
+	// (title flows to Jira only): the schedule ends with that change, so
+	// the oracle can say what the summary must be.
+	for _, m := range items {
+		vs, _ := newest(m.changes["title"], sideVulnsync)
+		if j, ok := newest(m.changes["title"], sideJira); ok && j.at.After(vs.at) {
+			clock.Advance(time.Second)
+			title := fmt.Sprintf("Vuln retitled after Jira's rename at %s", j.at.Format(time.TimeOnly))
+			e.Must(200, "PATCH", "/api/v1/items/"+m.id, map[string]any{"title": title}, nil)
+			m.record("title", sideVulnsync, title, clock.Now())
 			e.Sync()
 		}
 	}
 	// Let everything settle: deliveries (still faulty), sync, and
-	// reconciliation rounds.
+	// reconciliation rounds, with one more crash among them.
 	for round := 0; round < 4; round++ {
 		e.Deliver()
 		e.Sync()
 		clock.Advance(6 * time.Minute)
 		e.Sync()
+		if round == 1 && rng.IntN(2) == 0 {
+			restart()
+		}
 	}
 	e.Sim.SetFaults(jirasim.Faults{})
 	if pending := jobsIn(t, e, "pending"); len(pending) > 0 {
@@ -128,52 +408,183 @@ func convergeSeed(t *testing.T, seed uint64, dep jirasim.Profile) {
 	if failed := jobsIn(t, e, "failed"); len(failed) > 0 {
 		t.Fatalf("work failed for good: %+v", failed)
 	}
-	totalJira := 0
-	for i, it := range items {
-		got := getItem(t, e, it.ID)
-		is := readIssue(t, e, keys[i])
-		if jiraStatus := is.Fields.Status.Name; !statusAgrees(got.Status, jiraStatus) {
-			t.Errorf("%s: vulnsync status %s, Jira %s", keys[i], got.Status, jiraStatus)
-		}
-		if want := map[string]string{"critical": "Highest", "high": "High", "medium": "Medium", "low": "Low", "info": "Lowest"}[got.Severity]; is.Fields.Priority.Name != want {
-			t.Errorf("%s: severity %s, Jira priority %s", keys[i], got.Severity, is.Fields.Priority.Name)
-		}
-		if is.Fields.CVSS == nil || got.Fields["cvss_score"] != *is.Fields.CVSS {
-			t.Errorf("%s: cvss vulnsync %v, Jira %v", keys[i], got.Fields["cvss_score"], deref(is.Fields.CVSS))
-		}
-		if is.Fields.AssetID == nil || got.Fields["asset_id"] != *is.Fields.AssetID || strings.HasPrefix(*is.Fields.AssetID, "jira-") {
-			t.Errorf("%s: asset_id (locked to vulnsync) vulnsync %v, Jira %v", keys[i], got.Fields["asset_id"], is.Fields.AssetID)
-		}
-		if a, b := labelSet(got.Fields["labels"]), labelSet(is.Fields.Labels); a != b {
-			t.Errorf("%s: labels vulnsync %s, Jira %s", keys[i], a, b)
-		}
-		if is.Fields.Summary != got.Title {
-			t.Errorf("%s: summary %q, title %q", keys[i], is.Fields.Summary, got.Title)
-		}
-		for _, c := range comments(t, e, it.ID) {
-			if c["origin"] == "jira" && strings.Contains(c["body"].(string), "from Jira") {
-				totalJira++
+	var res convergence
+	if *traceSeeds {
+		for _, m := range items {
+			var evs struct {
+				Events []map[string]any `json:"events"`
+			}
+			e.Must(200, "GET", "/api/v1/items/"+m.id+"/events", nil, &evs)
+			var hist struct {
+				Changelog struct {
+					Histories []struct {
+						Created string
+						Author  struct{ DisplayName string }
+						Items   []struct{ Field, FromString, ToString string }
+					}
+				}
+			}
+			e.Jira("dev", "GET", "/rest/api/"+e.APIVersion()+"/issue/"+m.key+"?expand=changelog", nil, &hist)
+			for _, h := range hist.Changelog.Histories {
+				for _, c := range h.Items {
+					trace("%s history %s by %s: %s %q → %q", m.key, h.Created, h.Author.DisplayName, c.Field, c.FromString, c.ToString)
+				}
+			}
+			for i := len(evs.Events) - 1; i >= 0; i-- {
+				ev := evs.Events[i]
+				trace("%s %v %v %v %v %v %v", m.key, ev["at"], ev["direction"], ev["action"], ev["jira_call"], ev["result"], ev["error"])
 			}
 		}
 	}
-	if totalJira != devComments {
-		t.Errorf("Jira comments mirrored: %d, made in Jira: %d", totalJira, devComments)
+	for _, m := range items {
+		ms, ds := checkItem(t, e, &doc, m)
+		res.mismatches = append(res.mismatches, ms...)
+		res.disagreements = append(res.disagreements, ds...)
 	}
+	return res
 }
 
-func deref(p *float64) any {
-	if p == nil {
-		return nil
+// pickOther draws a value other than cur.
+func pickOther(rng *rand.Rand, from []string, cur string) string {
+	var others []string
+	for _, v := range from {
+		if v != cur {
+			others = append(others, v)
+		}
 	}
-	return *p
+	return others[rng.IntN(len(others))]
 }
 
-// statusAgrees: Jira's status maps back to the item's, or the item's maps
-// to Jira's (several vulnsync statuses may share one Jira status).
-func statusAgrees(item, jira string) bool {
-	to := map[string]string{"open": "To Do", "in_progress": "In Progress", "resolved": "Done", "accepted_risk": "Won't Do", "false_positive": "Won't Do"}
-	from := map[string]string{"To Do": "open", "In Progress": "in_progress", "Done": "resolved", "Won't Do": "accepted_risk"}
-	return to[item] == jira || from[jira] == item
+// jiraTransitionAny takes, as dev, one of the transitions the issue offers
+// (each leads to another status), with the resolution its screen may
+// require; it returns the status reached.
+func jiraTransitionAny(t *testing.T, e *apptest.Env, rng *rand.Rand, key string) (string, bool) {
+	t.Helper()
+	var ts struct {
+		Transitions []struct {
+			ID     string
+			To     struct{ Name string } `json:"to"`
+			Fields map[string]struct {
+				Required bool `json:"required"`
+			} `json:"fields"`
+		} `json:"transitions"`
+	}
+	e.Jira("dev", "GET", "/rest/api/"+e.APIVersion()+"/issue/"+key+"/transitions?expand=transitions.fields", nil, &ts)
+	if len(ts.Transitions) == 0 {
+		return "", false
+	}
+	tr := ts.Transitions[rng.IntN(len(ts.Transitions))]
+	body := map[string]any{"transition": map[string]any{"id": tr.ID}}
+	if tr.Fields["resolution"].Required {
+		body["fields"] = map[string]any{"resolution": map[string]any{"name": "Done"}}
+	}
+	if st := e.Jira("dev", "POST", "/rest/api/"+e.APIVersion()+"/issue/"+key+"/transitions", body, nil); st != 204 {
+		t.Fatalf("transition %s to %s: %d", key, tr.To.Name, st)
+	}
+	return tr.To.Name, true
+}
+
+// jiraComments reads the bodies of an issue's comments (raw: ADF or wiki).
+func jiraComments(t *testing.T, e *apptest.Env, key string) []string {
+	t.Helper()
+	var page struct {
+		Total    int `json:"total"`
+		Comments []struct {
+			Body json.RawMessage `json:"body"`
+		} `json:"comments"`
+	}
+	if st := e.Jira("dev", "GET", "/rest/api/"+e.APIVersion()+"/issue/"+key+"/comment?maxResults=1000", nil, &page); st != 200 {
+		t.Fatalf("comments of %s: %d", key, st)
+	}
+	if page.Total > len(page.Comments) {
+		t.Fatalf("comments of %s: %d of %d on one page", key, len(page.Comments), page.Total)
+	}
+	out := make([]string, len(page.Comments))
+	for i, c := range page.Comments {
+		out[i] = string(c.Body)
+	}
+	return out
+}
+
+// checkItem reads both sides of one item and compares each with the
+// oracle; it also reports where the sides disagree with each other.
+func checkItem(t *testing.T, e *apptest.Env, doc *mapping.Document, m *itemModel) (mismatches, disagreements []string) {
+	t.Helper()
+	got := getItem(t, e, m.id)
+	is := readIssue(t, e, m.key)
+	asset := ""
+	if is.Fields.AssetID != nil {
+		asset = *is.Fields.AssetID
+	}
+	cvss := "<none>"
+	if is.Fields.CVSS != nil {
+		cvss = fmt.Sprint(*is.Fields.CVSS)
+	}
+	actual := map[string][2]string{ // field → {vulnsync, Jira}
+		"status":     {got.Status, is.Fields.Status.Name},
+		"severity":   {got.Severity, is.Fields.Priority.Name},
+		"title":      {got.Title, is.Fields.Summary},
+		"cvss_score": {fmt.Sprint(got.Fields["cvss_score"]), cvss},
+		"asset_id":   {fmt.Sprint(got.Fields["asset_id"]), asset},
+		"labels":     {labelSet(got.Fields["labels"]), labelSet(is.Fields.Labels)},
+	}
+	fields := make([]string, 0, len(actual))
+	for f := range actual {
+		fields = append(fields, f)
+	}
+	sort.Strings(fields)
+	for _, f := range fields {
+		wantV, wantJ, err := expected(doc, f, m.changes[f])
+		if err != nil {
+			t.Fatalf("%s: the oracle cannot predict: %v", m.key, err)
+		}
+		a := actual[f]
+		if a[0] != wantV || a[1] != wantJ {
+			mismatches = append(mismatches, fmt.Sprintf("%s %s: vulnsync %q, Jira %q; the policy says %q and %q (changes: %s)", m.key, f, a[0], a[1], wantV, wantJ, describe(m.changes[f])))
+		}
+		if !agree(doc, f, a[0], a[1]) {
+			disagreements = append(disagreements, fmt.Sprintf("%s %s: vulnsync %q, Jira %q", m.key, f, a[0], a[1]))
+		}
+	}
+	var local []string
+	for _, c := range comments(t, e, m.id) {
+		local = append(local, fmt.Sprint(c["body"]))
+	}
+	remote := jiraComments(t, e, m.key)
+	for _, note := range m.comments {
+		for side, bodies := range map[string][]string{sideVulnsync: local, sideJira: remote} {
+			n := 0
+			for _, b := range bodies {
+				if strings.Contains(b, note) {
+					n++
+				}
+			}
+			if n != 1 {
+				mismatches = append(mismatches, fmt.Sprintf("%s: comment %q appears %d times in %s, want once", m.key, note, n, side))
+			}
+		}
+	}
+	return mismatches, disagreements
+}
+
+// agree is the old check: the two sides agree under the mapping (several
+// vulnsync statuses may share one Jira status).
+func agree(doc *mapping.Document, field, vulnsync, jira string) bool {
+	switch field {
+	case "status":
+		return doc.StatusToJira[tracker.Status(vulnsync)] == jira || string(doc.StatusFromJira[jira]) == vulnsync
+	case "severity":
+		return doc.Priority[tracker.Severity(vulnsync)] == jira
+	}
+	return vulnsync == jira
+}
+
+func describe(cs []change) string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = fmt.Sprintf("%s %s=%s", c.at.Format(time.TimeOnly), c.side, c.value)
+	}
+	return strings.Join(out, ", ")
 }
 
 func labelSet(v any) string {
@@ -188,10 +599,9 @@ func labelSet(v any) string {
 	}
 	var keep []string
 	for _, l := range out {
-		if !strings.HasPrefix(l, "vulnsync-") && l != "triaged-by-jira" {
+		if !strings.HasPrefix(l, "vulnsync-") {
 			keep = append(keep, l)
 		}
 	}
-	sort.Strings(keep)
-	return strings.Join(keep, ",")
+	return joinLabels(keep)
 }

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/vulnsync/vulnsync/internal/jira"
@@ -74,6 +75,9 @@ type Engine struct {
 	// parsed hands the receiver's parsed events to the jobs applying them.
 	parsed  parsedEvents
 	metrics Metrics
+	// vulnsyncAlwaysWins breaks the conflict policy on purpose; only the
+	// package's tests can set it (policy.go).
+	vulnsyncAlwaysWins atomic.Bool
 }
 
 // New returns the engine and registers its job workers on the runner (as

@@ -334,7 +334,7 @@ func (r *run) apply(ctx context.Context, s *snapshot, ev *jirahook.Event) (strin
 		at := func(string) time.Time { return evAt }
 		mine := r.isServiceAccount(ev.User)
 		ours := func(string) bool { return mine }
-		note, err := r.applyIssue(ctx, s, ev.Issue, at, ev.User, ours, func(id string) bool { return all || changed[id] })
+		note, err := r.applyIssue(ctx, s, ev.Issue, at, ev.User, ours, func(id string) bool { return all || changed[id] }, false)
 		if err != nil {
 			return note, err
 		}
@@ -391,7 +391,11 @@ func (r *run) fieldIDByName(name string) string {
 // A change the service account made (ours) is vulnsync's own write coming
 // back: it updates what Jira is known to hold but never changes the item;
 // the push then corrects Jira if the item moved on meanwhile.
-func (r *run) applyIssue(ctx context.Context, s *snapshot, is *jira.Issue, when func(string) time.Time, user jira.User, ours func(string) bool, changed func(string) bool) (string, error) {
+//
+// current says is holds Jira's values now (a pull), not as they were when
+// a webhook's change was made: a webhook's value that a later write of
+// ours overtook is not taken as what Jira holds (overtaken).
+func (r *run) applyIssue(ctx context.Context, s *snapshot, is *jira.Issue, when func(string) time.Time, user jira.User, ours func(string) bool, changed func(string) bool, current bool) (string, error) {
 	synced := decodeState(s.link.Synced)
 	if synced.Times == nil {
 		synced.Times = map[string]time.Time{}
@@ -441,29 +445,41 @@ func (r *run) applyIssue(ctx context.Context, s *snapshot, is *jira.Issue, when 
 			}
 		}
 		echo := tracker.Equal(v, synced.Fields[f.Jira])
-		synced.Fields[f.Jira], synced.Times[f.Jira] = v, at
+		if current || !overtaken(synced, f.Jira, at, ours(f.Jira), echo) {
+			synced.Fields[f.Jira], synced.Times[f.Jira] = v, at
+		}
 		touched = true
 		if echo || ours(f.Jira) || tracker.Equal(v, normalize(itemValue(it, f.Vulnsync))) {
 			continue
 		}
-		if !jiraWins(f, at, it.FieldTimes[f.Vulnsync]) {
+		if !r.e.jiraWins(f, at, it.FieldTimes[f.Vulnsync]) {
 			continue // vulnsync's value is newer or locked: the push restores it
 		}
 		setPatch(patchAt(at), f.Vulnsync, v)
 	}
 	if at := when("status"); changed("status") && fresh(at, synced.Times["status"], ours("status")) && is.Status.Name != "" {
-		echo := strings.EqualFold(is.Status.Name, synced.Status) || ours("status")
-		synced.Status, synced.Times["status"] = is.Status.Name, at
+		same := strings.EqualFold(is.Status.Name, synced.Status)
+		// A person's move into the status the synced state holds is a
+		// change, not an echo: its way out was missed (a dropped webhook)
+		// or it re-enters a status several vulnsync statuses share. Only
+		// when our own writes cannot be told apart does equality decide.
+		echo := ours("status") || (same && r.account == "")
+		if current || !overtaken(synced, "status", at, ours("status"), same) {
+			synced.Status, synced.Times["status"] = is.Status.Name, at
+		}
 		touched = true
-		if st, ok := r.doc.StatusFromJiraName(is.Status.Name, is.Status.Category.Key); ok && !echo && st != it.Status && at.After(it.FieldTimes["status"]) {
+		if st, ok := r.doc.StatusFromJiraName(is.Status.Name, is.Status.Category.Key); ok && !echo && st != it.Status && r.e.jiraNewer(at, it.FieldTimes["status"]) {
 			patchAt(at).Status = &st
 		}
 	}
 	if at := when("priority"); changed("priority") && fresh(at, synced.Times["priority"], ours("priority")) && is.Priority != nil {
-		echo := strings.EqualFold(is.Priority.Name, synced.Priority) || ours("priority")
-		synced.Priority, synced.Times["priority"] = is.Priority.Name, at
+		same := strings.EqualFold(is.Priority.Name, synced.Priority)
+		echo := same || ours("priority")
+		if current || !overtaken(synced, "priority", at, ours("priority"), same) {
+			synced.Priority, synced.Times["priority"] = is.Priority.Name, at
+		}
 		touched = true
-		if sev, ok := r.doc.SeverityOf(is.Priority.Name); ok && !echo && sev != it.Severity && at.After(it.FieldTimes["severity"]) {
+		if sev, ok := r.doc.SeverityOf(is.Priority.Name); ok && !echo && sev != it.Severity && r.e.jiraNewer(at, it.FieldTimes["severity"]) {
 			patchAt(at).Severity = &sev
 		}
 	}
@@ -504,14 +520,14 @@ func fresh(at, last time.Time, ours bool) bool {
 
 // jiraWins decides a field changed on both sides: a lock decides, else the
 // newest change by each side's own clock.
-func jiraWins(f mapping.Field, jiraAt, vulnsyncAt time.Time) bool {
+func (e *Engine) jiraWins(f mapping.Field, jiraAt, vulnsyncAt time.Time) bool {
 	switch f.Locked {
 	case mapping.LockJira:
 		return true
 	case mapping.LockVulnsync:
 		return false
 	}
-	return jiraAt.After(vulnsyncAt)
+	return e.jiraNewer(jiraAt, vulnsyncAt)
 }
 
 func setPatch(p *tracker.Patch, name string, v any) {

@@ -439,6 +439,10 @@ func (r *run) pushFields(ctx context.Context, s *snapshot) error {
 	for k, v := range synced.Fields {
 		next.Fields[k] = v
 	}
+	next.Pushed = map[string]time.Time{}
+	for k, t := range synced.Pushed {
+		next.Pushed[k] = t
+	}
 	for _, id := range sortedFieldIDs(want.Fields) {
 		v := want.Fields[id]
 		if tracker.Equal(v, synced.Fields[id]) {
@@ -506,6 +510,13 @@ func (r *run) pushFields(ctx context.Context, s *snapshot) error {
 		r.refreshOnUnknownField(ctx, err)
 		return classify(err)
 	}
+	now := r.e.now()
+	for id := range fields {
+		next.Pushed[id] = now
+	}
+	for id := range update {
+		next.Pushed[id] = now
+	}
 	if synced.Priority != "" && next.Priority != synced.Priority {
 		if err := r.keyEvent(ctx, s.link, fmt.Sprintf("Severity changed in vulnsync to **%s** (priority %s).", s.item.Severity, next.Priority)); err != nil {
 			return err
@@ -537,6 +548,10 @@ func (r *run) pushStatus(ctx context.Context, s *snapshot) error {
 		return err
 	}
 	synced.Status = reached
+	if synced.Pushed == nil {
+		synced.Pushed = map[string]time.Time{}
+	}
+	synced.Pushed["status"] = r.e.now()
 	if err := r.storeLink(ctx, s.item.ID, s.link.IssueID, s.link.IssueKey, synced); err != nil {
 		return err
 	}

@@ -320,7 +320,7 @@ func (r *run) pull(ctx context.Context, s *snapshot) (string, error) {
 			user = u
 		}
 	}
-	note, err := r.applyIssue(ctx, s, is, when, user, ours, func(string) bool { return true })
+	note, err := r.applyIssue(ctx, s, is, when, user, ours, func(string) bool { return true }, true)
 	if err != nil {
 		return note, err
 	}

@@ -23,6 +23,11 @@ type state struct {
 	// time of the newest change applied from Jira, so a delivery that
 	// arrives late never rolls back a newer one (G3).
 	Times map[string]time.Time `json:"times,omitempty"`
+	// Pushed holds, per field id ("status", "priority" included), when
+	// vulnsync last wrote the field to Jira (vulnsync's clock), so that a
+	// webhook's value older than that write is not taken for Jira's
+	// (overtaken).
+	Pushed map[string]time.Time `json:"pushed,omitempty"`
 }
 
 func decodeState(raw []byte) state {
