@@ -259,6 +259,8 @@ func scenario(t *testing.T, profile jirasim.Profile) {
 	c.importReport(404, "nope", map[string]string{"format": "csv"}, "findings.csv", []byte(csvReport))
 	c.call(400, "POST", "/api/v1/targets/"+scanned.ID+"/imports", `{"not":"multipart"}`)
 	c.call(200, "GET", "/api/v1/targets/"+scanned.ID+"/imports", nil)
+	c.call(200, "GET", "/api/v1/targets/"+scanned.ID+"/imports?limit=1", nil)
+	c.call(400, "GET", "/api/v1/targets/"+scanned.ID+"/imports?limit=0", nil)
 	c.call(404, "GET", "/api/v1/targets/nope/imports", nil)
 	c.call(200, "GET", "/api/v1/targets/"+scanned.ID+"/items?overdue=true", nil)
 	c.call(400, "GET", "/api/v1/targets/"+scanned.ID+"/items?overdue=maybe", nil)

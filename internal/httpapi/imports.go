@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/vulnsync/vulnsync/internal/service"
+	"github.com/vulnsync/vulnsync/internal/store"
 	"github.com/vulnsync/vulnsync/internal/tracker"
 )
 
@@ -138,12 +139,32 @@ func (s *server) handleListImports(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	ims, err := s.svc.ListImports(r.Context(), r.PathValue("id"), 0)
+	q := r.URL.Query()
+	limit := store.DefaultPageSize
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > store.MaxPageSize {
+			writeError(w, r, s.log, &tracker.Error{Kind: tracker.EInvalid, Message: "invalid query", Fields: map[string]string{"limit": fmt.Sprintf("must be a number from 1 to %d", store.MaxPageSize)}})
+			return
+		}
+		limit = n
+	}
+	// One more than the page tells whether another follows (at the cap,
+	// a full page says there may be).
+	ims, err := s.svc.ListImports(r.Context(), r.PathValue("id"), q.Get("cursor"), min(limit+1, store.MaxPageSize))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"imports": nonNil(ims)})
+	more := len(ims) > limit || (limit == store.MaxPageSize && len(ims) == limit)
+	if len(ims) > limit {
+		ims = ims[:limit]
+	}
+	next := ""
+	if more {
+		next = ims[len(ims)-1].ID
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"imports": nonNil(ims), "next_cursor": next})
 }
 
 // slaView is a target's SLA policy as the API shows it.

@@ -102,8 +102,8 @@ func (s *Service) Import(ctx context.Context, actor Actor, req ImportRequest) (t
 }
 
 // ListImports returns a target's import records, newest first.
-func (s *Service) ListImports(ctx context.Context, targetID string, limit int) (ims []tracker.Import, err error) {
-	err = s.st.View(ctx, func(tx store.Tx) error { ims, err = tx.ListImports(ctx, targetID, limit); return err })
+func (s *Service) ListImports(ctx context.Context, targetID, before string, limit int) (ims []tracker.Import, err error) {
+	err = s.st.View(ctx, func(tx store.Tx) error { ims, err = tx.ListImports(ctx, targetID, before, limit); return err })
 	return ims, err
 }
 

@@ -151,7 +151,7 @@ func TestImportTwiceCreatesNothingNew(t *testing.T) {
 	if n := len(f.items(t)); n != 21 {
 		t.Errorf("%d items after the second import, want 21", n)
 	}
-	ims, err := f.svc.ListImports(t.Context(), f.target.ID, 0)
+	ims, err := f.svc.ListImports(t.Context(), f.target.ID, "", 0)
 	if err != nil || len(ims) != 2 || ims[0].ID != second.ID {
 		t.Errorf("ListImports = %v, %v", ims, err)
 	}
@@ -294,7 +294,7 @@ func TestImportIsAllOrNothing(t *testing.T) {
 	if n := len(f.items(t)); n != 0 {
 		t.Errorf("%d items after a failed import, want 0", n)
 	}
-	if ims, _ := f.svc.ListImports(t.Context(), f.target.ID, 0); len(ims) != 0 {
+	if ims, _ := f.svc.ListImports(t.Context(), f.target.ID, "", 0); len(ims) != 0 {
 		t.Errorf("%d import records after failed imports, want 0", len(ims))
 	}
 	_, err = f.imp(t, "burp", "x.xml", []byte("<xml/>"), false)

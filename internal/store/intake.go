@@ -20,7 +20,7 @@ type IntakeTx interface {
 	CreateImport(ctx context.Context, im tracker.Import) error
 	// ListImports returns a target's import records, newest first, at
 	// most limit (default 50, capped at MaxPageSize).
-	ListImports(ctx context.Context, targetID string, limit int) ([]tracker.Import, error)
+	ListImports(ctx context.Context, targetID, before string, limit int) ([]tracker.Import, error)
 	// GetSLA returns the target's own SLA policy, ENotFound when it has
 	// none (callers then use tracker.DefaultSLA).
 	GetSLA(ctx context.Context, targetID string) (tracker.SLA, error)

@@ -80,7 +80,7 @@ func TestImportForm(t *testing.T) {
 	if n := strings.Count(page.body, `class="item-title"`); n != 1 || !strings.Contains(page.body, `title="due 2001-02-03">overdue</span>`) || !strings.Contains(page.body, late.Title) {
 		t.Errorf("overdue filter shows %d items; want only %q marked overdue", n, late.Title)
 	}
-	ims, err := e.svc.ListImports(context.Background(), tid, 0)
+	ims, err := e.svc.ListImports(context.Background(), tid, "", 0)
 	if err != nil || len(ims) != 1 {
 		t.Errorf("imports recorded: %d, %v; want only the good one", len(ims), err)
 	}

@@ -219,7 +219,7 @@ func (u *ui) targetPage(w http.ResponseWriter, r *http.Request, sv *sessionView,
 	if v, ok := u.integrationsByTarget(r)[id]; ok {
 		d.Integration = &v
 	}
-	if d.Imports, err = u.svc.ListImports(ctx, id, 10); err != nil {
+	if d.Imports, err = u.svc.ListImports(ctx, id, "", 10); err != nil {
 		u.renderError(w, r, sv, err)
 		return
 	}

@@ -99,7 +99,7 @@ func (t *tx) CreateImport(ctx context.Context, im tracker.Import) error {
 }
 
 // ListImports returns a target's imports, newest first (ids are UUIDv7).
-func (t *tx) ListImports(ctx context.Context, targetID string, limit int) ([]tracker.Import, error) {
+func (t *tx) ListImports(ctx context.Context, targetID, before string, limit int) ([]tracker.Import, error) {
 	limit, err := pageSize(limit)
 	if err != nil {
 		return nil, err
@@ -107,7 +107,14 @@ func (t *tx) ListImports(ctx context.Context, targetID string, limit int) ([]tra
 	if err := t.targetExists(ctx, "list imports", targetID); err != nil {
 		return nil, err
 	}
-	rows, err := t.query(ctx, `SELECT `+importCols+` FROM imports WHERE target_id = ? ORDER BY id DESC LIMIT ?`, targetID, limit)
+	// Keyset: the page after the import before (ids are UUIDv7, so they
+	// sort by creation), read from the (target_id, id) index.
+	q, args := `SELECT `+importCols+` FROM imports WHERE target_id = ?`, []any{targetID}
+	if before != "" {
+		q += ` AND id < ?`
+		args = append(args, before)
+	}
+	rows, err := t.query(ctx, q+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, wrap("list imports", err)
 	}

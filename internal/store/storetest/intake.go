@@ -97,12 +97,21 @@ func testImports(t *testing.T, s store.Store) {
 	var got, two []tracker.Import
 	view(t, s, func(tx store.Tx) error {
 		var err error
-		if got, err = tx.ListImports(t.Context(), a.ID, 0); err != nil {
+		if got, err = tx.ListImports(t.Context(), a.ID, "", 0); err != nil {
 			return err
 		}
-		two, err = tx.ListImports(t.Context(), a.ID, 2)
+		two, err = tx.ListImports(t.Context(), a.ID, "", 2)
 		return err
 	})
+	var rest []tracker.Import
+	view(t, s, func(tx store.Tx) error {
+		var err error
+		rest, err = tx.ListImports(t.Context(), a.ID, made[1].ID, 2)
+		return err
+	})
+	if len(rest) != 1 || rest[0].ID != made[0].ID {
+		t.Errorf("ListImports after the second page's last id: %+v, want the oldest only", rest)
+	}
 	want := []tracker.Import{made[2], made[1], made[0]}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("ListImports (-want +got):\n%s", d)
