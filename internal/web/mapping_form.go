@@ -602,3 +602,22 @@ func schemaLabel(s mapping.Schema) string {
 	}
 	return s.Type
 }
+
+type peopleData struct {
+	People []integration.PersonMatch
+	Error  string
+}
+
+// handlePeople shows the vulnsync users and their Jira match (fetched
+// after the page, since it asks Jira once per person).
+func (u *ui) handlePeople(w http.ResponseWriter, r *http.Request, sv *sessionView) {
+	if !u.jiraGuard(w, r, sv) {
+		return
+	}
+	ps, err := u.integ.People(r.Context(), r.PathValue("id"))
+	d := peopleData{People: ps}
+	if err != nil {
+		d.Error = u.explain(r, err).Message
+	}
+	u.renderPartial(w, r, http.StatusOK, "people-matches", d)
+}

@@ -130,3 +130,37 @@ func TestSessionSurvivesANewProcess(t *testing.T) {
 		t.Fatalf("the session in a new process: %d, want 200", resp.StatusCode)
 	}
 }
+
+// The mapping page lists the people and their Jira match: a person whose
+// email Jira hides, or who has no Jira account, shows as not matched.
+func TestMappingPageShowsWhoIsNotMatched(t *testing.T) {
+	e := newEnv(t, envOptions{jira: true})
+	b := e.browser()
+	b.signIn()
+	tok := b.csrf("/integrations")
+	_, in := integrated(t, e, b, tok)
+	admin := service.Actor{Role: tracker.RoleAdmin}
+	for _, email := range []string{"dev@example.test", "private@example.test", "stranger@example.test"} {
+		if _, err := e.people.CreateUser(context.Background(), admin, people.NewUser{Email: email, Name: email, Role: tracker.RoleViewer}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if page := b.get("/integrations/targets/" + in.ID + "/configure"); !strings.Contains(page.body, `hx-get="/integrations/targets/`+in.ID+`/people"`) {
+		t.Fatalf("the mapping page does not load the people list")
+	}
+	a := b.get("/integrations/targets/" + in.ID + "/people")
+	if a.status != http.StatusOK {
+		t.Fatalf("people: %d %.500s", a.status, a.body)
+	}
+	rows := regexp.MustCompile(`(?s)<tr><td>([^<]+)</td>.*?</tr>`).FindAllStringSubmatch(a.body, -1)
+	matched := map[string]bool{}
+	for _, r := range rows {
+		matched[r[1]] = !strings.Contains(r[0], "not matched")
+	}
+	want := map[string]bool{"dev@example.test": true, "private@example.test": false, "stranger@example.test": false}
+	for email, m := range want {
+		if got, ok := matched[email]; !ok || got != m {
+			t.Errorf("%s: matched %v (listed %v), want %v", email, got, ok, m)
+		}
+	}
+}

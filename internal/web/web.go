@@ -251,6 +251,7 @@ func (u *ui) routes() {
 	m.Handle("POST /integrations/targets/{id}/configure", ad(u.handleSaveMapping))
 	m.Handle("POST /integrations/targets/{id}/remove", ad(u.handleRemoveIntegration))
 	m.Handle("GET /integrations/targets/{id}/activity", a(u.handleActivity))
+	m.Handle("GET /integrations/targets/{id}/people", ad(u.handlePeople))
 	m.Handle("POST /integrations/targets/{id}/jobs/{job}/retry", ad(u.handleRetryJob))
 	m.Handle("POST /integrations/targets/{id}/backfill", ad(u.handleBackfill))
 
