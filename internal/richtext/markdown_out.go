@@ -142,17 +142,24 @@ func mdMedia(m *Node) string {
 	return renderMDInline([]run{{text: alt, marks: mEm}}, mdPara)
 }
 
-// list renders a list; alt selects the other marker style.
-func (r *mdRenderer) list(n *Node, alt bool, depth int) string {
-	ordered := n.Type == "orderedList"
+// listStart is the first number of an ordered list as rendered (1 for
+// other lists).
+func listStart(n *Node) int {
 	start := 1
-	if ordered {
+	if n.Type == "orderedList" {
 		if v, ok := intAttr(n.Attrs["order"]); ok {
 			start = v
 		}
 		// CommonMark allows at most nine digits.
 		start = min(max(start, 0), 999999999-len(n.Content))
 	}
+	return start
+}
+
+// list renders a list; alt selects the other marker style.
+func (r *mdRenderer) list(n *Node, alt bool, depth int) string {
+	ordered := n.Type == "orderedList"
+	start := listStart(n)
 	var out []string
 	i := 0
 	for _, item := range n.Content {
@@ -200,7 +207,10 @@ func (r *mdRenderer) itemBody(item *Node, depth int) string {
 			continue
 		}
 		if b.Len() > 0 {
-			if isList && prevList == "" {
+			// An ordered list that does not start at 1 cannot interrupt
+			// a paragraph (CommonMark): it would read as the
+			// paragraph's next line, so a blank line goes first.
+			if isList && prevList == "" && listStart(c) == 1 {
 				b.WriteString("\n")
 			} else {
 				b.WriteString("\n\n")
