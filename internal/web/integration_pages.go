@@ -485,7 +485,10 @@ type activityData struct {
 }
 
 func (u *ui) handleActivity(w http.ResponseWriter, r *http.Request, sv *sessionView) {
-	if !u.jiraGuard(w, r, sv) {
+	// The sync log is for everyone who reads (as the API's events are);
+	// its retry and backfill buttons post to admin-only actions.
+	if u.integ == nil {
+		u.renderError(w, r, sv, errNoIntegration)
 		return
 	}
 	v, err := u.integ.Integration(r.Context(), r.PathValue("id"))

@@ -97,6 +97,7 @@ type ui struct {
 	base     *template.Template // layout and partials
 	assets   map[string]string  // file name → cache-busting version
 	mux      *http.ServeMux
+	patterns []string // as registered, for the role table test
 	xorigin  *http.CrossOriginProtection
 }
 
@@ -104,6 +105,12 @@ type ui struct {
 // /signin, /signout, /targets/..., /items/..., /attachments/...,
 // /integrations/... and /static/.... Mount it on "/" of the process mux.
 func New(cfg Config) http.Handler {
+	u := newUI(cfg)
+	return u.secureHeaders(u.mux)
+}
+
+// newUI builds the UI's parts and routes.
+func newUI(cfg Config) *ui {
 	if cfg.Tracker == nil || cfg.People == nil {
 		panic("web.New: Config.Tracker and Config.People are required")
 	}
@@ -134,7 +141,7 @@ func New(cfg Config) http.Handler {
 	u.assets = assetVersions()
 	u.base, u.pages = u.parseTemplates()
 	u.routes()
-	return u.secureHeaders(u.mux)
+	return u
 }
 
 // assetVersions hashes each static file so pages can link them with a
@@ -196,8 +203,24 @@ func (u *ui) parseTemplates() (*template.Template, map[string]*template.Template
 }
 
 // routes lists every page of the UI in one place.
+// patternMux records the patterns registered on the UI's mux, so tests
+// can hold every page to the role table.
+type patternMux struct {
+	*http.ServeMux
+	patterns *[]string
+}
+
+func (m patternMux) Handle(pattern string, h http.Handler) {
+	*m.patterns = append(*m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+func (m patternMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(h))
+}
+
 func (u *ui) routes() {
-	m := u.mux
+	m := patternMux{ServeMux: u.mux, patterns: &u.patterns}
 	// Public.
 	m.Handle("GET /static/", u.staticHandler())
 	m.HandleFunc("GET /{$}", u.handleRoot)

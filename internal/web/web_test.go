@@ -54,6 +54,7 @@ type env struct {
 	clock   *fakeClock
 	simURL  string
 	people  *people.Service
+	ui      *ui
 	events  []store.SyncEvent
 	retried []int64
 }
@@ -108,7 +109,8 @@ func newEnv(t testing.TB, o envOptions) *env {
 		e.integ = integration.New(integration.Config{Tracker: e.svc, Connections: conns, PublicURL: "http://" + e.srv.Listener.Addr().String()})
 		cfg.Integrations = e.integ
 	}
-	e.srv.Config.Handler = New(cfg)
+	e.ui = newUI(cfg)
+	e.srv.Config.Handler = e.ui.secureHeaders(e.ui.mux)
 	e.srv.Start()
 	t.Cleanup(e.srv.Close)
 	return e
