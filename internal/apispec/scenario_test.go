@@ -321,8 +321,12 @@ func scenario(t *testing.T, profile jirasim.Profile) {
 	c.call(404, "GET", "/api/v1/integrations/nope/events", nil)
 	c.call(200, "GET", "/api/v1/items/"+vuln.ID+"/events", nil)
 	c.call(200, "GET", "/api/v1/items/"+finding.ID+"/events?limit=10", nil)
+	c.call(200, "POST", "/api/v1/integrations/"+in.ID+"/backfill?dry_run=true", nil)
+	c.call(400, "POST", "/api/v1/integrations/"+in.ID+"/backfill?dry_run=maybe", nil)
 	c.call(202, "POST", "/api/v1/integrations/"+in.ID+"/backfill", nil)
 	e.Sync()
+	c.call(200, "GET", "/api/v1/items/"+vuln.ID+"/jira-preview", nil)
+	c.call(404, "GET", "/api/v1/items/nope/jira-preview", nil)
 
 	// People: who am I, users, their tokens, the audit log.
 	c.call(200, "GET", "/api/v1/me", nil)

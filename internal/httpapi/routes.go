@@ -79,6 +79,8 @@ func (s *server) routes() {
 	s.mux.Handle("GET /api/v1/integrations/{id}/events", read(s.handleIntegrationEvents))
 	s.mux.Handle("POST /api/v1/integrations/{id}/backfill", admin(s.handleBackfill))
 	s.mux.Handle("GET /api/v1/items/{id}/events", read(s.handleItemEvents))
+	// What the item's issue would be; no Jira write (issue 16).
+	s.mux.Handle("GET /api/v1/items/{id}/jira-preview", read(s.handleJiraPreview))
 	s.mux.Handle("GET /api/v1/jobs/failed", admin(s.handleFailedJobs))
 	s.mux.Handle("POST /api/v1/jobs/{id}/retry", admin(s.handleRetryJob))
 

@@ -35,6 +35,7 @@ var minRole = map[string]tracker.Role{
 	"GET /api/v1/integrations/{id}":                     tracker.RoleViewer,
 	"GET /api/v1/integrations/{id}/events":              tracker.RoleViewer,
 	"GET /api/v1/items/{id}/events":                     tracker.RoleViewer,
+	"GET /api/v1/items/{id}/jira-preview":               tracker.RoleViewer,
 	"GET /api/v1/me":                                    tracker.RoleViewer,
 	"GET /api/v1/targets/{id}/imports":                  tracker.RoleViewer,
 	"GET /api/v1/targets/{id}/sla":                      tracker.RoleViewer,

@@ -1,0 +1,124 @@
+package jirasync_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/vulnsync/vulnsync/internal/apptest"
+	"github.com/vulnsync/vulnsync/internal/jirasim"
+	"github.com/vulnsync/vulnsync/internal/jirasync"
+	"github.com/vulnsync/vulnsync/internal/store"
+)
+
+// jiraWrites counts the requests the simulator answered that were not
+// reads.
+func jiraWrites(c jirasim.Counters) int64 {
+	var n int64
+	for ep, ec := range c.Endpoints {
+		if !strings.HasPrefix(ep, "GET ") && !strings.Contains(ep, "/search") {
+			n += ec.Requests
+		}
+	}
+	return n
+}
+
+// pendingJobs counts the queued jobs of the store.
+func pendingJobs(t testing.TB, e *apptest.Env) int {
+	t.Helper()
+	var n int
+	err := e.Store.View(context.Background(), func(tx store.Tx) error {
+		js, err := tx.ListJobs(context.Background(), store.JobFilter{State: store.JobPending, Limit: store.MaxPageSize})
+		n = len(js)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("list jobs: %v", err)
+	}
+	return n
+}
+
+func TestJiraPreviewWritesNothing(t *testing.T) {
+	for _, dep := range deployments {
+		t.Run(string(dep), func(t *testing.T) {
+			e := apptest.New(t, apptest.Options{Profile: dep})
+			s := e.Setup("payments-api")
+			vuln := createItem(t, e, s.TargetID, map[string]any{"kind": "vulnerability", "title": "SQL injection", "severity": "critical",
+				"fields": map[string]any{"cvss_score": 9.8, "labels": []string{"pci"}}})
+
+			before := jiraWrites(e.Sim.Counters())
+			var p jirasync.Preview
+			e.Must(200, "GET", "/api/v1/items/"+vuln.ID+"/jira-preview", nil, &p)
+			if p.Action != "create" || p.Project != "SEC" || p.IssueType != "Bug" || p.Summary != "SQL injection" || p.Priority != "Highest" || p.Status != "To Do" {
+				t.Fatalf("preview of a new item: %+v", p)
+			}
+			values := map[string]any{}
+			for _, f := range p.Fields {
+				values[f.ID] = f.Value
+			}
+			if values["customfield_10050"] != 9.8 {
+				t.Errorf("cvss sent as %v, want 9.8", values["customfield_10050"])
+			}
+			if l, _ := values["labels"].([]any); len(l) != 2 || l[0] != "pci" || l[1] != jirasync.Marker(vuln.ID) {
+				t.Errorf("labels sent as %v, want pci and the marker", values["labels"])
+			}
+			if got := jiraWrites(e.Sim.Counters()); got != before {
+				t.Fatalf("the preview wrote to Jira: %d writes, want %d", got, before)
+			}
+			if keys := searchAll(t, e); len(keys) != 0 {
+				t.Fatalf("the preview created issues: %v", keys)
+			}
+
+			// A second item moved to in progress teaches the sync the
+			// transitions out of To Do; the first, linked, then previews
+			// its path by name.
+			other := createItem(t, e, s.TargetID, map[string]any{"kind": "vulnerability", "title": "XSS", "severity": "low"})
+			e.Sync()
+			e.Must(200, "PATCH", "/api/v1/items/"+other.ID, map[string]any{"status": "in_progress"}, nil)
+			e.Sync()
+			e.Must(200, "PATCH", "/api/v1/items/"+vuln.ID, map[string]any{"status": "in_progress", "fields": map[string]any{"cvss_score": 7.5}}, nil)
+			before = jiraWrites(e.Sim.Counters())
+			e.Must(200, "GET", "/api/v1/items/"+vuln.ID+"/jira-preview", nil, &p)
+			if p.Action != "update" || p.IssueKey != jiraKey(t, e, vuln.ID) || p.Status != "In Progress" {
+				t.Fatalf("preview of a linked item: %+v", p)
+			}
+			if len(p.Transitions) != 1 || !strings.HasSuffix(p.Transitions[0], "→ In Progress") || p.TransitionsNote != "" {
+				t.Errorf("transitions: %v (%q), want one step to In Progress", p.Transitions, p.TransitionsNote)
+			}
+			for _, f := range p.Fields {
+				if want := f.ID == "customfield_10050"; f.Changed != want {
+					t.Errorf("field %s changed=%v, want %v", f.ID, f.Changed, want)
+				}
+			}
+			if got := jiraWrites(e.Sim.Counters()); got != before {
+				t.Fatalf("the preview wrote to Jira: %d writes, want %d", got, before)
+			}
+
+			// Dry-run backfill: one new item to create, one changed item to
+			// update, one in line; nothing queued, nothing sent.
+			createItem(t, e, s.TargetID, map[string]any{"kind": "vulnerability", "title": "CSRF", "severity": "medium"})
+			jobsBefore := pendingJobs(t, e)
+			var plan jirasync.BackfillPlan
+			e.Must(200, "POST", "/api/v1/integrations/"+s.IntegrationID+"/backfill?dry_run=true", nil, &plan)
+			if plan != (jirasync.BackfillPlan{Create: 1, Update: 1, Unchanged: 1}) {
+				t.Errorf("dry run: %+v, want 1 create, 1 update, 1 unchanged", plan)
+			}
+			if got := pendingJobs(t, e); got != jobsBefore {
+				t.Errorf("the dry run queued jobs: %d pending, want %d", got, jobsBefore)
+			}
+			if got := jiraWrites(e.Sim.Counters()); got != before {
+				t.Errorf("the dry run wrote to Jira: %d writes, want %d", got, before)
+			}
+			var events struct {
+				Events []map[string]any `json:"events"`
+			}
+			e.Must(200, "GET", "/api/v1/items/"+vuln.ID+"/events", nil, &events)
+			n := len(events.Events)
+			e.Must(200, "GET", "/api/v1/items/"+vuln.ID+"/jira-preview", nil, nil)
+			e.Must(200, "GET", "/api/v1/items/"+vuln.ID+"/events", nil, &events)
+			if len(events.Events) != n {
+				t.Errorf("the preview wrote to the sync log: %d events, want %d", len(events.Events), n)
+			}
+		})
+	}
+}
