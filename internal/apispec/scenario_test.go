@@ -184,6 +184,7 @@ func scenario(t *testing.T, profile jirasim.Profile) {
 	c.call(200, "GET", "/api/v1/integrations", nil)
 	c.call(200, "GET", "/api/v1/integrations/"+in.ID, nil)
 	c.call(200, "GET", "/api/v1/integrations/"+in.ID+"/people", nil)
+	c.call(422, "POST", "/api/v1/integrations/"+in.ID+"/pause", nil) // no mapping yet
 	c.call(200, "GET", "/api/v1/integrations/"+in.ID+"/jira-meta", nil)
 	c.call(200, "GET", "/api/v1/integrations/"+in.ID+"/jira-meta?refresh=1", nil)
 	c.call(422, "PUT", "/api/v1/integrations/"+in.ID+"/mapping", map[string]any{"issue_types": map[string]string{"vulnerability": "NoSuchType"}})
@@ -324,6 +325,10 @@ func scenario(t *testing.T, profile jirasim.Profile) {
 	c.call(200, "POST", "/api/v1/integrations/"+in.ID+"/backfill?dry_run=true", nil)
 	c.call(400, "POST", "/api/v1/integrations/"+in.ID+"/backfill?dry_run=maybe", nil)
 	c.call(202, "POST", "/api/v1/integrations/"+in.ID+"/backfill", nil)
+	e.Sync()
+	c.call(200, "POST", "/api/v1/integrations/"+in.ID+"/pause", nil)
+	c.call(200, "POST", "/api/v1/integrations/"+in.ID+"/resume", nil)
+	c.call(404, "POST", "/api/v1/integrations/nope/resume", nil)
 	e.Sync()
 	c.call(200, "GET", "/api/v1/items/"+vuln.ID+"/jira-preview", nil)
 	c.call(404, "GET", "/api/v1/items/nope/jira-preview", nil)

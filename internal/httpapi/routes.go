@@ -74,6 +74,10 @@ func (s *server) routes() {
 	s.mux.Handle("GET /api/v1/integrations/{id}/mapping/suggestion", admin(s.handleMappingSuggestion))
 	s.mux.Handle("GET /api/v1/integrations/{id}/jira-meta", admin(s.handleIntegrationMeta))
 	s.mux.Handle("GET /api/v1/integrations/{id}/people", admin(s.handlePeople))
+	// Pause keeps changes on both sides without syncing them; resume
+	// drains them (issue 16).
+	s.mux.Handle("POST /api/v1/integrations/{id}/pause", admin(s.handlePauseIntegration))
+	s.mux.Handle("POST /api/v1/integrations/{id}/resume", admin(s.handleResumeIntegration))
 
 	// Sync log, backfill and manual retry (G12).
 	s.mux.Handle("GET /api/v1/integrations/{id}/events", read(s.handleIntegrationEvents))

@@ -133,7 +133,7 @@ func (e *Engine) Backfill(ctx context.Context, integrationID string) (int, error
 	if err != nil {
 		return 0, err
 	}
-	if in.State != tracker.IntegrationActive {
+	if in.State == tracker.IntegrationNeedsMapping {
 		return 0, tracker.Errorf(tracker.EUnprocessable, "the integration has no accepted mapping yet: set one before backfilling")
 	}
 	cursor, n := "", 0
@@ -162,6 +162,19 @@ func (e *Engine) Backfill(ctx context.Context, integrationID string) (int, error
 		}
 		cursor = page.NextCursor
 	}
+}
+
+// Queue counts an integration's waiting work: pending item syncs and
+// queued webhook deliveries (the queue a paused integration shows).
+func (e *Engine) Queue(ctx context.Context, integrationID string) (w store.PendingWork, err error) {
+	err = e.st.View(ctx, func(tx store.Tx) error {
+		w, err = tx.PendingSyncWork(ctx, integrationID, syncItem{}.Kind(), itemKey(""))
+		return err
+	})
+	if err != nil {
+		return w, fmt.Errorf("count the sync queue of %s: %w", integrationID, err)
+	}
+	return w, nil
 }
 
 // Progress counts, for an integration, the items of its target whose kind

@@ -24,6 +24,10 @@ import (
 // again while its grace lasts.
 const createRecheck = 15 * time.Second
 
+// pausedRecheck is how long a job of a paused integration waits before it
+// looks again (Resume wakes it at once).
+const pausedRecheck = 10 * time.Minute
+
 // Marker is the label every issue vulnsync creates carries, so that JQL can
 // find it again after a create whose outcome is unknown (G1). The entity
 // property of the same name holds the item id.
@@ -132,6 +136,12 @@ func (e *Engine) workItem(ctx context.Context, job store.Job, args syncItem) err
 	s, err := e.load(ctx, args.ItemID)
 	if err != nil {
 		return err
+	}
+	if s.hasInteg && s.in.State == tracker.IntegrationPaused {
+		// Kept, not done: the job waits without spending an attempt and
+		// Resume brings it forward; the deliveries stay queued. The
+		// snooze is only the safety net of an interrupted Resume.
+		return jobs.Snooze(pausedRecheck, "the integration is paused")
 	}
 	if !s.hasInteg || s.in.State != tracker.IntegrationActive {
 		return nil // not integrated (any more): nothing to do

@@ -2,6 +2,7 @@ package jirasync_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -118,6 +119,78 @@ func TestJiraPreviewWritesNothing(t *testing.T) {
 			e.Must(200, "GET", "/api/v1/items/"+vuln.ID+"/events", nil, &events)
 			if len(events.Events) != n {
 				t.Errorf("the preview wrote to the sync log: %d events, want %d", len(events.Events), n)
+			}
+		})
+	}
+}
+
+// integrationView is the part of GET /api/v1/integrations/{id} these tests read.
+type integrationView struct {
+	State  string `json:"state"`
+	Paused bool   `json:"paused"`
+	Queue  struct {
+		Jobs       int `json:"jobs"`
+		Deliveries int `json:"deliveries"`
+	} `json:"queue"`
+}
+
+func TestPauseKeepsBothSidesThenResumeDrains(t *testing.T) {
+	for _, dep := range deployments {
+		t.Run(string(dep), func(t *testing.T) {
+			e := apptest.New(t, apptest.Options{Profile: dep})
+			s := e.Setup("payments-api")
+			vuln := createItem(t, e, s.TargetID, map[string]any{"kind": "vulnerability", "title": "SQL injection", "severity": "high",
+				"fields": map[string]any{"cvss_score": 5.0}})
+			e.Sync()
+			key := jiraKey(t, e, vuln.ID)
+
+			var v integrationView
+			e.Must(200, "POST", "/api/v1/integrations/"+s.IntegrationID+"/pause", nil, &v)
+			if !v.Paused || v.State != "paused" {
+				t.Fatalf("after pause: %+v", v)
+			}
+			// 20 changes: ten titles in vulnsync, ten CVSS scores in Jira
+			// (each webhook delivered and recorded), and a new item.
+			for i := range 10 {
+				e.Must(200, "PATCH", "/api/v1/items/"+vuln.ID, map[string]any{"title": fmt.Sprintf("title %d", i)}, nil)
+				jiraEdit(t, e, key, map[string]any{"customfield_10050": float64(i) + 0.5})
+				e.Deliver()
+			}
+			added := createItem(t, e, s.TargetID, map[string]any{"kind": "vulnerability", "title": "made while paused", "severity": "low"})
+			e.Sync()
+
+			if is := readIssue(t, e, key); is.Fields.Summary != "SQL injection" {
+				t.Errorf("while paused, Jira's summary became %q", is.Fields.Summary)
+			}
+			if it := getItem(t, e, vuln.ID); it.Fields["cvss_score"] != 5.0 {
+				t.Errorf("while paused, the item's CVSS became %v", it.Fields["cvss_score"])
+			}
+			if keys := searchAll(t, e); len(keys) != 1 {
+				t.Errorf("while paused, Jira holds %v, want only %s", keys, key)
+			}
+			e.Must(200, "GET", "/api/v1/integrations/"+s.IntegrationID, nil, &v)
+			if !v.Paused || v.Queue.Jobs != 2 || v.Queue.Deliveries < 10 {
+				t.Errorf("paused view: %+v, want paused with 2 jobs and at least 10 deliveries waiting", v)
+			}
+
+			e.Must(200, "POST", "/api/v1/integrations/"+s.IntegrationID+"/resume", nil, &v)
+			if v.Paused || v.State != "active" {
+				t.Fatalf("after resume: %+v", v)
+			}
+			e.Sync()
+			if is := readIssue(t, e, key); is.Fields.Summary != "title 9" || is.Fields.CVSS == nil || *is.Fields.CVSS != 9.5 {
+				t.Errorf("after resume, Jira shows %q, CVSS %v; want the last title and 9.5", is.Fields.Summary, is.Fields.CVSS)
+			}
+			if it := getItem(t, e, vuln.ID); it.Fields["cvss_score"] != 9.5 || it.Title != "title 9" {
+				t.Errorf("after resume, the item shows %q, CVSS %v; want the last title and 9.5", it.Title, it.Fields["cvss_score"])
+			}
+			if keys := searchAll(t, e); len(keys) != 2 {
+				t.Errorf("after resume, Jira holds %v, want two issues", keys)
+			}
+			jiraKey(t, e, added.ID)
+			e.Must(200, "GET", "/api/v1/integrations/"+s.IntegrationID, nil, &v)
+			if v.Queue.Jobs != 0 || v.Queue.Deliveries != 0 {
+				t.Errorf("after resume, still queued: %+v", v.Queue)
 			}
 		})
 	}
