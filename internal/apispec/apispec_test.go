@@ -21,6 +21,7 @@ import (
 	"github.com/vulnsync/vulnsync/internal/integration"
 	"github.com/vulnsync/vulnsync/internal/jirasync"
 	"github.com/vulnsync/vulnsync/internal/store"
+	"github.com/vulnsync/vulnsync/internal/tracker"
 )
 
 // TestDocumentIsValidOpenAPI31 loads and validates the embedded document
@@ -88,6 +89,10 @@ func (nopSync) PlanBackfill(context.Context, string) (jirasync.BackfillPlan, err
 func (nopSync) Preview(context.Context, string) (jirasync.Preview, error) {
 	return jirasync.Preview{}, nil
 }
+func (nopSync) LinkIssue(context.Context, string, string) (tracker.JiraRef, error) {
+	return tracker.JiraRef{}, nil
+}
+func (nopSync) UnlinkIssue(context.Context, string) error            { return nil }
 func (nopSync) FailedJobs(context.Context, int) ([]store.Job, error) { return nil, nil }
 func (nopSync) RetryJob(context.Context, int64) (store.Job, error)   { return store.Job{}, nil }
 func (nopSync) ConnectionHealth(context.Context, string) (store.ConnectionHealth, error) {

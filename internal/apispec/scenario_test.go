@@ -332,6 +332,14 @@ func scenario(t *testing.T, profile jirasim.Profile) {
 	e.Sync()
 	c.call(200, "GET", "/api/v1/items/"+vuln.ID+"/jira-preview", nil)
 	c.call(404, "GET", "/api/v1/items/nope/jira-preview", nil)
+	c.call(409, "POST", "/api/v1/items/"+vuln.ID+"/jira-link", map[string]any{"issue_key": key}) // already linked
+	c.call(204, "DELETE", "/api/v1/items/"+vuln.ID+"/jira-link", nil)
+	c.call(409, "DELETE", "/api/v1/items/"+vuln.ID+"/jira-link", nil) // not linked any more
+	c.call(400, "POST", "/api/v1/items/"+vuln.ID+"/jira-link", map[string]any{"issue_key": ""})
+	c.call(422, "POST", "/api/v1/items/"+vuln.ID+"/jira-link", map[string]any{"issue_key": "SEC-99999"})
+	c.call(200, "POST", "/api/v1/items/"+vuln.ID+"/jira-link", map[string]any{"issue_key": key})
+	c.call(404, "POST", "/api/v1/items/nope/jira-link", map[string]any{"issue_key": key})
+	e.Sync()
 
 	// People: who am I, users, their tokens, the audit log.
 	c.call(200, "GET", "/api/v1/me", nil)

@@ -85,6 +85,9 @@ func (s *server) routes() {
 	s.mux.Handle("GET /api/v1/items/{id}/events", read(s.handleItemEvents))
 	// What the item's issue would be; no Jira write (issue 16).
 	s.mux.Handle("GET /api/v1/items/{id}/jira-preview", read(s.handleJiraPreview))
+	// Link an item to an existing issue, or end its link (issue 16).
+	s.mux.Handle("POST /api/v1/items/{id}/jira-link", admin(s.handleLinkIssue))
+	s.mux.Handle("DELETE /api/v1/items/{id}/jira-link", admin(s.handleUnlinkIssue))
 	s.mux.Handle("GET /api/v1/jobs/failed", admin(s.handleFailedJobs))
 	s.mux.Handle("POST /api/v1/jobs/{id}/retry", admin(s.handleRetryJob))
 

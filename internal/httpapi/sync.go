@@ -25,6 +25,10 @@ type Sync interface {
 	// without writing anything.
 	Preview(ctx context.Context, itemID string) (jirasync.Preview, error)
 	FailedJobs(ctx context.Context, limit int) ([]store.Job, error)
+	// LinkIssue and UnlinkIssue link an item to an existing issue of its
+	// integration's project, and end that link.
+	LinkIssue(ctx context.Context, itemID, issueKey string) (tracker.JiraRef, error)
+	UnlinkIssue(ctx context.Context, itemID string) error
 	RetryJob(ctx context.Context, id int64) (store.Job, error)
 	// ConnectionHealth is a connection's last webhook, inbound queue and
 	// last failure.
@@ -118,6 +122,30 @@ func (s *server) handleJiraPreview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, p)
+}
+
+func (s *server) handleLinkIssue(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		IssueKey string `json:"issue_key"`
+	}
+	if err := s.decode(w, r, &in); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	ref, err := s.sync.LinkIssue(r.Context(), r.PathValue("id"), in.IssueKey)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"jira": ref})
+}
+
+func (s *server) handleUnlinkIssue(w http.ResponseWriter, r *http.Request) {
+	if err := s.sync.UnlinkIssue(r.Context(), r.PathValue("id")); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *server) handleFailedJobs(w http.ResponseWriter, r *http.Request) {

@@ -195,3 +195,111 @@ func TestPauseKeepsBothSidesThenResumeDrains(t *testing.T) {
 		})
 	}
 }
+
+// jiraCreate creates an issue as dev and returns its key.
+func jiraCreate(t testing.TB, e *apptest.Env, project, issueType, summary string) string {
+	t.Helper()
+	var out struct {
+		Key string `json:"key"`
+	}
+	body := map[string]any{"fields": map[string]any{"project": map[string]any{"key": project}, "issuetype": map[string]any{"name": issueType},
+		"summary": summary, "priority": map[string]any{"name": "Low"}, "customfield_10052": map[string]any{"value": "Web"}}}
+	if st := e.Jira("dev", "POST", "/rest/api/"+e.APIVersion()+"/issue", body, &out); st != 201 {
+		t.Fatalf("create %s issue: %d", project, st)
+	}
+	return out.Key
+}
+
+func TestLinkUnlinkRelink(t *testing.T) {
+	for _, dep := range deployments {
+		t.Run(string(dep), func(t *testing.T) {
+			e := apptest.New(t, apptest.Options{Profile: dep})
+			s := e.Setup("payments-api")
+			vuln := createItem(t, e, s.TargetID, map[string]any{"kind": "vulnerability", "title": "Open redirect", "severity": "critical",
+				"fields": map[string]any{"cvss_score": 8.1}})
+			other := createItem(t, e, s.TargetID, map[string]any{"kind": "vulnerability", "title": "Other", "severity": "low"})
+			e.Sync()
+			existing := jiraCreate(t, e, "SEC", "Bug", "Reported by a developer")
+			elsewhere := jiraCreate(t, e, "OPS", "Bug", "Not ours")
+			task := jiraCreate(t, e, "SEC", "Task", "A task")
+			var errBody struct {
+				Error string `json:"error"`
+			}
+			e.Must(409, "POST", "/api/v1/items/"+vuln.ID+"/jira-link", map[string]any{"issue_key": existing}, nil) // it has its issue
+			// vuln's own issue is left behind: the developer's is the one.
+			e.Must(204, "DELETE", "/api/v1/items/"+vuln.ID+"/jira-link", nil, nil)
+			e.Must(422, "POST", "/api/v1/items/"+vuln.ID+"/jira-link", map[string]any{"issue_key": elsewhere}, &errBody)
+			if !strings.Contains(errBody.Error, "OPS") {
+				t.Errorf("another project: %q", errBody.Error)
+			}
+			e.Must(422, "POST", "/api/v1/items/"+vuln.ID+"/jira-link", map[string]any{"issue_key": "SEC-9999"}, nil)
+			e.Must(422, "POST", "/api/v1/items/"+vuln.ID+"/jira-link", map[string]any{"issue_key": task}, nil)
+			e.Must(409, "POST", "/api/v1/items/"+vuln.ID+"/jira-link", map[string]any{"issue_key": jiraKey(t, e, other.ID)}, nil) // other's issue
+			var linked struct {
+				Jira struct {
+					Key string `json:"key"`
+				} `json:"jira"`
+			}
+			before := len(searchAll(t, e))
+			e.Must(200, "POST", "/api/v1/items/"+vuln.ID+"/jira-link", map[string]any{"issue_key": existing}, &linked)
+			if linked.Jira.Key != existing {
+				t.Fatalf("linked to %q, want %s", linked.Jira.Key, existing)
+			}
+			e.Must(409, "POST", "/api/v1/items/"+vuln.ID+"/jira-link", map[string]any{"issue_key": existing}, nil) // already linked
+			e.Sync()
+			// At link time vulnsync's values win: they are pushed.
+			is := readIssue(t, e, existing)
+			if is.Fields.Summary != "Open redirect" || is.Fields.Priority.Name != "Highest" || is.Fields.CVSS == nil || *is.Fields.CVSS != 8.1 {
+				t.Errorf("after link, Jira shows %q, %s, CVSS %v; want vulnsync's values", is.Fields.Summary, is.Fields.Priority.Name, is.Fields.CVSS)
+			}
+			if n := len(searchAll(t, e)); n != before {
+				t.Errorf("linking created issues: %d, want %d", n, before)
+			}
+			// Later, newest wins as usual: a Jira edit comes back.
+			jiraEdit(t, e, existing, map[string]any{"customfield_10050": 6.5})
+			e.Deliver()
+			e.Sync()
+			if it := getItem(t, e, vuln.ID); it.Fields["cvss_score"] != 6.5 || it.Jira == nil || it.Jira.Key != existing {
+				t.Errorf("after a Jira edit, the item shows CVSS %v, issue %+v", it.Fields["cvss_score"], it.Jira)
+			}
+
+			// Unlink: the issue stays, the item stops syncing both ways.
+			e.Must(204, "DELETE", "/api/v1/items/"+vuln.ID+"/jira-link", nil, nil)
+			e.Must(409, "DELETE", "/api/v1/items/"+vuln.ID+"/jira-link", nil, nil)
+			if it := getItem(t, e, vuln.ID); it.Jira != nil {
+				t.Errorf("after unlink, the item still shows %+v", it.Jira)
+			}
+			e.Must(200, "PATCH", "/api/v1/items/"+vuln.ID, map[string]any{"title": "Open redirect (unlinked)"}, nil)
+			jiraEdit(t, e, existing, map[string]any{"customfield_10050": 1.5})
+			e.Deliver()
+			e.Sync()
+			if is := readIssue(t, e, existing); is.Fields.Summary != "Open redirect" {
+				t.Errorf("after unlink, the item's change reached Jira: %q", is.Fields.Summary)
+			}
+			if it := getItem(t, e, vuln.ID); it.Fields["cvss_score"] != 6.5 {
+				t.Errorf("after unlink, Jira's change reached the item: %v", it.Fields["cvss_score"])
+			}
+			if n := len(searchAll(t, e)); n != before {
+				t.Errorf("after unlink, the sync created issues: %d, want %d", n, before)
+			}
+
+			// Relink: vulnsync's values are pushed again.
+			e.Must(200, "POST", "/api/v1/items/"+vuln.ID+"/jira-link", map[string]any{"issue_key": existing}, nil)
+			e.Sync()
+			if is := readIssue(t, e, existing); is.Fields.Summary != "Open redirect (unlinked)" || is.Fields.CVSS == nil || *is.Fields.CVSS != 6.5 {
+				t.Errorf("after relink, Jira shows %q, CVSS %v", is.Fields.Summary, is.Fields.CVSS)
+			}
+			var events struct {
+				Events []struct {
+					Action string `json:"action"`
+				} `json:"events"`
+			}
+			e.Must(200, "GET", "/api/v1/items/"+vuln.ID+"/events?action=link", nil, &events)
+			links := len(events.Events)
+			e.Must(200, "GET", "/api/v1/items/"+vuln.ID+"/events?action=unlink", nil, &events)
+			if links < 2 || len(events.Events) < 1 {
+				t.Errorf("sync log: %d link and %d unlink entries, want 2 and 1 at least", links, len(events.Events))
+			}
+		})
+	}
+}

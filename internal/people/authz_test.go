@@ -67,6 +67,8 @@ var minRole = map[string]tracker.Role{
 	"GET /api/v1/integrations/{id}/people":              tracker.RoleAdmin,
 	"POST /api/v1/integrations/{id}/backfill":           tracker.RoleAdmin,
 	"POST /api/v1/integrations/{id}/pause":              tracker.RoleAdmin,
+	"POST /api/v1/items/{id}/jira-link":                 tracker.RoleAdmin,
+	"DELETE /api/v1/items/{id}/jira-link":               tracker.RoleAdmin,
 	"POST /api/v1/integrations/{id}/resume":             tracker.RoleAdmin,
 	"GET /api/v1/jobs/failed":                           tracker.RoleAdmin,
 	"POST /api/v1/jobs/{id}/retry":                      tracker.RoleAdmin,
