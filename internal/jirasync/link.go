@@ -116,6 +116,17 @@ func (e *Engine) UnlinkIssue(ctx context.Context, itemID string) error {
 		if l.State == tracker.LinkCreating {
 			return tracker.Errorf(tracker.EConflict, "the item's issue is being created; unlink it once the create finished")
 		}
+		// Deliveries of the issue not applied yet are no longer the
+		// item's: they are ignored, with the reason.
+		queued, err := tx.QueuedDeliveries(ctx, in.ConnectionID, l.IssueID)
+		if err != nil {
+			return err
+		}
+		for _, d := range queued {
+			if err := tx.SetDeliveryStatus(ctx, d.ID, store.DeliveryIgnored, "the item was unlinked from the issue"); err != nil {
+				return err
+			}
+		}
 		key := l.IssueKey
 		l.State, l.IssueID, l.IssueKey, l.Synced, l.UpdatedAt = tracker.LinkUnlinked, "", "", nil, e.now()
 		if err := tx.UpsertLink(ctx, l); err != nil {
