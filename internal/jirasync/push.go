@@ -231,7 +231,21 @@ func (r *run) ensureIssue(ctx context.Context, s snapshot) (bool, error) {
 		}
 	}
 	link := store.Link{ItemID: it.ID, IntegrationID: r.in.ID, State: tracker.LinkCreating, UpdatedAt: r.e.now()}
-	if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertLink(ctx, link) }); err != nil {
+	linkedMeanwhile := false
+	err := r.e.st.InTx(ctx, func(tx store.Tx) error {
+		// An admin may have linked an existing issue since the snapshot
+		// (LinkIssue): that link stands and its own job syncs it.
+		cur, err := tx.GetLink(ctx, it.ID)
+		if err == nil && cur.State == tracker.LinkLinked {
+			linkedMeanwhile = true
+			return nil
+		}
+		if err != nil && tracker.KindOf(err) != tracker.ENotFound {
+			return err
+		}
+		return tx.UpsertLink(ctx, link)
+	})
+	if err != nil || linkedMeanwhile {
 		return false, err
 	}
 	want := desired(it, r.doc)
