@@ -122,7 +122,8 @@ func (e *Engine) RetryJob(ctx context.Context, id int64) (store.Job, error) {
 // Backfill queues a sync of every item of the integration's target (the
 // job itself skips kinds the mapping does not sync): items without an
 // issue get one, linked ones are brought up to date. Running it again
-// creates nothing new (G1). It returns the number of items queued.
+// creates nothing new (G1). It returns the number of items queued. On a
+// paused integration the jobs are queued and wait for Resume.
 func (e *Engine) Backfill(ctx context.Context, integrationID string) (int, error) {
 	var in store.Integration
 	err := e.st.View(ctx, func(tx store.Tx) error {
