@@ -19,7 +19,9 @@ import (
 	"github.com/vulnsync/vulnsync/internal/apispec"
 	"github.com/vulnsync/vulnsync/internal/httpapi"
 	"github.com/vulnsync/vulnsync/internal/integration"
+	"github.com/vulnsync/vulnsync/internal/jirasync"
 	"github.com/vulnsync/vulnsync/internal/store"
+	"github.com/vulnsync/vulnsync/internal/tracker"
 )
 
 // TestDocumentIsValidOpenAPI31 loads and validates the embedded document
@@ -80,7 +82,17 @@ func (nopSync) EventPage(context.Context, store.SyncEventFilter) (store.SyncEven
 func (nopSync) ItemEventPage(context.Context, string, store.SyncEventFilter) (store.SyncEventPage, error) {
 	return store.SyncEventPage{}, nil
 }
-func (nopSync) Backfill(context.Context, string) (int, error)        { return 0, nil }
+func (nopSync) Backfill(context.Context, string) (int, error) { return 0, nil }
+func (nopSync) PlanBackfill(context.Context, string) (jirasync.BackfillPlan, error) {
+	return jirasync.BackfillPlan{}, nil
+}
+func (nopSync) Preview(context.Context, string) (jirasync.Preview, error) {
+	return jirasync.Preview{}, nil
+}
+func (nopSync) LinkIssue(context.Context, string, string) (tracker.JiraRef, error) {
+	return tracker.JiraRef{}, nil
+}
+func (nopSync) UnlinkIssue(context.Context, string) error            { return nil }
 func (nopSync) FailedJobs(context.Context, int) ([]store.Job, error) { return nil, nil }
 func (nopSync) RetryJob(context.Context, int64) (store.Job, error)   { return store.Job{}, nil }
 func (nopSync) ConnectionHealth(context.Context, string) (store.ConnectionHealth, error) {

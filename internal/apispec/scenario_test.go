@@ -184,6 +184,7 @@ func scenario(t *testing.T, profile jirasim.Profile) {
 	c.call(200, "GET", "/api/v1/integrations", nil)
 	c.call(200, "GET", "/api/v1/integrations/"+in.ID, nil)
 	c.call(200, "GET", "/api/v1/integrations/"+in.ID+"/people", nil)
+	c.call(422, "POST", "/api/v1/integrations/"+in.ID+"/pause", nil) // no mapping yet
 	c.call(200, "GET", "/api/v1/integrations/"+in.ID+"/jira-meta", nil)
 	c.call(200, "GET", "/api/v1/integrations/"+in.ID+"/jira-meta?refresh=1", nil)
 	c.call(422, "PUT", "/api/v1/integrations/"+in.ID+"/mapping", map[string]any{"issue_types": map[string]string{"vulnerability": "NoSuchType"}})
@@ -323,7 +324,23 @@ func scenario(t *testing.T, profile jirasim.Profile) {
 	c.call(404, "GET", "/api/v1/integrations/nope/events", nil)
 	c.call(200, "GET", "/api/v1/items/"+vuln.ID+"/events", nil)
 	c.call(200, "GET", "/api/v1/items/"+finding.ID+"/events?limit=10", nil)
+	c.call(200, "POST", "/api/v1/integrations/"+in.ID+"/backfill?dry_run=true", nil)
+	c.call(400, "POST", "/api/v1/integrations/"+in.ID+"/backfill?dry_run=maybe", nil)
 	c.call(202, "POST", "/api/v1/integrations/"+in.ID+"/backfill", nil)
+	e.Sync()
+	c.call(200, "POST", "/api/v1/integrations/"+in.ID+"/pause", nil)
+	c.call(200, "POST", "/api/v1/integrations/"+in.ID+"/resume", nil)
+	c.call(404, "POST", "/api/v1/integrations/nope/resume", nil)
+	e.Sync()
+	c.call(200, "GET", "/api/v1/items/"+vuln.ID+"/jira-preview", nil)
+	c.call(404, "GET", "/api/v1/items/nope/jira-preview", nil)
+	c.call(409, "POST", "/api/v1/items/"+vuln.ID+"/jira-link", map[string]any{"issue_key": key}) // already linked
+	c.call(204, "DELETE", "/api/v1/items/"+vuln.ID+"/jira-link", nil)
+	c.call(409, "DELETE", "/api/v1/items/"+vuln.ID+"/jira-link", nil) // not linked any more
+	c.call(400, "POST", "/api/v1/items/"+vuln.ID+"/jira-link", map[string]any{"issue_key": ""})
+	c.call(422, "POST", "/api/v1/items/"+vuln.ID+"/jira-link", map[string]any{"issue_key": "SEC-99999"})
+	c.call(200, "POST", "/api/v1/items/"+vuln.ID+"/jira-link", map[string]any{"issue_key": key})
+	c.call(404, "POST", "/api/v1/items/nope/jira-link", map[string]any{"issue_key": key})
 	e.Sync()
 
 	// People: who am I, users, their tokens, the audit log.

@@ -146,7 +146,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Engine = jirasync.New(jirasync.Config{Tracker: a.Tracker, Connections: a.Connections, Runner: a.Runner, Logger: cfg.Logger,
 		ReconcileInterval: cfg.ReconcileInterval, AfterCreate: cfg.AfterCreate, CreateGrace: cfg.CreateGrace, Metrics: a.Metrics})
 	a.Integrations = integration.New(integration.Config{Tracker: a.Tracker, Connections: a.Connections, PublicURL: cfg.PublicURL,
-		Logger: cfg.Logger, Audit: a.People, OnMappingSet: a.Engine.MappingSet, Progress: a.Engine.Progress})
+		Logger: cfg.Logger, Audit: a.People, OnMappingSet: a.Engine.MappingSet, Progress: a.Engine.Progress,
+		Queue: a.Engine.Queue, OnResume: a.Engine.Resumed})
 	var sso *people.OIDC
 	if cfg.OIDC.Issuer != "" {
 		cfg.OIDC.RedirectURL = strings.TrimRight(cfg.PublicURL, "/") + "/signin/oidc/callback"

@@ -144,6 +144,24 @@ func (s *server) handleGetIntegration(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, v)
 }
 
+func (s *server) handlePauseIntegration(w http.ResponseWriter, r *http.Request) {
+	v, err := s.integ.Pause(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *server) handleResumeIntegration(w http.ResponseWriter, r *http.Request) {
+	v, err := s.integ.Resume(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
 func (s *server) handleRemoveIntegration(w http.ResponseWriter, r *http.Request) {
 	if err := s.integ.RemoveIntegration(r.Context(), r.PathValue("id")); err != nil {
 		writeError(w, r, s.log, err)

@@ -74,11 +74,20 @@ func (s *server) routes() {
 	s.mux.Handle("GET /api/v1/integrations/{id}/mapping/suggestion", admin(s.handleMappingSuggestion))
 	s.mux.Handle("GET /api/v1/integrations/{id}/jira-meta", admin(s.handleIntegrationMeta))
 	s.mux.Handle("GET /api/v1/integrations/{id}/people", admin(s.handlePeople))
+	// Pause keeps changes on both sides without syncing them; resume
+	// drains them (issue 16).
+	s.mux.Handle("POST /api/v1/integrations/{id}/pause", admin(s.handlePauseIntegration))
+	s.mux.Handle("POST /api/v1/integrations/{id}/resume", admin(s.handleResumeIntegration))
 
 	// Sync log, backfill and manual retry (G12).
 	s.mux.Handle("GET /api/v1/integrations/{id}/events", read(s.handleIntegrationEvents))
 	s.mux.Handle("POST /api/v1/integrations/{id}/backfill", admin(s.handleBackfill))
 	s.mux.Handle("GET /api/v1/items/{id}/events", read(s.handleItemEvents))
+	// What the item's issue would be; no Jira write (issue 16).
+	s.mux.Handle("GET /api/v1/items/{id}/jira-preview", read(s.handleJiraPreview))
+	// Link an item to an existing issue, or end its link (issue 16).
+	s.mux.Handle("POST /api/v1/items/{id}/jira-link", admin(s.handleLinkIssue))
+	s.mux.Handle("DELETE /api/v1/items/{id}/jira-link", admin(s.handleUnlinkIssue))
 	s.mux.Handle("GET /api/v1/jobs/failed", admin(s.handleFailedJobs))
 	s.mux.Handle("POST /api/v1/jobs/{id}/retry", admin(s.handleRetryJob))
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/vulnsync/vulnsync/internal/jirasync"
 	"github.com/vulnsync/vulnsync/internal/store"
 	"github.com/vulnsync/vulnsync/internal/tracker"
 )
@@ -17,7 +18,17 @@ type Sync interface {
 	EventPage(ctx context.Context, f store.SyncEventFilter) (store.SyncEventPage, error)
 	ItemEventPage(ctx context.Context, itemID string, f store.SyncEventFilter) (store.SyncEventPage, error)
 	Backfill(ctx context.Context, integrationID string) (int, error)
+	// PlanBackfill counts what a backfill would create and update,
+	// without writing anything.
+	PlanBackfill(ctx context.Context, integrationID string) (jirasync.BackfillPlan, error)
+	// Preview is the Jira issue an item would have under its mapping,
+	// without writing anything.
+	Preview(ctx context.Context, itemID string) (jirasync.Preview, error)
 	FailedJobs(ctx context.Context, limit int) ([]store.Job, error)
+	// LinkIssue and UnlinkIssue link an item to an existing issue of its
+	// integration's project, and end that link.
+	LinkIssue(ctx context.Context, itemID, issueKey string) (tracker.JiraRef, error)
+	UnlinkIssue(ctx context.Context, itemID string) error
 	RetryJob(ctx context.Context, id int64) (store.Job, error)
 	// ConnectionHealth is a connection's last webhook, inbound queue and
 	// last failure.
@@ -82,12 +93,59 @@ func (s *server) handleItemEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) handleBackfill(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Query().Get("dry_run") {
+	case "", "false":
+	case "true":
+		plan, err := s.sync.PlanBackfill(r.Context(), r.PathValue("id"))
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, plan)
+		return
+	default:
+		writeError(w, r, s.log, &tracker.Error{Kind: tracker.EInvalid, Message: "invalid query", Fields: map[string]string{"dry_run": "must be true or false"}})
+		return
+	}
 	n, err := s.sync.Backfill(r.Context(), r.PathValue("id"))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"queued": n})
+}
+
+func (s *server) handleJiraPreview(w http.ResponseWriter, r *http.Request) {
+	p, err := s.sync.Preview(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (s *server) handleLinkIssue(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		IssueKey string `json:"issue_key"`
+	}
+	if err := s.decode(w, r, &in); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	ref, err := s.sync.LinkIssue(r.Context(), r.PathValue("id"), in.IssueKey)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"jira": ref})
+}
+
+func (s *server) handleUnlinkIssue(w http.ResponseWriter, r *http.Request) {
+	if err := s.sync.UnlinkIssue(r.Context(), r.PathValue("id")); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *server) handleFailedJobs(w http.ResponseWriter, r *http.Request) {

@@ -53,6 +53,12 @@ type Config struct {
 	// Progress derives an integration's backfill progress (the sync
 	// provides it from items and links); nil leaves it zero.
 	Progress func(ctx context.Context, integrationID string) (tracker.BackfillProgress, error)
+	// Queue counts an integration's waiting sync work (the sync provides
+	// it); nil leaves it zero.
+	Queue func(ctx context.Context, integrationID string) (store.PendingWork, error)
+	// OnResume runs after a paused integration was resumed: the sync
+	// drains what waited. Nil does nothing.
+	OnResume func(ctx context.Context, integrationID string)
 }
 
 // Service implements the admin flow.

@@ -35,13 +35,18 @@ type View struct {
 	State          tracker.IntegrationState `json:"state"`
 	Mapping        *mapping.Document        `json:"mapping"`
 	Backfill       tracker.BackfillProgress `json:"backfill"`
-	CreatedAt      time.Time                `json:"created_at"`
-	UpdatedAt      time.Time                `json:"updated_at"`
+	// Paused is true while the sync keeps the integration's changes
+	// without sending or applying them; Queue counts what waits (it is
+	// also shown when active: work not yet done).
+	Paused    bool              `json:"paused"`
+	Queue     store.PendingWork `json:"queue"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
 }
 
 func (s *Service) integrationView(ctx context.Context, tx store.Tx, in store.Integration) (View, error) {
 	v := View{ID: in.ID, ConnectionID: in.ConnectionID, TargetID: in.TargetID, ProjectKey: in.ProjectKey, State: in.State,
-		CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt}
+		Paused: in.State == tracker.IntegrationPaused, CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt}
 	t, err := tx.GetTarget(ctx, in.TargetID)
 	if err != nil {
 		return v, err
@@ -175,17 +180,78 @@ func (s *Service) Integrations(ctx context.Context) ([]View, error) {
 	return out, err
 }
 
-// fillProgress derives the backfill progress of a view.
+// fillProgress derives the backfill progress and the queue of a view.
 func (s *Service) fillProgress(ctx context.Context, v *View) error {
-	if s.cfg.Progress == nil {
-		return nil
+	if s.cfg.Progress != nil {
+		p, err := s.cfg.Progress(ctx, v.ID)
+		if err != nil {
+			return fmt.Errorf("backfill progress of %s: %w", v.ID, err)
+		}
+		v.Backfill = p
 	}
-	p, err := s.cfg.Progress(ctx, v.ID)
-	if err != nil {
-		return fmt.Errorf("backfill progress of %s: %w", v.ID, err)
+	if s.cfg.Queue != nil {
+		q, err := s.cfg.Queue(ctx, v.ID)
+		if err != nil {
+			return fmt.Errorf("sync queue of %s: %w", v.ID, err)
+		}
+		v.Queue = q
 	}
-	v.Backfill = p
 	return nil
+}
+
+// Pause stops an active integration's sync without losing anything: changes
+// on either side are kept (jobs wait, webhook deliveries are recorded)
+// and neither sent nor applied until Resume. Pausing a paused integration
+// changes nothing; one without a mapping is EUnprocessable.
+func (s *Service) Pause(ctx context.Context, id string) (View, error) {
+	v, _, err := s.setPaused(ctx, id, true)
+	return v, err
+}
+
+// Resume restarts a paused integration's sync; what waited is drained
+// (OnResume). Resuming an active integration changes nothing.
+func (s *Service) Resume(ctx context.Context, id string) (View, error) {
+	v, changed, err := s.setPaused(ctx, id, false)
+	if err == nil && changed && s.cfg.OnResume != nil {
+		s.cfg.OnResume(ctx, id)
+	}
+	return v, err
+}
+
+// setPaused moves an integration between active and paused; changed is
+// false when it already stood where asked.
+func (s *Service) setPaused(ctx context.Context, id string, pause bool) (View, bool, error) {
+	from, to, action := tracker.IntegrationActive, tracker.IntegrationPaused, "integration.pause"
+	if !pause {
+		from, to, action = to, from, "integration.resume"
+	}
+	changed := false
+	var v View
+	err := s.st.InTx(ctx, func(tx store.Tx) error {
+		cur, err := tx.GetIntegration(ctx, id)
+		if err != nil {
+			return err
+		}
+		switch cur.State {
+		case from:
+			cur.State, cur.UpdatedAt, changed = to, s.now(), true
+			if err := tx.UpdateIntegration(ctx, cur); err != nil {
+				return err
+			}
+		case to:
+		default:
+			return tracker.Errorf(tracker.EUnprocessable, "the integration has no accepted mapping yet: it does not sync, so it cannot be paused or resumed")
+		}
+		v, err = s.integrationView(ctx, tx, cur)
+		return err
+	})
+	if err != nil {
+		return View{}, false, fmt.Errorf("%s %s: %w", action, id, err)
+	}
+	if changed {
+		s.audit.Record(ctx, action, "integration:"+id, "")
+	}
+	return v, changed, s.fillProgress(ctx, &v)
 }
 
 // Integration returns one integration with its mapping and progress.

@@ -122,7 +122,8 @@ func (e *Engine) RetryJob(ctx context.Context, id int64) (store.Job, error) {
 // Backfill queues a sync of every item of the integration's target (the
 // job itself skips kinds the mapping does not sync): items without an
 // issue get one, linked ones are brought up to date. Running it again
-// creates nothing new (G1). It returns the number of items queued.
+// creates nothing new (G1). It returns the number of items queued. On a
+// paused integration the jobs are queued and wait for Resume.
 func (e *Engine) Backfill(ctx context.Context, integrationID string) (int, error) {
 	var in store.Integration
 	err := e.st.View(ctx, func(tx store.Tx) error {
@@ -133,7 +134,7 @@ func (e *Engine) Backfill(ctx context.Context, integrationID string) (int, error
 	if err != nil {
 		return 0, err
 	}
-	if in.State != tracker.IntegrationActive {
+	if in.State == tracker.IntegrationNeedsMapping {
 		return 0, tracker.Errorf(tracker.EUnprocessable, "the integration has no accepted mapping yet: set one before backfilling")
 	}
 	cursor, n := "", 0
@@ -162,6 +163,19 @@ func (e *Engine) Backfill(ctx context.Context, integrationID string) (int, error
 		}
 		cursor = page.NextCursor
 	}
+}
+
+// Queue counts an integration's waiting work: pending item syncs and
+// queued webhook deliveries (the queue a paused integration shows).
+func (e *Engine) Queue(ctx context.Context, integrationID string) (w store.PendingWork, err error) {
+	err = e.st.View(ctx, func(tx store.Tx) error {
+		w, err = tx.PendingSyncWork(ctx, integrationID, syncItem{}.Kind(), itemKey(""))
+		return err
+	})
+	if err != nil {
+		return w, fmt.Errorf("count the sync queue of %s: %w", integrationID, err)
+	}
+	return w, nil
 }
 
 // Progress counts, for an integration, the items of its target whose kind

@@ -132,7 +132,9 @@ func enqueueChange(ctx context.Context, tx store.Tx, ev service.Event, now time.
 	if err != nil {
 		return err
 	}
-	if in.State != tracker.IntegrationActive {
+	// A paused integration keeps the change: the job waits (workItem
+	// snoozes it) until Resume drains it.
+	if in.State != tracker.IntegrationActive && in.State != tracker.IntegrationPaused {
 		return nil
 	}
 	if err := jobs.Enqueue(ctx, tx, itemKey(ev.Item.ID), syncItem{ItemID: ev.Item.ID}, now); err != nil {
@@ -315,6 +317,21 @@ func classify(err error) error {
 // re-sync of what the new mapping changes otherwise — and reconciliation
 // starts.
 func (e *Engine) MappingSet(ctx context.Context, integrationID string) {
+	e.drain(ctx, integrationID)
+}
+
+// Resumed runs after a paused integration was resumed (integration.Config's
+// OnResume): every item of the target is queued at once, which brings the
+// jobs snoozed while paused forward (a pending job keeps the earlier time)
+// and costs no Jira call for an item already in line; reconciliation
+// starts again, catching up with Jira changes whose webhook never came.
+func (e *Engine) Resumed(ctx context.Context, integrationID string) {
+	e.drain(ctx, integrationID)
+}
+
+// drain queues the sync of every item of an integration's target and
+// schedules its reconciliation.
+func (e *Engine) drain(ctx context.Context, integrationID string) {
 	if _, err := e.Backfill(ctx, integrationID); err != nil {
 		e.log.Error("backfill after mapping change", "integration", integrationID, "err", err)
 	}

@@ -24,6 +24,10 @@ import (
 // again while its grace lasts.
 const createRecheck = 15 * time.Second
 
+// pausedRecheck is how long a job of a paused integration waits before it
+// looks again (Resume wakes it at once).
+const pausedRecheck = 10 * time.Minute
+
 // Marker is the label every issue vulnsync creates carries, so that JQL can
 // find it again after a create whose outcome is unknown (G1). The entity
 // property of the same name holds the item id.
@@ -133,6 +137,12 @@ func (e *Engine) workItem(ctx context.Context, job store.Job, args syncItem) err
 	if err != nil {
 		return err
 	}
+	if s.hasInteg && s.in.State == tracker.IntegrationPaused {
+		// Kept, not done: the job waits without spending an attempt and
+		// Resume brings it forward; the deliveries stay queued. The
+		// snooze is only the safety net of an interrupted Resume.
+		return jobs.Snooze(pausedRecheck, "the integration is paused")
+	}
 	if !s.hasInteg || s.in.State != tracker.IntegrationActive {
 		return nil // not integrated (any more): nothing to do
 	}
@@ -221,7 +231,21 @@ func (r *run) ensureIssue(ctx context.Context, s snapshot) (bool, error) {
 		}
 	}
 	link := store.Link{ItemID: it.ID, IntegrationID: r.in.ID, State: tracker.LinkCreating, UpdatedAt: r.e.now()}
-	if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertLink(ctx, link) }); err != nil {
+	linkedMeanwhile := false
+	err := r.e.st.InTx(ctx, func(tx store.Tx) error {
+		// An admin may have linked an existing issue since the snapshot
+		// (LinkIssue): that link stands and its own job syncs it.
+		cur, err := tx.GetLink(ctx, it.ID)
+		if err == nil && cur.State == tracker.LinkLinked {
+			linkedMeanwhile = true
+			return nil
+		}
+		if err != nil && tracker.KindOf(err) != tracker.ENotFound {
+			return err
+		}
+		return tx.UpsertLink(ctx, link)
+	})
+	if err != nil || linkedMeanwhile {
 		return false, err
 	}
 	want := desired(it, r.doc)

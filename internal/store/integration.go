@@ -65,6 +65,12 @@ type Link struct {
 	UpdatedAt time.Time
 }
 
+// PendingWork is an integration's waiting work (PendingSyncWork).
+type PendingWork struct {
+	Jobs       int `json:"jobs"`
+	Deliveries int `json:"deliveries"`
+}
+
 // SyncEvent is one recorded sync action (G12).
 type SyncEvent struct {
 	ID            int64         `json:"id"`
@@ -115,6 +121,11 @@ type IntegrationTx interface {
 	// already another item's.
 	UpsertLink(ctx context.Context, l Link) error
 	GetLink(ctx context.Context, itemID string) (Link, error)
+	// PendingSyncWork counts an integration's waiting work: pending jobs
+	// of jobKind whose key is jobKeyPrefix followed by the id of one of
+	// its target's live items, and queued deliveries of the issues linked
+	// through it. A paused integration shows it as its queue.
+	PendingSyncWork(ctx context.Context, integrationID, jobKind, jobKeyPrefix string) (PendingWork, error)
 	LinkByIssue(ctx context.Context, integrationID, issueID string) (Link, error)
 	// LinksForItems returns the links of those of itemIDs that have one,
 	// by item id (at most MaxLookupIDs ids).

@@ -29,7 +29,8 @@ type LinkState string
 
 // The states of a link: "creating" means a create call may be in flight
 // (resolve by the marker before trying again); "linked" has an issue;
-// "unlinked" lost it (deleted in Jira, or the integration changed);
+// "unlinked" lost it (deleted in Jira, the integration changed, or an
+// admin unlinked it: then the issue id is cleared, freeing the issue);
 // "refused" means Jira refused the last create, so no issue exists.
 const (
 	LinkCreating LinkState = "creating"

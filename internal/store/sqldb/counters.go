@@ -214,3 +214,25 @@ func (db *DB) BulkCreateItems(ctx context.Context, items []tracker.Item, links [
 }
 
 var _ store.BulkLoader = (*DB)(nil)
+
+// PendingSyncWork counts the pending jobs of the integration's live items
+// (through the pending-key index, one probe per item of the target) and
+// the queued deliveries of its linked issues.
+func (t *tx) PendingSyncWork(ctx context.Context, integrationID, jobKind, jobKeyPrefix string) (store.PendingWork, error) {
+	var w store.PendingWork
+	err := t.queryRow(ctx, `SELECT count(*) FROM integrations g
+		JOIN items i ON i.target_id = g.target_id AND i.deleted_at IS NULL
+		JOIN jobs j ON j.kind = ? AND j.job_key = CAST(? AS TEXT) || i.id AND j.state = 'pending'
+		WHERE g.id = ?`, jobKind, jobKeyPrefix, integrationID).Scan(&w.Jobs)
+	if err != nil {
+		return w, wrap("count pending sync jobs", err)
+	}
+	err = t.queryRow(ctx, `SELECT count(*) FROM integrations g
+		JOIN links l ON l.integration_id = g.id AND l.issue_id <> ''
+		JOIN deliveries d ON d.connection_id = g.connection_id AND d.issue_id = l.issue_id AND d.status = 'queued'
+		WHERE g.id = ?`, integrationID).Scan(&w.Deliveries)
+	if err != nil {
+		return w, wrap("count queued deliveries", err)
+	}
+	return w, nil
+}

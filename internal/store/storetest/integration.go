@@ -34,6 +34,7 @@ var integrationTests = []struct {
 	{"ConcurrentIntegrate", testConcurrentIntegrate},
 	{"ConcurrentLinkSameIssue", testConcurrentLinkSameIssue},
 	{"LinksForItems", testLinksForItems},
+	{"PendingSyncWork", testPendingSyncWork},
 	{"ListLinks", testListLinks},
 	{"SyncEvents", testSyncEvents},
 	{"SyncEventLimits", testSyncEventLimits},
@@ -1599,4 +1600,48 @@ func testConcurrentLinkSameIssue(t *testing.T, s store.Store) {
 		}
 		return nil
 	})
+}
+
+func testPendingSyncWork(t *testing.T, s store.Store) {
+	su := newSetup(t, s, "queue", 3)
+	other := newSetup(t, s, "elsewhere", 1)
+	inTx(t, s, func(tx store.Tx) error {
+		ctx := t.Context()
+		for _, j := range []store.Job{
+			{Kind: "sync_item", Key: "item:" + su.items[0].ID},
+			{Kind: "sync_item", Key: "item:" + su.items[1].ID},
+			{Kind: "other", Key: "item:" + su.items[2].ID},        // another kind
+			{Kind: "sync_item", Key: "item:" + other.items[0].ID}, // another target
+			{Kind: "sync_item", Key: "thing:" + su.items[2].ID},   // another prefix
+		} {
+			if err := tx.Enqueue(ctx, j); err != nil {
+				return err
+			}
+		}
+		if err := tx.UpsertLink(ctx, linked(su, 0, "501")); err != nil {
+			return err
+		}
+		for i, issue := range []string{"501", "501", "999"} { // 999 is linked to nothing
+			if _, _, err := tx.RecordDelivery(ctx, store.Delivery{ConnectionID: su.conn.ID, DeliveryKey: fmt.Sprint("q", i), Event: "jira:issue_updated",
+				IssueID: issue, Status: store.DeliveryQueued, Body: []byte(`{}`)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	var got, none store.PendingWork
+	view(t, s, func(tx store.Tx) error {
+		var err error
+		if got, err = tx.PendingSyncWork(t.Context(), su.in.ID, "sync_item", "item:"); err != nil {
+			return err
+		}
+		none, err = tx.PendingSyncWork(t.Context(), "no-such-integration", "sync_item", "item:")
+		return err
+	})
+	if want := (store.PendingWork{Jobs: 2, Deliveries: 2}); got != want {
+		t.Errorf("PendingSyncWork: got %+v, want %+v", got, want)
+	}
+	if none != (store.PendingWork{}) {
+		t.Errorf("PendingSyncWork of an unknown integration: got %+v, want none", none)
+	}
 }

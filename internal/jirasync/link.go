@@ -1,0 +1,202 @@
+package jirasync
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/vulnsync/vulnsync/internal/jira"
+	"github.com/vulnsync/vulnsync/internal/jobs"
+	"github.com/vulnsync/vulnsync/internal/store"
+	"github.com/vulnsync/vulnsync/internal/tracker"
+)
+
+// LinkIssue links an item to an existing issue of its integration's project,
+// for an issue people made in Jira before the item existed (or one an
+// unlink left behind). The issue is read once (no write); the link stores
+// what Jira shows now as the agreed state, so the sync that follows (queued
+// here) sends every mapped value where vulnsync's differs: at link time
+// vulnsync's values win, because linking is an admin's statement that the
+// item is the record. Later changes follow the usual newest-wins rules.
+//
+// It is EConflict when the item already has an issue (or a create may be
+// in flight) or the issue is linked to another item (G1: one issue per
+// item, one item per issue); EUnprocessable when the issue does not exist,
+// is in another project or is not of the type the mapping gives the
+// item's kind, or the target has no active integration.
+func (e *Engine) LinkIssue(ctx context.Context, itemID, issueKey string) (tracker.JiraRef, error) {
+	issueKey = strings.ToUpper(strings.TrimSpace(issueKey))
+	if issueKey == "" {
+		return tracker.JiraRef{}, &tracker.Error{Kind: tracker.EInvalid, Message: "invalid link", Fields: map[string]string{"issue_key": "required"}}
+	}
+	it, in, err := e.linkTarget(ctx, itemID)
+	if err == nil {
+		// Refused before any Jira call when the answer is already known.
+		err = e.st.View(ctx, func(tx store.Tx) error { return checkLinkable(ctx, tx, itemID) })
+	}
+	if err != nil {
+		return tracker.JiraRef{}, fmt.Errorf("link item %s: %w", itemID, err)
+	}
+	r, err := e.prepare(ctx, in, itemID, 0)
+	if err != nil {
+		return tracker.JiraRef{}, fmt.Errorf("link item %s: %w", itemID, err)
+	}
+	wantType := r.doc.IssueTypes[it.Kind]
+	if wantType == "" {
+		return tracker.JiraRef{}, tracker.Errorf(tracker.EUnprocessable, "the mapping does not sync %s items", it.Kind)
+	}
+	var issue *jira.Issue
+	err = r.call(ctx, "link", "GET /issue/{key}", issueKey, func() error {
+		var err error
+		issue, err = r.client.GetIssue(ctx, issueKey, jira.GetIssueOptions{})
+		return err
+	})
+	if jira.IsNotFound(err) {
+		return tracker.JiraRef{}, tracker.Errorf(tracker.EUnprocessable, "Jira has no issue %s (or the service account cannot see it)", issueKey)
+	}
+	if err != nil {
+		return tracker.JiraRef{}, fmt.Errorf("link item %s: read %s: %w", itemID, issueKey, err)
+	}
+	if p := issueProject(issue); !strings.EqualFold(p, in.ProjectKey) {
+		return tracker.JiraRef{}, tracker.Errorf(tracker.EUnprocessable, "%s is in project %s; the target is integrated with %s", issue.Key, p, in.ProjectKey)
+	}
+	if !strings.EqualFold(issue.IssueType.Name, wantType) {
+		return tracker.JiraRef{}, tracker.Errorf(tracker.EUnprocessable, "%s is a %s; the mapping syncs %s items as %s", issue.Key, issue.IssueType.Name, it.Kind, wantType)
+	}
+	l := store.Link{ItemID: itemID, IntegrationID: in.ID, State: tracker.LinkLinked, IssueID: issue.ID, IssueKey: issue.Key,
+		Synced: r.observed(it.Kind, issue).encode(), UpdatedAt: e.now()}
+	err = e.st.InTx(ctx, func(tx store.Tx) error {
+		// Checked again in the transaction that links: a sync may have
+		// started a create meanwhile.
+		if err := checkLinkable(ctx, tx, itemID); err != nil {
+			return err
+		}
+		other, err := tx.LinkByIssue(ctx, in.ID, issue.ID)
+		switch {
+		case err == nil:
+			return tracker.Errorf(tracker.EConflict, "%s is already linked to item %s", issue.Key, other.ItemID)
+		case tracker.KindOf(err) != tracker.ENotFound:
+			return err
+		}
+		if err := tx.UpsertLink(ctx, l); err != nil {
+			return err
+		}
+		if err := tx.AddSyncEvent(ctx, store.SyncEvent{IntegrationID: in.ID, ItemID: itemID, IssueKey: issue.Key, Direction: "to_jira",
+			Action: "link", Result: "ok", At: e.now()}); err != nil {
+			return err
+		}
+		return jobs.Enqueue(ctx, tx, itemKey(itemID), syncItem{ItemID: itemID}, e.now())
+	})
+	if err != nil {
+		return tracker.JiraRef{}, fmt.Errorf("link item %s to %s: %w", itemID, issue.Key, err)
+	}
+	e.Notify()
+	return e.ref(ctx, in, issue.Key)
+}
+
+// UnlinkIssue ends an item's link to its issue. The issue stays in Jira
+// untouched; the item stops syncing (its later changes are not sent, the
+// issue's webhooks are ignored) until it is linked again, and the issue is
+// free to be linked to another item. EConflict when the item has no linked
+// issue, or a create may be in flight.
+func (e *Engine) UnlinkIssue(ctx context.Context, itemID string) error {
+	_, in, err := e.linkTarget(ctx, itemID)
+	if err != nil {
+		return fmt.Errorf("unlink item %s: %w", itemID, err)
+	}
+	err = e.st.InTx(ctx, func(tx store.Tx) error {
+		l, err := tx.GetLink(ctx, itemID)
+		if tracker.KindOf(err) == tracker.ENotFound || (err == nil && l.State != tracker.LinkLinked && l.State != tracker.LinkCreating) {
+			return tracker.Errorf(tracker.EConflict, "the item is not linked to a Jira issue")
+		}
+		if err != nil {
+			return err
+		}
+		if l.State == tracker.LinkCreating {
+			return tracker.Errorf(tracker.EConflict, "the item's issue is being created; unlink it once the create finished")
+		}
+		// Deliveries of the issue not applied yet are no longer the
+		// item's: they are ignored, with the reason.
+		queued, err := tx.QueuedDeliveries(ctx, in.ConnectionID, l.IssueID)
+		if err != nil {
+			return err
+		}
+		for _, d := range queued {
+			if err := tx.SetDeliveryStatus(ctx, d.ID, store.DeliveryIgnored, "the item was unlinked from the issue"); err != nil {
+				return err
+			}
+		}
+		key := l.IssueKey
+		l.State, l.IssueID, l.IssueKey, l.Synced, l.UpdatedAt = tracker.LinkUnlinked, "", "", nil, e.now()
+		if err := tx.UpsertLink(ctx, l); err != nil {
+			return err
+		}
+		return tx.AddSyncEvent(ctx, store.SyncEvent{IntegrationID: in.ID, ItemID: itemID, IssueKey: key, Direction: "to_jira",
+			Action: "unlink", Result: "ok", At: e.now()})
+	})
+	if err != nil {
+		return fmt.Errorf("unlink item %s: %w", itemID, err)
+	}
+	return nil
+}
+
+// linkTarget reads an item and its target's integration, which must have a
+// mapping.
+func (e *Engine) linkTarget(ctx context.Context, itemID string) (it tracker.Item, in store.Integration, err error) {
+	err = e.st.View(ctx, func(tx store.Tx) error {
+		if it, err = tx.GetItem(ctx, itemID); err != nil {
+			return err
+		}
+		in, err = tx.IntegrationByTarget(ctx, it.TargetID)
+		if tracker.KindOf(err) == tracker.ENotFound {
+			return tracker.Errorf(tracker.EUnprocessable, "the item's target is not integrated with Jira")
+		}
+		return err
+	})
+	if err == nil && in.State == tracker.IntegrationNeedsMapping {
+		err = tracker.Errorf(tracker.EUnprocessable, "the integration has no accepted mapping yet")
+	}
+	return it, in, err
+}
+
+// checkLinkable refuses to link an item that has (or may be getting) an
+// issue.
+func checkLinkable(ctx context.Context, tx store.Tx, itemID string) error {
+	l, err := tx.GetLink(ctx, itemID)
+	switch {
+	case tracker.KindOf(err) == tracker.ENotFound:
+		return nil
+	case err != nil:
+		return err
+	case l.State == tracker.LinkLinked:
+		return tracker.Errorf(tracker.EConflict, "the item is already linked to %s; unlink it first", l.IssueKey)
+	case l.State == tracker.LinkCreating:
+		return tracker.Errorf(tracker.EConflict, "the item's issue is being created (a create may be in flight)")
+	}
+	return nil
+}
+
+// issueProject is the key of an issue's project: its project field, else
+// the prefix of its key.
+func issueProject(is *jira.Issue) string {
+	var p struct {
+		Key string `json:"key"`
+	}
+	if raw := is.Fields["project"]; len(raw) > 0 && json.Unmarshal(raw, &p) == nil && p.Key != "" {
+		return p.Key
+	}
+	k, _, _ := strings.Cut(is.Key, "-")
+	return k
+}
+
+// ref is the JiraRef of an issue of an integration.
+func (e *Engine) ref(ctx context.Context, in store.Integration, key string) (tracker.JiraRef, error) {
+	var base string
+	err := e.st.View(ctx, func(tx store.Tx) error {
+		c, err := tx.GetConnection(ctx, in.ConnectionID)
+		base = strings.TrimRight(c.BaseURL, "/")
+		return err
+	})
+	return tracker.JiraRef{Key: key, URL: base + "/browse/" + key}, err
+}
