@@ -125,14 +125,18 @@ func (e *Engine) workReconcile(ctx context.Context, job store.Job, args reconcil
 	// A reconciliation that found nothing to pull writes no sync log row:
 	// at every interval, those rows would bury what people open the log
 	// for (docs/decisions.md, "Reconciliation is logged when it finds
-	// something"). Its failures are logged above, its pulls each get a row
-	// when applied, and this summary says how many it started.
-	if queued > 0 {
+	// something"). Its failures are logged above and its pulls each get a
+	// row when applied; this summary says how many it started, and a retry
+	// that succeeds writes it even when it found nothing, so the failure
+	// before it reads as recovered.
+	if queued > 0 || job.Attempts > 1 {
 		ev := r.inboundEvent("reconcile", "", store.DeliveryApplied, "")
 		ev.JiraCall = fmt.Sprintf("GET /search/jql: %d of %d issues changed without their webhook", queued, seen)
 		if err := e.st.InTx(ctx, func(tx store.Tx) error { return tx.AddSyncEvent(ctx, ev) }); err != nil {
 			e.log.Error("record sync event", "err", err)
 		}
+	}
+	if queued > 0 {
 		e.metrics.ReconcileDrift(queued)
 	}
 	e.log.Debug("reconciled", "integration", in.ID, "issues", seen, "pulls", queued, "since", since)
