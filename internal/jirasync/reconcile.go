@@ -208,6 +208,27 @@ func (e *Engine) queuePullIfDrifted(ctx context.Context, r *run, is *jira.Issue)
 	return queued, linked, err
 }
 
+// sameValue compares a value Jira shows with the synced one, taking an
+// empty list, an empty string and no value as the same: Jira shows labels
+// as [] where the create sent none, which is no change of anybody's.
+func sameValue(jiraV, syncedV any) bool {
+	return tracker.Equal(jiraV, syncedV) || (isEmpty(jiraV) && isEmpty(syncedV))
+}
+
+func isEmpty(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return x == ""
+	case []string:
+		return len(x) == 0
+	case []any:
+		return len(x) == 0
+	}
+	return false
+}
+
 // drifted compares what the search returned with the synced state.
 func (r *run) drifted(ctx context.Context, tx store.Tx, l store.Link, kind string, is *jira.Issue) (bool, error) {
 	synced := decodeState(l.Synced)
@@ -219,7 +240,7 @@ func (r *run) drifted(ctx context.Context, tx store.Tx, l store.Link, kind strin
 	}
 	obs := r.observed(kind, is)
 	for _, f := range r.doc.Fields {
-		if f.FromJira() && !tracker.Equal(obs.Fields[f.Jira], synced.Fields[f.Jira]) {
+		if f.FromJira() && !sameValue(obs.Fields[f.Jira], synced.Fields[f.Jira]) {
 			return true, nil
 		}
 	}

@@ -24,6 +24,12 @@ func TestIdleReconciliationWritesNoSyncLogRows(t *testing.T) {
 	clock := apptest.NewClock(time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC))
 	e := apptest.New(t, apptest.Options{Clock: clock})
 	s, _, key := setup(t, e)
+	// An item without labels, created in progress: Jira shows its labels
+	// as [] and our own create's webhook is not applied; neither is drift.
+	createItem(t, e, s.TargetID, map[string]any{"kind": "vulnerability", "title": "Open redirect", "severity": "medium", "status": "in_progress"})
+	e.Sync()
+	e.Deliver()
+	e.Sync()
 	before := len(allEvents(t, e, s.IntegrationID))
 	for range 12 { // an hour of 5-minute reconciliations
 		clock.Advance(6 * time.Minute)
