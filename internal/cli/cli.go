@@ -34,7 +34,7 @@ Usage:
   vulnsync bench   [flags]   measure the service levels of PRODUCT.md §6 on this machine
   vulnsync doctor  [flags]   read-only preflight against a real Jira site (version, permissions, webhooks, project)
   vulnsync import  [flags] FILE   import a scanner report into a target through the API (token in VULNSYNC_TOKEN)
-  vulnsync version           print version, commit and Go version
+  vulnsync version           print version, commit and Go version (also --version)
 
 Run "vulnsync <command> -h" for the flags of a command.
 `
@@ -60,7 +60,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runDoctor(ctx, args[1:], getenv, stdout, stderr)
 	case "import":
 		return runImport(ctx, args[1:], getenv, stdout, stderr)
-	case "version":
+	case "version", "--version", "-version":
 		return runVersion(stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
