@@ -31,7 +31,7 @@ Usage:
   vulnsync serve   [flags]   run the service (API, UI, webhook receiver, sync workers)
   vulnsync demo    [flags]   serve plus an in-process Jira simulator, seeded and synced
   vulnsync jirasim [flags]   run the Jira simulator alone
-  vulnsync bench   [flags]   measure the service levels of PRODUCT.md §6 on this machine
+  vulnsync bench   [flags]   measure the service levels (README, "Measuring service levels") on this machine
   vulnsync doctor  [flags]   read-only preflight against a real Jira site (version, permissions, webhooks, project)
   vulnsync import  [flags] FILE   import a scanner report into a target through the API (token in VULNSYNC_TOKEN)
   vulnsync version           print version, commit and Go version (also --version)
