@@ -17,12 +17,12 @@ func TestRenderMarkdownIsSafe(t *testing.T) {
 		forbidden []string // never in the output
 	}{
 		{"**Impact:** full read access.\n\n```\nGET /search?q=x'--\n```", []string{"<strong>Impact:</strong>", "<pre><code>GET /search?q=x&#39;--\n</code></pre>"}, nil},
-		{"<script>alert(1)</script>", nil, []string{"<script", "alert(1)</script>"}},
-		{"before <script>alert(1)</script> after", []string{"before", "after"}, []string{"<script"}},
+		{"<script>alert(1)</script>", []string{"&lt;script&gt;alert(1)&lt;/script&gt;"}, []string{"<script", "alert(1)</script>"}},
+		{"before <script>alert(1)</script> after", []string{"before &lt;script&gt;alert(1)&lt;/script&gt; after"}, []string{"<script"}},
 		{"[click](javascript:alert(1))", []string{"click"}, []string{"javascript:", "href=\"javascript"}},
 		{"[click](JaVaScRiPt:alert(1))", nil, []string{"avascript:", "alert(1)\""}},
-		{"<a href=\"javascript:alert(1)\">x</a>", nil, []string{"javascript:"}},
-		{"![x](https://example.test/x.png \"t\") <img src=x onerror=alert(2)>", nil, []string{"onerror"}},
+		{"<a href=\"javascript:alert(1)\">x</a>", []string{"&lt;a href=&#34;javascript:alert(1)&#34;&gt;x&lt;/a&gt;"}, []string{"<a href"}},
+		{"![x](https://example.test/x.png \"t\") <img src=x onerror=alert(2)>", []string{"&lt;img src=x onerror=alert(2)&gt;"}, []string{"<img src=x", "onerror=\""}},
 		{"[OWASP](https://owasp.org/Top10/)", []string{`href="https://owasp.org/Top10/"`, `rel="nofollow noreferrer noopener"`, `target="_blank"`}, nil},
 		{"| a | b |\n|---|---|\n| 1 | 2 |", []string{"<table>", "<td>1</td>"}, nil},
 	}
@@ -62,7 +62,7 @@ func TestItemPageRendersMarkdownSafely(t *testing.T) {
 	if a.status != http.StatusOK {
 		t.Fatalf("item page: %d", a.status)
 	}
-	for _, w := range []string{"Reviews run <strong>script</strong>", "Retested: <em>still open</em>"} {
+	for _, w := range []string{"Reviews run <strong>script</strong>: &lt;script&gt;alert(1)&lt;/script&gt;", "Retested: <em>still open</em>. &lt;img src=x onerror=alert(2)&gt;"} {
 		if !strings.Contains(a.body, w) {
 			t.Errorf("the page lacks the rendered %q", w)
 		}
