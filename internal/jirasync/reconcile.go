@@ -3,6 +3,7 @@ package jirasync
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -209,10 +210,23 @@ func (e *Engine) queuePullIfDrifted(ctx context.Context, r *run, is *jira.Issue)
 }
 
 // sameValue compares a value Jira shows with the synced one, taking an
-// empty list, an empty string and no value as the same: Jira shows labels
-// as [] where the create sent none, which is no change of anybody's.
+// empty list, an empty string and no value as the same, and lists of
+// strings in any order: Jira shows labels as [] where the create sent none,
+// and sorted where vulnsync sent them in the item's order, neither of which
+// is a change of anybody's.
 func sameValue(jiraV, syncedV any) bool {
-	return tracker.Equal(jiraV, syncedV) || (isEmpty(jiraV) && isEmpty(syncedV))
+	if tracker.Equal(jiraV, syncedV) || (isEmpty(jiraV) && isEmpty(syncedV)) {
+		return true
+	}
+	a, okA := jiraV.([]string)
+	b, okB := syncedV.([]string)
+	if !okA || !okB || len(a) != len(b) {
+		return false
+	}
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
 }
 
 func isEmpty(v any) bool {

@@ -27,6 +27,8 @@ func TestIdleReconciliationWritesNoSyncLogRows(t *testing.T) {
 	// An item without labels, created in progress: Jira shows its labels
 	// as [] and our own create's webhook is not applied; neither is drift.
 	createItem(t, e, s.TargetID, map[string]any{"kind": "vulnerability", "title": "Open redirect", "severity": "medium", "status": "in_progress"})
+	// And one whose labels Jira shows in another order (sorted).
+	createItem(t, e, s.TargetID, map[string]any{"kind": "vulnerability", "title": "SSRF", "severity": "high", "fields": map[string]any{"labels": []string{"owasp-a10", "cloud"}}})
 	e.Sync()
 	e.Deliver()
 	e.Sync()
