@@ -31,11 +31,11 @@ Usage:
   vulnsync serve   [flags]   run the service (API, UI, webhook receiver, sync workers)
   vulnsync demo    [flags]   serve plus an in-process Jira simulator, seeded and synced
   vulnsync jirasim [flags]   run the Jira simulator alone
-  vulnsync bench   [flags]   measure the service levels of PRODUCT.md §6 on this machine
+  vulnsync bench   [flags]   measure the service levels (README, "Measuring service levels") on this machine
   vulnsync doctor  [flags]   read-only preflight against a real Jira site (version, permissions, webhooks, project)
   vulnsync import  [flags] FILE   import a scanner report into a target through the API (token in VULNSYNC_TOKEN)
   vulnsync recount [flags]   recompute the item and link counters, correct them and report any drift
-  vulnsync version           print version, commit and Go version
+  vulnsync version           print version, commit and Go version (also --version)
 
 Run "vulnsync <command> -h" for the flags of a command.
 `
@@ -63,7 +63,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runImport(ctx, args[1:], getenv, stdout, stderr)
 	case "recount":
 		return runRecount(ctx, args[1:], getenv, stdout, stderr)
-	case "version":
+	case "version", "--version", "-version":
 		return runVersion(stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)

@@ -359,9 +359,12 @@ func (d *demo) print(s seeded, key, transitionID, transitionName string) {
 	fmt.Fprintf(w, "Admin token:    %s\n", d.token)
 	fmt.Fprintf(w, "Jira simulator: %s  (project %s; you act as %s)\n", d.jiraURL, demoProject, who)
 	fmt.Fprintf(w, "Data:           %s (SQLite; wiped at the next demo start)\n", d.cfg.serve.data)
-	fmt.Fprintf(w, "Seeded: target %q, integrated with %s under the spec's mapping; %d vulnerabilities and findings, all linked to %s issues.\n",
+	fmt.Fprintf(w, "Seeded: target %q, integrated with %s under the example mapping of docs/mapping.md; %d vulnerabilities and findings, all linked to %s issues.\n",
 		demoTarget.Name, demoProject, s.items, demoProject)
 	fmt.Fprintf(w, "First vulnerability: %q, item %s, Jira %s (%s/browse/%s)\n", s.firstVuln.Title, s.firstVuln.ID, key, d.jiraURL, key)
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Act in Jira from a browser: %s/projects/%s lists the issues; each issue's page (%s/browse/%s)\n", d.jiraURL, demoProject, d.jiraURL, key)
+	fmt.Fprintf(w, "transitions, comments and edits fields as %s. Or with curl:\n", who)
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Act in Jira as %s:\n", who)
 	fmt.Fprintf(w, "  # list the %s issues\n  %s\n", demoProject, get(search))

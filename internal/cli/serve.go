@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -41,13 +40,19 @@ func parseServe(name string, args []string, getenv func(string) string, stderr i
 	fs.StringVar(&c.data, "data", envOr(getenv, "VULNSYNC_DATA", "./vulnsync-data"), "data directory for the embedded SQLite store and key files (env VULNSYNC_DATA)")
 	fs.StringVar(&c.db, "db", getenv("VULNSYNC_DB"), "PostgreSQL URL postgres://… instead of embedded SQLite (env VULNSYNC_DB)")
 	fs.StringVar(&c.publicURL, "public-url", getenv("VULNSYNC_PUBLIC_URL"), "public base URL Jira calls webhooks on (env VULNSYNC_PUBLIC_URL; default http://<addr>)")
-	maxAtt := envOr(getenv, "VULNSYNC_MAX_ATTACHMENT_BYTES", strconv.Itoa(service.DefaultMaxAttachmentBytes))
-	fs.StringVar(&maxAtt, "max-attachment-bytes", maxAtt, "largest attachment accepted, in bytes (env VULNSYNC_MAX_ATTACHMENT_BYTES)")
+	maxAtt, err := envByteSize(getenv, "VULNSYNC_MAX_ATTACHMENT_BYTES", service.DefaultMaxAttachmentBytes)
+	if err != nil {
+		return c, err
+	}
+	fs.Var(&maxAtt, "max-attachment-bytes", "largest attachment accepted: bytes, or a size like 25MiB or 10MB (env VULNSYNC_MAX_ATTACHMENT_BYTES)")
 	fs.StringVar(&c.logLevel, "log-level", envOr(getenv, "VULNSYNC_LOG_LEVEL", "info"), "debug, info, warn or error (env VULNSYNC_LOG_LEVEL)")
 	fs.StringVar(&c.logFormat, "log-format", envOr(getenv, "VULNSYNC_LOG_FORMAT", "text"), "text or json (env VULNSYNC_LOG_FORMAT)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to wait for requests in flight on shutdown")
-	ri := envOr(getenv, "VULNSYNC_RECONCILE_INTERVAL", "5m")
-	fs.StringVar(&ri, "reconcile-interval", ri, "how often each integration asks Jira for changes whose webhook never came (env VULNSYNC_RECONCILE_INTERVAL)")
+	ri, err := envDuration(getenv, "VULNSYNC_RECONCILE_INTERVAL", 5*time.Minute)
+	if err != nil {
+		return c, err
+	}
+	fs.DurationVar(&c.reconcileInterval, "reconcile-interval", ri, "how often each integration asks Jira for changes whose webhook never came, like 30s or 5m (env VULNSYNC_RECONCILE_INTERVAL)")
 	allowPrivate := envOr(getenv, "VULNSYNC_JIRA_ALLOW_PRIVATE", "true")
 	fs.BoolVar(&c.jiraAllowPrivate, "jira-allow-private", allowPrivate != "false", "allow Jira sites at private, loopback and link-local addresses (env VULNSYNC_JIRA_ALLOW_PRIVATE); false refuses them, for installations whose Jira is on the internet")
 	fs.StringVar(&c.oidc.Issuer, "oidc-issuer", getenv("VULNSYNC_OIDC_ISSUER"), "single sign-on: the OpenID Connect issuer URL (env VULNSYNC_OIDC_ISSUER); the client secret comes from VULNSYNC_OIDC_CLIENT_SECRET")
@@ -64,13 +69,17 @@ func parseServe(name string, args []string, getenv func(string) string, stderr i
 	if err := parseFlags(fs, args); err != nil {
 		return c, err
 	}
-	n, err := strconv.ParseInt(maxAtt, 10, 64)
-	if err != nil || n < 1 {
-		return c, fmt.Errorf("%w: --max-attachment-bytes %q must be a positive number of bytes", ErrUsage, maxAtt)
+	if maxAtt < 1 {
+		return c, fmt.Errorf("%w: --max-attachment-bytes %s must be at least one byte", ErrUsage, maxAtt.String())
 	}
-	c.maxAttachment = n
-	if c.reconcileInterval, err = time.ParseDuration(ri); err != nil || c.reconcileInterval < time.Second {
-		return c, fmt.Errorf("%w: --reconcile-interval %q must be a duration of at least 1s, like 5m", ErrUsage, ri)
+	c.maxAttachment = int64(maxAtt)
+	if c.reconcileInterval < time.Second {
+		return c, fmt.Errorf("%w: --reconcile-interval %s must be at least 1s, like 5m", ErrUsage, c.reconcileInterval)
+	}
+	if c.publicURL != "" {
+		if c.publicURL, err = checkPublicURL(c.publicURL); err != nil {
+			return c, err
+		}
 	}
 	if c.db != "" && !strings.HasPrefix(c.db, "postgres://") && !strings.HasPrefix(c.db, "postgresql://") {
 		return c, fmt.Errorf("%w: --db must be a postgres:// URL", ErrUsage)

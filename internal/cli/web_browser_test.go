@@ -501,7 +501,7 @@ func TestBrowserShowsScriptTitlesAsText(t *testing.T) {
 	if got := b.text(ctx, "#item-title"); got != evil {
 		t.Errorf("item title in the DOM: got %q, want the literal text %q", got, evil)
 	}
-	if got := b.text(ctx, "#comments .comment .prose"); got != `<iframe src="javascript:alert(5)"></iframe>` {
+	if got := strings.TrimSpace(b.text(ctx, "#comments .comment .markdown")); got != `<iframe src="javascript:alert(5)"></iframe>` {
 		t.Errorf("comment in the DOM: got %q", got)
 	}
 	b.shot(ctx, "xss-item")

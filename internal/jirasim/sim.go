@@ -260,8 +260,9 @@ func (s *Simulator) baseURL(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
-// ServeHTTP serves Jira's REST API, the webhook registration API and the
-// /_sim/ control API.
+// ServeHTTP serves Jira's REST API, the webhook registration API, the
+// /_sim/ control API and the pages a person uses from a browser
+// (/projects/{key}, /browse/{key}).
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_sim/") {
 		s.serveControl(w, r)
@@ -269,6 +270,10 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.dc && strings.HasPrefix(r.URL.Path, mediaPrefix) {
 		s.serveMedia(w, r)
+		return
+	}
+	if isPagePath(r.URL.Path) {
+		s.servePages(w, r)
 		return
 	}
 	rt, params, api, code := s.match(r.Method, r.URL.Path)

@@ -322,9 +322,22 @@ func (r *run) apply(ctx context.Context, s *snapshot, ev *jirahook.Event) (strin
 		if ev.Issue == nil {
 			return "no issue in the delivery", nil
 		}
+		mine := r.isServiceAccount(ev.User)
+		if mine && ev.Kind == jirahook.IssueCreated {
+			// Our own create, coming back: what it shows was recorded when
+			// Jira answered the create, and the same job may have moved
+			// the issue since (an item created in progress is created in
+			// To Do, then transitioned). Applying this snapshot would make
+			// the synced state go back in time, and the next push would
+			// repeat a transition Jira then refuses.
+			return "our own create", nil
+		}
 		changed := map[string]bool{}
 		for _, c := range ev.Changelog {
 			changed[r.changeKey(c)] = true
+		}
+		if mine && staleOwnMove(ev.Changelog, decodeState(s.link.Synced).Status, r.changeKey) {
+			delete(changed, "status")
 		}
 		all := ev.Kind == jirahook.IssueCreated
 		evAt := ev.Time
@@ -332,7 +345,6 @@ func (r *run) apply(ctx context.Context, s *snapshot, ev *jirahook.Event) (strin
 			evAt = ev.Issue.Updated // the delivery's own time is not believable; the issue's may be (bounded again below)
 		}
 		at := func(string) time.Time { return evAt }
-		mine := r.isServiceAccount(ev.User)
 		ours := func(string) bool { return mine }
 		note, err := r.applyIssue(ctx, s, ev.Issue, at, ev.User, ours, func(id string) bool { return all || changed[id] }, false)
 		if err != nil {
@@ -344,6 +356,30 @@ func (r *run) apply(ctx context.Context, s *snapshot, ev *jirahook.Event) (strin
 		return note, nil
 	}
 	return "event not handled: " + ev.Kind, nil
+}
+
+// staleOwnMove reports whether a status change our service account made is
+// older than the status vulnsync last recorded for the issue: a move that
+// neither starts from nor ends at that status is the echo of an earlier
+// move of ours (a job's several transitions are recorded as each one is
+// acknowledged, and their webhooks may come one at a time). A move starting
+// from the recorded status is newer news (a transition whose answer was
+// lost), and one ending there is the echo of the last one; both are
+// applied as before.
+func staleOwnMove(changelog []jira.ChangeItem, synced string, key func(jira.ChangeItem) string) bool {
+	if synced == "" {
+		return false
+	}
+	for _, c := range changelog {
+		if key(c) != "status" {
+			continue
+		}
+		if c.FromString == "" || c.ToString == "" {
+			return false
+		}
+		return !strings.EqualFold(c.FromString, synced) && !strings.EqualFold(c.ToString, synced)
+	}
+	return false
 }
 
 // changeKey names a changelog item by field id. Cloud carries the id in

@@ -3,6 +3,7 @@ package jirasync
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -172,7 +173,20 @@ func (e *Engine) workReconcile(ctx context.Context, job store.Job, args reconcil
 		}
 		queued += n
 	}
-	r.recordIn(ctx, "reconcile", "", "ok", "")
+	// A reconciliation that found nothing to pull writes no sync log row:
+	// at every interval, those rows would bury what people open the log
+	// for (docs/decisions.md, "Reconciliation is logged when it finds
+	// something"). Its failures are logged above and its pulls each get a
+	// row when applied; this summary says how many it started, and a retry
+	// that succeeds writes it even when it found nothing, so the failure
+	// before it reads as recovered.
+	if queued > 0 || job.Attempts > 1 {
+		ev := r.inboundEvent("reconcile", "", store.DeliveryApplied, "")
+		ev.JiraCall = fmt.Sprintf("GET /search/jql: %d of %d issues changed without their webhook", queued, seen)
+		if err := e.st.InTx(ctx, func(tx store.Tx) error { return tx.AddSyncEvent(ctx, ev) }); err != nil {
+			e.log.Error("record sync event", "err", err)
+		}
+	}
 	if queued > 0 {
 		e.metrics.ReconcileDrift(queued)
 	}
@@ -245,6 +259,40 @@ func (e *Engine) queuePullIfDrifted(ctx context.Context, r *run, is *jira.Issue)
 	return queued, linked, err
 }
 
+// sameValue compares a value Jira shows with the synced one, taking an
+// empty list, an empty string and no value as the same, and lists of
+// strings in any order: Jira shows labels as [] where the create sent none,
+// and sorted where vulnsync sent them in the item's order, neither of which
+// is a change of anybody's.
+func sameValue(jiraV, syncedV any) bool {
+	if tracker.Equal(jiraV, syncedV) || (isEmpty(jiraV) && isEmpty(syncedV)) {
+		return true
+	}
+	a, okA := jiraV.([]string)
+	b, okB := syncedV.([]string)
+	if !okA || !okB || len(a) != len(b) {
+		return false
+	}
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+func isEmpty(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return x == ""
+	case []string:
+		return len(x) == 0
+	case []any:
+		return len(x) == 0
+	}
+	return false
+}
+
 // drifted compares what the search returned with the synced state.
 func (r *run) drifted(ctx context.Context, tx store.Tx, l store.Link, kind string, is *jira.Issue) (bool, error) {
 	synced := decodeState(l.Synced)
@@ -256,7 +304,7 @@ func (r *run) drifted(ctx context.Context, tx store.Tx, l store.Link, kind strin
 	}
 	obs := r.observed(kind, is)
 	for _, f := range r.doc.Fields {
-		if f.FromJira() && !tracker.Equal(obs.Fields[f.Jira], synced.Fields[f.Jira]) {
+		if f.FromJira() && !sameValue(obs.Fields[f.Jira], synced.Fields[f.Jira]) {
 			return true, nil
 		}
 	}

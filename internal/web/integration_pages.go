@@ -12,7 +12,6 @@ import (
 	"github.com/vulnsync/vulnsync/internal/integration"
 	"github.com/vulnsync/vulnsync/internal/jira"
 	"github.com/vulnsync/vulnsync/internal/jiraconn"
-	"github.com/vulnsync/vulnsync/internal/store"
 	"github.com/vulnsync/vulnsync/internal/tracker"
 )
 
@@ -476,8 +475,8 @@ func (u *ui) handleRemoveIntegration(w http.ResponseWriter, r *http.Request, sv 
 
 type activityData struct {
 	Integration integration.View
-	Events      []store.SyncEvent
-	Failures    int
+	Events      []logRow
+	Failures    int // failures that no later attempt got through
 	EventsShown bool
 	EventsError string
 	CanRetry    bool
@@ -504,27 +503,11 @@ func (u *ui) handleActivity(w http.ResponseWriter, r *http.Request, sv *sessionV
 			u.log.WarnContext(r.Context(), "list sync events", "integration", v.ID, "err", err)
 			d.EventsError = "The sync log could not be read right now."
 		}
-		d.Events = failuresFirst(evs)
-		for _, e := range d.Events {
-			if e.Result == "error" {
-				d.Failures++
-			}
-		}
+		var rows []logRow
+		rows, d.Failures = readLog(evs)
+		d.Events = failuresFirst(rows)
 	}
 	u.render(w, r, sv, http.StatusOK, "activity", "Sync activity: "+v.TargetName+" ↔ "+v.ProjectKey, "integrations", d)
-}
-
-// failuresFirst orders events with failures first, each part newest first.
-func failuresFirst(evs []store.SyncEvent) []store.SyncEvent {
-	out := append([]store.SyncEvent(nil), evs...)
-	sort.SliceStable(out, func(i, j int) bool {
-		fi, fj := out[i].Result == "error", out[j].Result == "error"
-		if fi != fj {
-			return fi
-		}
-		return out[i].At.After(out[j].At)
-	})
-	return out
 }
 
 func (u *ui) handleBackfill(w http.ResponseWriter, r *http.Request, sv *sessionView) {

@@ -300,7 +300,7 @@ type itemData struct {
 	Comments     []tracker.Comment
 	Attachments  []tracker.Attachment
 	History      []tracker.HistoryEntry
-	Events       []store.SyncEvent
+	Events       []logRow
 	EventsShown  bool
 	EventsError  string
 	Severities   []tracker.Severity
@@ -369,7 +369,7 @@ func (u *ui) itemPage(w http.ResponseWriter, r *http.Request, sv *sessionView, s
 				u.log.WarnContext(ctx, "list sync events of an item", "item", it.ID, "err", err)
 				d.EventsError = "The sync log could not be read right now."
 			}
-			d.Events = evs
+			d.Events, _ = readLog(evs)
 		}
 	}
 	d.Severities, d.Statuses = tracker.Severities, tracker.Statuses

@@ -185,6 +185,7 @@ func (u *ui) parseTemplates() (*template.Template, map[string]*template.Template
 		"value":    displayValue,
 		"sentence": sentence,
 		"domid":    domID,
+		"markdown": renderMarkdown,
 	}
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html"))
 	pages := map[string]*template.Template{}
