@@ -30,7 +30,8 @@ var uiMinRole = map[string]tracker.Role{
 	"GET /integrations/targets": tracker.RoleAdmin, "POST /integrations/targets": tracker.RoleAdmin,
 	"GET /integrations/targets/{id}/configure": tracker.RoleAdmin, "POST /integrations/targets/{id}/configure": tracker.RoleAdmin,
 	"POST /integrations/targets/{id}/remove": tracker.RoleAdmin, "GET /integrations/targets/{id}/people": tracker.RoleAdmin,
-	"POST /integrations/targets/{id}/jobs/{job}/retry": tracker.RoleAdmin, "POST /integrations/targets/{id}/backfill": tracker.RoleAdmin,
+	"POST /integrations/targets/{id}/jobs/{job}/retry": tracker.RoleAdmin,
+	"POST /integrations/targets/{id}/pause":            tracker.RoleAdmin, "POST /integrations/targets/{id}/resume": tracker.RoleAdmin, "POST /integrations/targets/{id}/backfill": tracker.RoleAdmin,
 }
 
 var uiRank = map[tracker.Role]int{"": 0, tracker.RoleViewer: 1, tracker.RoleAnalyst: 2, tracker.RoleAdmin: 3}

@@ -529,6 +529,42 @@ func (u *ui) handleBackfill(w http.ResponseWriter, r *http.Request, sv *sessionV
 	seeOther(w, r, "/integrations/targets/"+url.PathEscape(id)+"/activity")
 }
 
+// handlePause and handleResume stop and restart the sync of an
+// integration: while paused, changes on both sides wait (webhooks are
+// still recorded) and resuming applies them in order.
+func (u *ui) handlePause(w http.ResponseWriter, r *http.Request, sv *sessionView) {
+	u.pauseOrResume(w, r, sv, true)
+}
+
+func (u *ui) handleResume(w http.ResponseWriter, r *http.Request, sv *sessionView) {
+	u.pauseOrResume(w, r, sv, false)
+}
+
+func (u *ui) pauseOrResume(w http.ResponseWriter, r *http.Request, sv *sessionView, pause bool) {
+	if !u.jiraGuard(w, r, sv) {
+		return
+	}
+	id := r.PathValue("id")
+	var err error
+	if pause {
+		_, err = u.integ.Pause(r.Context(), id)
+	} else {
+		_, err = u.integ.Resume(r.Context(), id)
+	}
+	switch {
+	case err != nil && u.explain(r, err).Status == http.StatusNotFound:
+		u.renderError(w, r, sv, err)
+		return
+	case err != nil:
+		u.sessions.addFlash(sv.ID, "error", joinProblem(u.explain(r, err)))
+	case pause:
+		u.sessions.addFlash(sv.ID, "ok", "The sync is paused: changes on both sides wait here until you resume.")
+	default:
+		u.sessions.addFlash(sv.ID, "ok", "The sync is resumed: the changes that waited are being applied in order.")
+	}
+	seeOther(w, r, "/integrations/targets/"+url.PathEscape(id)+"/activity")
+}
+
 func (u *ui) handleRetryJob(w http.ResponseWriter, r *http.Request, sv *sessionView) {
 	if !u.jiraGuard(w, r, sv) {
 		return

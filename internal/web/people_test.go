@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vulnsync/vulnsync/internal/mapping"
 	"github.com/vulnsync/vulnsync/internal/people"
 	"github.com/vulnsync/vulnsync/internal/service"
 	"github.com/vulnsync/vulnsync/internal/tracker"
@@ -162,5 +164,38 @@ func TestMappingPageShowsWhoIsNotMatched(t *testing.T) {
 		if got, ok := matched[email]; !ok || got != m {
 			t.Errorf("%s: matched %v (listed %v), want %v", email, got, ok, m)
 		}
+	}
+}
+
+// The activity page pauses and resumes an integration's sync and shows
+// that it is paused with what waits.
+func TestActivityPagePausesAndResumes(t *testing.T) {
+	e := newEnv(t, envOptions{jira: true})
+	b := e.browser()
+	b.signIn()
+	tok := b.csrf("/integrations")
+	_, in := integrated(t, e, b, tok)
+	if _, err := e.integ.SetMapping(context.Background(), in.ID, json.RawMessage(mapping.Example)); err != nil {
+		t.Fatal(err)
+	}
+	path := "/integrations/targets/" + in.ID
+	if a := b.post(path+"/pause", url.Values{"csrf_token": {tok}}); a.status != http.StatusSeeOther {
+		t.Fatalf("pause: %d %.300s", a.status, a.body)
+	}
+	if v, _ := e.integ.Integration(context.Background(), in.ID); !v.Paused {
+		t.Fatalf("after pause the integration is not paused: %+v", v.State)
+	}
+	page := b.get(path + "/activity").body
+	if !strings.Contains(page, `id="paused-note"`) || !strings.Contains(page, `id="resume-sync"`) {
+		t.Errorf("the activity page does not show the pause and a resume button")
+	}
+	if a := b.post(path+"/resume", url.Values{"csrf_token": {tok}}); a.status != http.StatusSeeOther {
+		t.Fatalf("resume: %d", a.status)
+	}
+	if v, _ := e.integ.Integration(context.Background(), in.ID); v.Paused {
+		t.Errorf("after resume the integration is still paused")
+	}
+	if page := b.get(path + "/activity").body; !strings.Contains(page, `id="pause-sync"`) {
+		t.Errorf("the activity page does not offer Pause after resuming")
 	}
 }

@@ -278,6 +278,8 @@ func (u *ui) routes() {
 	m.Handle("GET /integrations/targets/{id}/people", ad(u.handlePeople))
 	m.Handle("POST /integrations/targets/{id}/jobs/{job}/retry", ad(u.handleRetryJob))
 	m.Handle("POST /integrations/targets/{id}/backfill", ad(u.handleBackfill))
+	m.Handle("POST /integrations/targets/{id}/pause", ad(u.handlePause))
+	m.Handle("POST /integrations/targets/{id}/resume", ad(u.handleResume))
 
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		u.renderError(w, r, nil, tracker.Errorf(tracker.ENotFound, "no such page: %s", r.URL.Path))
