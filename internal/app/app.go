@@ -167,7 +167,15 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 				_, err := a.Engine.RetryJob(ctx, jobID)
 				return err
 			},
-			Backfill:      a.Engine.Backfill,
+			Backfill: a.Engine.Backfill,
+			LinkIssue: func(ctx context.Context, itemID, key string) error {
+				_, err := a.Engine.LinkIssue(ctx, itemID, key)
+				return err
+			},
+			UnlinkIssue: a.Engine.UnlinkIssue,
+			Preview: func(ctx context.Context, itemID string) (any, error) {
+				return a.Engine.Preview(ctx, itemID)
+			},
 			SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
 		})
 	}

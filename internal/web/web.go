@@ -78,6 +78,13 @@ type Config struct {
 	SessionIdle time.Duration
 	SessionMax  time.Duration
 	MaxSessions int
+	// LinkIssue links an item to an existing Jira issue by key and
+	// UnlinkIssue unlinks it (the sync engine's); nil hides the controls.
+	LinkIssue   func(ctx context.Context, itemID, issueKey string) error
+	UnlinkIssue func(ctx context.Context, itemID string) error
+	// Preview answers what the Jira issue of an item would be, writing
+	// nothing; nil hides the link.
+	Preview func(ctx context.Context, itemID string) (any, error)
 	// OIDC, when set, offers single sign-on on the sign-in page.
 	OIDC *people.OIDC
 	// MaxFormBytes bounds url-encoded form bodies (default 1 MiB); uploads
@@ -249,6 +256,9 @@ func (u *ui) routes() {
 	m.Handle("POST /items/{id}", wr(u.handleUpdateItem))
 	m.Handle("POST /items/{id}/comments", wr(u.handleAddComment))
 	m.Handle("POST /items/{id}/attachments", wr(u.handleUpload))
+	m.Handle("GET /items/{id}/jira-preview", a(u.handlePreview))
+	m.Handle("POST /items/{id}/jira-link", ad(u.handleLinkIssue))
+	m.Handle("POST /items/{id}/jira-unlink", ad(u.handleUnlinkIssue))
 	m.Handle("GET /attachments/{id}", a(u.handleDownload))
 
 	m.Handle("GET /account", a(u.handleAccount))
