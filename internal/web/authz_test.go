@@ -16,7 +16,7 @@ import (
 // the page table is held to ("" for the public pages).
 var uiMinRole = map[string]tracker.Role{
 	"POST /signout": tracker.RoleViewer, "POST /signout/everywhere": tracker.RoleViewer,
-	"GET /targets": tracker.RoleViewer, "GET /targets/{id}": tracker.RoleViewer, "GET /items/{id}": tracker.RoleViewer,
+	"GET /dashboard": tracker.RoleViewer, "GET /targets": tracker.RoleViewer, "GET /targets/{id}": tracker.RoleViewer, "GET /items/{id}": tracker.RoleViewer,
 	"GET /attachments/{id}": tracker.RoleViewer, "GET /account": tracker.RoleViewer, "POST /account/tokens": tracker.RoleViewer,
 	"POST /tokens/{id}/revoke": tracker.RoleViewer, "GET /integrations/targets/{id}/activity": tracker.RoleViewer,
 	"POST /targets": tracker.RoleAnalyst, "POST /targets/{id}/items": tracker.RoleAnalyst, "POST /targets/{id}/imports": tracker.RoleAnalyst,
