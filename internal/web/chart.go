@@ -29,7 +29,8 @@ const (
 // no bars). The chart is an image to assistive technology (role="img")
 // named by its <title> and described by its <desc>, which lists every
 // number, and it is followed by a visually hidden table with the same
-// numbers for those who navigate tables. id must be unique on the page.
+// numbers for those who navigate tables (in a hidden div: a table itself
+// does not shrink to a 1px box). id must be unique on the page.
 func barChart(id, title string, bars []bar) template.HTML {
 	esc := template.HTMLEscapeString
 	max := 0
@@ -46,7 +47,7 @@ func barChart(id, title string, bars []bar) template.HTML {
 	}
 	height := len(bars)*chartRowH + 10
 	var sb strings.Builder
-	fmt.Fprintf(&sb, `<figure class="chart" id="%s">`, esc(id))
+	fmt.Fprintf(&sb, `<figure class="chart" id="%s"><figcaption class="chart-caption">%s</figcaption>`, esc(id), esc(title))
 	fmt.Fprintf(&sb, `<svg role="img" aria-labelledby="%[1]s-title %[1]s-desc" viewBox="0 0 %[2]d %[3]d" width="%[2]d" height="%[3]d" xmlns="http://www.w3.org/2000/svg">`,
 		esc(id), chartWidth, height)
 	fmt.Fprintf(&sb, `<title id="%s-title">%s</title><desc id="%s-desc">%s</desc>`, esc(id), esc(title), esc(id), esc(desc))
@@ -61,11 +62,11 @@ func barChart(id, title string, bars []bar) template.HTML {
 			chartLabelW+w+6, y+chartBarH/2, b.Value)
 	}
 	sb.WriteString(`</svg>`)
-	fmt.Fprintf(&sb, `<table class="visually-hidden"><caption>%s</caption><thead><tr><th scope="col">Label</th><th scope="col">Count</th></tr></thead><tbody>`, esc(title))
+	fmt.Fprintf(&sb, `<div class="visually-hidden"><table><caption>%s</caption><thead><tr><th scope="col">Label</th><th scope="col">Count</th></tr></thead><tbody>`, esc(title))
 	for _, b := range bars {
 		fmt.Fprintf(&sb, `<tr><th scope="row">%s</th><td>%d</td></tr>`, esc(b.Label), b.Value)
 	}
-	sb.WriteString(`</tbody></table></figure>`)
+	sb.WriteString(`</tbody></table></div></figure>`)
 	return template.HTML(sb.String())
 }
 

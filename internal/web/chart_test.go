@@ -44,7 +44,7 @@ func TestBarChartIsAccessible(t *testing.T) {
 		`<svg role="img" aria-labelledby="c-title c-desc"`,
 		`<title id="c-title">Items by status</title>`,
 		`<desc id="c-desc">Open: 3, In progress: 1.</desc>`,
-		`<table class="visually-hidden"><caption>Items by status</caption>`,
+		`<div class="visually-hidden"><table><caption>Items by status</caption>`,
 		`<tr><th scope="row">Open</th><td>3</td></tr>`,
 		`<tr><th scope="row">In progress</th><td>1</td></tr>`,
 	} {
