@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/vulnsync/vulnsync/internal/jirasim"
+	"github.com/vulnsync/vulnsync/internal/mapping"
 )
 
 // chromiumPath finds Debian's chromium (or another Chrome); tests skip when
@@ -578,10 +579,15 @@ func TestBrowserRefusesFormsWithoutCSRFToken(t *testing.T) {
 // also in a table hidden from sight only, and each target has its row.
 func TestBrowserDashboard(t *testing.T) {
 	chromiumPath(t)
+	_, simURL := jirasim.StartTest(t, jirasim.Config{Seed: 1})
 	in := startServe(t, t.TempDir(), nil)
-	var payments, website idOnly
+	var payments, website, conn, integ idOnly
 	in.mustDo(201, "POST", "/api/v1/targets", map[string]any{"name": "payments-api", "description": "Card payments"}, &payments)
 	in.mustDo(201, "POST", "/api/v1/targets", map[string]any{"name": "website", "description": "Marketing site"}, &website)
+	in.mustDo(201, "POST", "/api/v1/jira/connections", map[string]any{"name": "Jira (simulator)", "base_url": simURL,
+		"auth": map[string]any{"type": "basic", "email": "admin@example.test", "api_token": jirasim.AdminToken}}, &conn)
+	in.mustDo(201, "POST", "/api/v1/integrations", map[string]any{"connection_id": conn.ID, "target_id": payments.ID, "project_key": "SEC"}, &integ)
+	in.mustDo(200, "PUT", "/api/v1/integrations/"+integ.ID+"/mapping", mapping.Example, nil)
 	for _, it := range []struct {
 		target, kind, severity, status string
 		n                              int
@@ -619,8 +625,11 @@ func TestBrowserDashboard(t *testing.T) {
 		t.Errorf("the bar of 4 is not longer than the bar of 2")
 	}
 	row := b.text(ctx, `#dash-targets-table tr[data-target="`+payments.ID+`"]`)
-	if f := strings.Fields(row); len(f) < 6 || f[0] != "payments-api" || f[1] != "3" || f[2] != "2" || f[3] != "4" || f[4] != "0" {
-		t.Errorf("payments-api row: got %q, want payments-api 3 2 4 0 …", row)
+	if f := strings.Fields(row); len(f) != 7 || f[0] != "payments-api" || f[1] != "3" || f[2] != "2" || f[3] != "4" || f[4] != "0" || f[5] != "SEC" || f[6] != "Active" {
+		t.Errorf("payments-api row: got %q, want payments-api 3 2 4 0 SEC Active", row)
+	}
+	if got := b.text(ctx, `#dash-sync-table tr[data-integration="`+integ.ID+`"] td:nth-of-type(3)`); got != "Active" {
+		t.Errorf("sync health state of payments-api: got %q, want Active", got)
 	}
 	b.shot(ctx, "dashboard")
 }
