@@ -45,9 +45,11 @@ type dashSync struct {
 	Failures    int
 	FailedItems int
 	Queued      int
-	// Unknown is set when the health could not be read: shown as such,
-	// rather than as a healthy zero.
-	Unknown bool
+	// WebhookUnknown and FailuresUnknown are set when the connection's
+	// health or the sync log could not be read: shown as such, rather than
+	// as a healthy "never" or zero.
+	WebhookUnknown  bool
+	FailuresUnknown bool
 }
 
 type dashboardData struct {
@@ -66,6 +68,8 @@ func unresolved(s tracker.Status) bool {
 	return s == tracker.StatusOpen || s == tracker.StatusInProgress
 }
 
+// handleDashboard shows the dashboard; see the comment at the top of this
+// file for what it reads.
 func (u *ui) handleDashboard(w http.ResponseWriter, r *http.Request, sv *sessionView) {
 	ctx := r.Context()
 	ts, err := u.svc.ListTargets(ctx)
@@ -154,13 +158,13 @@ func (u *ui) syncHealth(r *http.Request, byTarget map[string]integration.View) [
 				}
 			}
 			s.LastWebhookAt = at
-			s.Unknown = failedHealth[v.ConnectionID]
+			s.WebhookUnknown = failedHealth[v.ConnectionID]
 		}
 		if u.cfg.SyncEvents != nil {
 			evs, err := u.cfg.SyncEvents(ctx, v.ID, "")
 			if err != nil {
 				u.log.WarnContext(ctx, "dashboard: sync log", "integration", v.ID, "err", err)
-				s.Unknown = true
+				s.FailuresUnknown = true
 			} else {
 				_, s.Failures = readLog(evs)
 			}
