@@ -160,6 +160,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.UI {
 		ui = web.New(web.Config{
 			Tracker: a.Tracker, People: a.People, OIDC: sso, Integrations: a.Integrations, Logger: cfg.Logger, Links: a.Engine.Links,
+			ConnectionHealth: a.Engine.ConnectionHealth,
 			SyncEvents: func(ctx context.Context, integrationID, itemID string) ([]store.SyncEvent, error) {
 				return a.Engine.Events(ctx, integrationID, itemID, 200)
 			},

@@ -35,8 +35,8 @@ func TestSingleSignOnInTheBrowser(t *testing.T) {
 		if got := b.submit(ctx, "single sign-on as "+who, "#signin-oidc"); got != http.StatusOK {
 			t.Fatalf("single sign-on as %s: status %d", who, got)
 		}
-		if loc := b.location(ctx); loc != "/targets" {
-			t.Fatalf("after single sign-on as %s: at %q, want /targets", who, loc)
+		if loc := b.location(ctx); loc != "/dashboard" {
+			t.Fatalf("after single sign-on as %s: at %q, want /dashboard", who, loc)
 		}
 	}
 	role := func() string {

@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/vulnsync/vulnsync/internal/jirasim"
+	"github.com/vulnsync/vulnsync/internal/mapping"
 )
 
 // chromiumPath finds Debian's chromium (or another Chrome); tests skip when
@@ -198,8 +199,8 @@ func (b *tab) signIn(ctx context.Context, token string) {
 	if got := b.submit(ctx, "sign in", `form[action="/signin"] button[type=submit]`); got != http.StatusOK {
 		b.t.Fatalf("sign in: status %d", got)
 	}
-	if loc := b.location(ctx); loc != "/targets" {
-		b.t.Fatalf("after sign-in: at %q, want /targets", loc)
+	if loc := b.location(ctx); loc != "/dashboard" {
+		b.t.Fatalf("after sign-in: at %q, want /dashboard", loc)
 	}
 }
 
@@ -247,7 +248,7 @@ func TestBrowserAdminFlow(t *testing.T) {
 	b, ctx := newTab(t, in.baseURL)
 
 	b.signIn(ctx, in.token)
-	b.shot(ctx, "targets-empty")
+	b.shot(ctx, "dashboard-empty")
 	tid := b.createTarget(ctx, "payments-api", "Card payments")
 	vid := b.createItem(ctx, tid, "SQL injection in /search", "critical")
 	if got := b.text(ctx, "#item-title"); got != "SQL injection in /search" {
@@ -571,4 +572,64 @@ func TestBrowserRefusesFormsWithoutCSRFToken(t *testing.T) {
 	if got := b.submit(ctx, "genuine submit", `form[action="/targets"] button[type=submit]`); got != http.StatusOK {
 		t.Fatalf("genuine form: status %d", got)
 	}
+}
+
+// TestBrowserDashboard signs in and lands on the dashboard: the chart is an
+// image named by its title (which carries the numbers), the numbers are
+// also in a table hidden from sight only, and each target has its row.
+func TestBrowserDashboard(t *testing.T) {
+	chromiumPath(t)
+	_, simURL := jirasim.StartTest(t, jirasim.Config{Seed: 1})
+	in := startServe(t, t.TempDir(), nil)
+	var payments, website, conn, integ idOnly
+	in.mustDo(201, "POST", "/api/v1/targets", map[string]any{"name": "payments-api", "description": "Card payments"}, &payments)
+	in.mustDo(201, "POST", "/api/v1/targets", map[string]any{"name": "website", "description": "Marketing site"}, &website)
+	in.mustDo(201, "POST", "/api/v1/jira/connections", map[string]any{"name": "Jira (simulator)", "base_url": simURL,
+		"auth": map[string]any{"type": "basic", "email": "admin@example.test", "api_token": jirasim.AdminToken}}, &conn)
+	in.mustDo(201, "POST", "/api/v1/integrations", map[string]any{"connection_id": conn.ID, "target_id": payments.ID, "project_key": "SEC"}, &integ)
+	in.mustDo(200, "PUT", "/api/v1/integrations/"+integ.ID+"/mapping", mapping.Example, nil)
+	for _, it := range []struct {
+		target, kind, severity, status string
+		n                              int
+	}{
+		{payments.ID, "vulnerability", "critical", "open", 3},
+		{payments.ID, "vulnerability", "high", "in_progress", 2},
+		{payments.ID, "vulnerability", "medium", "resolved", 4},
+		{website.ID, "vulnerability", "low", "open", 1},
+		{website.ID, "risk", "medium", "accepted_risk", 1},
+	} {
+		for i := range it.n {
+			in.mustDo(201, "POST", "/api/v1/targets/"+it.target+"/items", map[string]any{"kind": it.kind,
+				"title": fmt.Sprintf("%s %s %d", it.kind, it.status, i), "severity": it.severity, "status": it.status}, nil)
+		}
+	}
+
+	b, ctx := newTab(t, in.baseURL)
+	b.signIn(ctx, in.token) // lands on /dashboard
+	if got := b.text(ctx, "#unresolved-total"); got != "6" {
+		t.Errorf("unresolved total: got %q, want 6", got)
+	}
+	// The accessible name of the chart is its <title>, its description the
+	// numbers.
+	name := b.eval(ctx, `(() => {
+		const svg = document.querySelector("#chart-status svg");
+		return svg.getAttribute("role") + "|" + svg.getAttribute("aria-labelledby").split(" ").map(id => document.getElementById(id).textContent).join("|");
+	})()`)
+	if want := "img|Items by status|Open: 4, In progress: 2, Resolved: 4, Accepted risk: 1, False positive: 0."; name != want {
+		t.Errorf("chart's role and name: got %q, want %q", name, want)
+	}
+	if got := b.eval(ctx, `String(document.querySelector("#chart-status .visually-hidden").getBoundingClientRect().width <= 1) + "/" + document.querySelector("#chart-status table").textContent`); !strings.HasPrefix(got, "true/") || !strings.Contains(got, "In progress2") {
+		t.Errorf("the chart's data table: got %q, want hidden from sight with the numbers", got)
+	}
+	if got := b.eval(ctx, `String(document.querySelector('#chart-status rect[data-value="4"]').getBoundingClientRect().width > document.querySelector('#chart-status rect[data-value="2"]').getBoundingClientRect().width)`); got != "true" {
+		t.Errorf("the bar of 4 is not longer than the bar of 2")
+	}
+	row := b.text(ctx, `#dash-targets-table tr[data-target="`+payments.ID+`"]`)
+	if f := strings.Fields(row); len(f) != 7 || f[0] != "payments-api" || f[1] != "3" || f[2] != "2" || f[3] != "4" || f[4] != "0" || f[5] != "SEC" || f[6] != "Active" {
+		t.Errorf("payments-api row: got %q, want payments-api 3 2 4 0 SEC Active", row)
+	}
+	if got := b.text(ctx, `#dash-sync-table tr[data-integration="`+integ.ID+`"] td:nth-of-type(3)`); got != "Active" {
+		t.Errorf("sync health state of payments-api: got %q, want Active", got)
+	}
+	b.shot(ctx, "dashboard")
 }

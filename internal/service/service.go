@@ -225,6 +225,17 @@ func (s *Service) ListTargets(ctx context.Context) (ts []tracker.Target, err err
 	return ts, err
 }
 
+// TargetItemCounts returns a target's live items per kind and status, read
+// from the store's counters (a few rows whatever the size of the target), so
+// that a summary page can show them on every visit without scanning items.
+func (s *Service) TargetItemCounts(ctx context.Context, targetID string) (cs []store.ItemCount, err error) {
+	err = s.st.View(ctx, func(tx store.Tx) error { cs, err = tx.TargetItemCounts(ctx, targetID); return err })
+	if err != nil {
+		return nil, fmt.Errorf("count the items of target %s: %w", targetID, err)
+	}
+	return cs, nil
+}
+
 // --- Catalog ---------------------------------------------------------------
 
 // Catalog returns the built-in and custom kinds and fields.

@@ -17,7 +17,7 @@ import (
 var uiMinRole = map[string]tracker.Role{
 	"GET /items/{id}/jira-preview": tracker.RoleViewer, "POST /items/{id}/jira-link": tracker.RoleAdmin, "POST /items/{id}/jira-unlink": tracker.RoleAdmin,
 	"POST /signout": tracker.RoleViewer, "POST /signout/everywhere": tracker.RoleViewer,
-	"GET /targets": tracker.RoleViewer, "GET /targets/{id}": tracker.RoleViewer, "GET /items/{id}": tracker.RoleViewer,
+	"GET /dashboard": tracker.RoleViewer, "GET /targets": tracker.RoleViewer, "GET /targets/{id}": tracker.RoleViewer, "GET /items/{id}": tracker.RoleViewer,
 	"GET /attachments/{id}": tracker.RoleViewer, "GET /account": tracker.RoleViewer, "POST /account/tokens": tracker.RoleViewer,
 	"POST /tokens/{id}/revoke": tracker.RoleViewer, "GET /integrations/targets/{id}/activity": tracker.RoleViewer,
 	"POST /targets": tracker.RoleAnalyst, "POST /targets/{id}/items": tracker.RoleAnalyst, "POST /targets/{id}/imports": tracker.RoleAnalyst,

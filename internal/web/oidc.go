@@ -89,7 +89,7 @@ func (u *ui) handleOIDCCallback(w http.ResponseWriter, r *http.Request) {
 	u.setCookie(w, r, cookie)
 	next := p.Next
 	if next == "" {
-		next = "/targets"
+		next = homePath
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }

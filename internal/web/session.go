@@ -381,7 +381,7 @@ func (u *ui) handleSignInPage(w http.ResponseWriter, r *http.Request, sv *sessio
 	next := localPath(r.URL.Query().Get("next"))
 	if sv.Actor != nil {
 		if next == "" {
-			next = "/targets"
+			next = homePath
 		}
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
@@ -415,7 +415,7 @@ func (u *ui) handleSignIn(w http.ResponseWriter, r *http.Request, sv *sessionVie
 	}
 	_ = sess
 	if next == "" {
-		next = "/targets"
+		next = homePath
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }

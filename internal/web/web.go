@@ -61,6 +61,9 @@ type Config struct {
 	Links func(ctx context.Context, itemIDs []string) (map[string]tracker.JiraRef, error)
 	// SyncEvents feeds the sync log of items and integrations; nil hides it.
 	SyncEvents SyncEventsFunc
+	// ConnectionHealth reads a Jira connection's health (its last webhook
+	// received) for the dashboard; nil shows the last webhook as unknown.
+	ConnectionHealth func(ctx context.Context, connectionID string) (store.ConnectionHealth, error)
 	// RetryJob backs the retry buttons of failed sync work; nil hides them.
 	RetryJob RetryJobFunc
 	// Backfill starts a backfill of an integration (it returns how many
@@ -108,8 +111,13 @@ type ui struct {
 	xorigin  *http.CrossOriginProtection
 }
 
-// New returns the handler serving the UI: / (to /targets or /signin),
-// /signin, /signout, /targets/..., /items/..., /attachments/...,
+// homePath is where a signed-in person lands (from / and after sign-in
+// without a page to return to): the dashboard, the page a security lead
+// opens every morning.
+const homePath = "/dashboard"
+
+// New returns the handler serving the UI: / (to /dashboard or /signin),
+// /signin, /signout, /dashboard, /targets/..., /items/..., /attachments/...,
 // /integrations/... and /static/.... Mount it on "/" of the process mux.
 func New(cfg Config) http.Handler {
 	u := newUI(cfg)
@@ -193,6 +201,7 @@ func (u *ui) parseTemplates() (*template.Template, map[string]*template.Template
 		"sentence": sentence,
 		"domid":    domID,
 		"markdown": renderMarkdown,
+		"label":    label,
 	}
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html"))
 	pages := map[string]*template.Template{}
@@ -247,6 +256,7 @@ func (u *ui) routes() {
 	m.Handle("POST /signout", a(u.handleSignOut))
 	m.Handle("POST /signout/everywhere", a(u.handleSignOutEverywhere))
 
+	m.Handle("GET /dashboard", a(u.handleDashboard))
 	m.Handle("GET /targets", a(u.handleTargets))
 	m.Handle("POST /targets", wr(u.handleCreateTarget))
 	m.Handle("GET /targets/{id}", a(u.handleTarget))
@@ -331,7 +341,7 @@ func (u *ui) secureHeaders(next http.Handler) http.Handler {
 
 func (u *ui) handleRoot(w http.ResponseWriter, r *http.Request) {
 	if sv := u.currentSession(r); sv != nil && sv.Actor != nil {
-		http.Redirect(w, r, "/targets", http.StatusSeeOther)
+		http.Redirect(w, r, homePath, http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)

@@ -57,6 +57,9 @@ type env struct {
 	ui      *ui
 	events  []store.SyncEvent
 	retried []int64
+	// lastWebhook is what the connection health reports as the last
+	// webhook received, for every connection.
+	lastWebhook time.Time
 }
 
 type envOptions struct {
@@ -95,6 +98,9 @@ func newEnv(t testing.TB, o envOptions) *env {
 		RetryJob: func(ctx context.Context, jobID int64) error {
 			e.retried = append(e.retried, jobID)
 			return nil
+		},
+		ConnectionHealth: func(ctx context.Context, connectionID string) (store.ConnectionHealth, error) {
+			return store.ConnectionHealth{ConnectionID: connectionID, LastWebhookAt: e.lastWebhook}, nil
 		},
 	}
 	if o.jira {
@@ -183,8 +189,8 @@ func (b *browser) signIn() {
 	b.t.Helper()
 	tok := b.csrf("/signin")
 	a := b.post("/signin", url.Values{"csrf_token": {tok}, "token": {adminToken}})
-	if a.status != http.StatusSeeOther || a.header.Get("Location") != "/targets" {
-		b.t.Fatalf("sign in: got %d to %q, want 303 to /targets; body %s", a.status, a.header.Get("Location"), a.body)
+	if a.status != http.StatusSeeOther || a.header.Get("Location") != "/dashboard" {
+		b.t.Fatalf("sign in: got %d to %q, want 303 to /dashboard; body %s", a.status, a.header.Get("Location"), a.body)
 	}
 }
 
@@ -273,8 +279,8 @@ func TestSignInRefusesOffsiteRedirects(t *testing.T) {
 		b := e.browser()
 		tok := b.csrf("/signin")
 		a := b.post("/signin", url.Values{"csrf_token": {tok}, "token": {adminToken}, "next": {next}})
-		if got := a.header.Get("Location"); a.status != http.StatusSeeOther || got != "/targets" {
-			t.Errorf("next=%q: got %d to %q, want 303 to /targets", next, a.status, got)
+		if got := a.header.Get("Location"); a.status != http.StatusSeeOther || got != homePath {
+			t.Errorf("next=%q: got %d to %q, want 303 to %s", next, a.status, got, homePath)
 		}
 	}
 }

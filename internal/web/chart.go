@@ -1,0 +1,85 @@
+package web
+
+import (
+	"fmt"
+	"html/template"
+	"strings"
+)
+
+// bar is one bar of a chart: a label and a count.
+type bar struct {
+	Label string
+	Value int
+}
+
+// Geometry of barChart, in SVG user units (the SVG scales to its box).
+const (
+	chartWidth  = 560
+	chartLabelW = 150 // the labels' column
+	chartBarW   = 340 // the longest bar
+	chartRowH   = 30
+	chartBarH   = 18
+)
+
+// barChart draws bars as a horizontal bar chart in SVG, on the server: no
+// script and no chart library, so the page stays one html/template answer
+// under the strict content security policy (colours come from presentation
+// attributes and style.css classes, never inline styles). Each bar's length
+// is proportional to its value (the largest fills chartBarW; all zero draws
+// no bars). The chart is an image to assistive technology (role="img")
+// named by its <title> and described by its <desc>, which lists every
+// number, and it is followed by a visually hidden table with the same
+// numbers for those who navigate tables (in a hidden div: a table itself
+// does not shrink to a 1px box). id must be unique on the page.
+func barChart(id, title string, bars []bar) template.HTML {
+	esc := template.HTMLEscapeString
+	max := 0
+	parts := make([]string, 0, len(bars))
+	for _, b := range bars {
+		if b.Value > max {
+			max = b.Value
+		}
+		parts = append(parts, fmt.Sprintf("%s: %d", b.Label, b.Value))
+	}
+	desc := "No data."
+	if len(parts) > 0 {
+		desc = strings.Join(parts, ", ") + "."
+	}
+	height := len(bars)*chartRowH + 10
+	var sb strings.Builder
+	fmt.Fprintf(&sb, `<figure class="chart" id="%s"><figcaption class="chart-caption">%s</figcaption>`, esc(id), esc(title))
+	fmt.Fprintf(&sb, `<svg role="img" aria-labelledby="%[1]s-title %[1]s-desc" viewBox="0 0 %[2]d %[3]d" width="%[2]d" height="%[3]d" xmlns="http://www.w3.org/2000/svg">`,
+		esc(id), chartWidth, height)
+	fmt.Fprintf(&sb, `<title id="%s-title">%s</title><desc id="%s-desc">%s</desc>`, esc(id), esc(title), esc(id), esc(desc))
+	for i, b := range bars {
+		y := 5 + i*chartRowH
+		w := barLength(b.Value, max)
+		fmt.Fprintf(&sb, `<g class="chart-row"><text class="chart-label" x="%d" y="%d" text-anchor="end" dominant-baseline="middle" fill="#1c2430">%s</text>`,
+			chartLabelW-8, y+chartBarH/2, esc(b.Label))
+		fmt.Fprintf(&sb, `<rect class="chart-bar" x="%d" y="%d" width="%d" height="%d" rx="3" fill="#2457c5" data-value="%d"></rect>`,
+			chartLabelW, y, w, chartBarH, b.Value)
+		fmt.Fprintf(&sb, `<text class="chart-value" x="%d" y="%d" dominant-baseline="middle" fill="#1c2430">%d</text></g>`,
+			chartLabelW+w+6, y+chartBarH/2, b.Value)
+	}
+	sb.WriteString(`</svg>`)
+	fmt.Fprintf(&sb, `<div class="visually-hidden"><table><caption>%s</caption><thead><tr><th scope="col">Label</th><th scope="col">Count</th></tr></thead><tbody>`, esc(title))
+	for _, b := range bars {
+		fmt.Fprintf(&sb, `<tr><th scope="row">%s</th><td>%d</td></tr>`, esc(b.Label), b.Value)
+	}
+	sb.WriteString(`</tbody></table></div></figure>`)
+	return template.HTML(sb.String())
+}
+
+// barLength scales v to the longest bar: max fills chartBarW, 0 (or a max
+// of 0, when every bar is empty) is no bar, and any non-zero value gets at
+// least one unit so that it stays visible next to much larger ones.
+func barLength(v, max int) int {
+	if v <= 0 || max <= 0 {
+		return 0
+	}
+	w := v * chartBarW / max
+	if w < 1 {
+		w = 1
+	}
+	return w
+}

@@ -1,0 +1,89 @@
+package web
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+var barRE = regexp.MustCompile(`<rect class="chart-bar" x="\d+" y="\d+" width="(\d+)" height="\d+" rx="3" fill="#[0-9a-f]+" data-value="(\d+)">`)
+
+// barWidths reads the drawn bars' widths by their values.
+func barWidths(t *testing.T, svg string) map[int]int {
+	t.Helper()
+	out := map[int]int{}
+	for _, m := range barRE.FindAllStringSubmatch(svg, -1) {
+		w, _ := strconv.Atoi(m[1])
+		v, _ := strconv.Atoi(m[2])
+		out[v] = w
+	}
+	return out
+}
+
+func TestBarChartBarsAreProportional(t *testing.T) {
+	svg := string(barChart("c", "Items by status", []bar{{"Open", 40}, {"In progress", 10}, {"Resolved", 20}, {"Accepted risk", 0}}))
+	w := barWidths(t, svg)
+	if len(w) != 4 {
+		t.Fatalf("drew %d bars, want 4: %s", len(w), svg)
+	}
+	if w[40] != chartBarW {
+		t.Errorf("the largest bar is %d wide, want the full %d", w[40], chartBarW)
+	}
+	if w[10] != chartBarW/4 || w[20] != chartBarW/2 {
+		t.Errorf("bars of 10 and 20 out of 40 are %d and %d wide, want %d and %d", w[10], w[20], chartBarW/4, chartBarW/2)
+	}
+	if w[0] != 0 {
+		t.Errorf("a zero count is drawn %d wide, want 0", w[0])
+	}
+}
+
+func TestBarChartIsAccessible(t *testing.T) {
+	svg := string(barChart("c", "Items by status", []bar{{"Open", 3}, {"In progress", 1}}))
+	for _, want := range []string{
+		`<svg role="img" aria-labelledby="c-title c-desc"`,
+		`<title id="c-title">Items by status</title>`,
+		`<desc id="c-desc">Open: 3, In progress: 1.</desc>`,
+		`<div class="visually-hidden"><table><caption>Items by status</caption>`,
+		`<tr><th scope="row">Open</th><td>3</td></tr>`,
+		`<tr><th scope="row">In progress</th><td>1</td></tr>`,
+	} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("the chart lacks %s:\n%s", want, svg)
+		}
+	}
+}
+
+func TestBarChartAllZeroOrEmpty(t *testing.T) {
+	svg := string(barChart("z", "Nothing", []bar{{"Open", 0}, {"Resolved", 0}}))
+	for v, w := range barWidths(t, svg) {
+		if w != 0 {
+			t.Errorf("bar of %d is %d wide with every count zero, want 0", v, w)
+		}
+	}
+	if !strings.Contains(svg, `<desc id="z-desc">Open: 0, Resolved: 0.</desc>`) {
+		t.Errorf("the zero counts are not described: %s", svg)
+	}
+	empty := string(barChart("e", "Empty", nil))
+	if !strings.Contains(empty, `<desc id="e-desc">No data.</desc>`) {
+		t.Errorf("a chart without bars does not say so: %s", empty)
+	}
+	if got := barLength(1, 100000); got != 1 {
+		t.Errorf("a count of 1 next to 100000 is %d wide, want 1 (still visible)", got)
+	}
+}
+
+func TestBarChartEscapesLabels(t *testing.T) {
+	svg := string(barChart("x", `<b>"title"`, []bar{{`<script>alert(1)</script>`, 1}}))
+	if strings.Contains(svg, "<script>") || strings.Contains(svg, "<b>") {
+		t.Errorf("labels are not escaped: %s", svg)
+	}
+}
+
+func TestEnumLabel(t *testing.T) {
+	for in, want := range map[string]string{"accepted_risk": "Accepted risk", "in_progress": "In progress", "open": "Open", "needs_mapping": "Needs mapping", "": ""} {
+		if got := label(in); got != want {
+			t.Errorf("label(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
