@@ -190,6 +190,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 // ends.
 func (a *App) RunWorkers(ctx context.Context) error {
 	if err := a.Engine.ScheduleReconcile(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped before the workers started: nothing to report
+		}
 		return fmt.Errorf("schedule reconciliation: %w", err)
 	}
 	if err := a.Runner.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
