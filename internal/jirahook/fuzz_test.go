@@ -133,7 +133,11 @@ func compareKeyFields(t *testing.T, want, got *Event, body []byte) {
 	if ms := want.Time.UnixMilli(); ms > 0 && !got.Time.Equal(time.UnixMilli(ms)) {
 		t.Fatalf("time %v, want %v\nbody: %s", got.Time, want.Time, body)
 	}
-	if (got.Comment == nil) != (want.Comment == nil) || got.Comment != nil && (got.Comment.ID != want.Comment.ID || got.Comment.Body != want.Comment.Body) {
+	// The body is not compared: Parse turns Jira's wiki markup into
+	// Markdown, and Markdown written back as wiki markup is not the same
+	// text (a trailing backslash is a line break in one and a character in
+	// the other). The rich-text round trips are FuzzWiki's and FuzzToADF's.
+	if (got.Comment == nil) != (want.Comment == nil) || got.Comment != nil && got.Comment.ID != want.Comment.ID {
 		t.Fatalf("comment %+v, want %+v\nbody: %s", got.Comment, want.Comment, body)
 	}
 }
