@@ -78,6 +78,8 @@ type Engine struct {
 	// vulnsyncAlwaysWins breaks the conflict policy on purpose; only the
 	// package's tests can set it (policy.go).
 	vulnsyncAlwaysWins atomic.Bool
+	// reconcileRuns counts completed reconciliations (ReconcileRuns).
+	reconcileRuns atomic.Int64
 }
 
 // New returns the engine and registers its job workers on the runner (as

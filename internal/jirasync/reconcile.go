@@ -123,6 +123,7 @@ func (e *Engine) workReconcile(ctx context.Context, job store.Job, args reconcil
 	}
 	defer func() {
 		if err == nil {
+			e.reconcileRuns.Add(1)
 			return
 		}
 		// A failed run did not reconcile: its retry may run at once.
@@ -443,3 +444,8 @@ func (e *Engine) checkWebhook(ctx context.Context, r *run, in store.Integration)
 	e.log.Warn("the webhook registered in Jira vanished", "connection", conn.ID, "webhook", conn.WebhookID)
 	return nil
 }
+
+// ReconcileRuns counts the reconciliations this process completed (runs
+// that took the lease and finished): across replicas their sum shows the
+// once-per-interval rule holds.
+func (e *Engine) ReconcileRuns() int64 { return e.reconcileRuns.Load() }
