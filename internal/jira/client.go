@@ -13,6 +13,7 @@ package jira
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -837,16 +838,7 @@ func errorResponse(req *http.Request, resp *http.Response, body []byte) *ErrorRe
 	// input, and an answer from whatever it points at (an internal
 	// service, a proxy's page) must not come back through our errors.
 	if len(bytes.TrimSpace(body)) > 0 {
-		e.ErrorMessages = []string{fmt.Sprintf("the answer is not Jira's JSON error (%s, %d bytes; not shown)", firstNonEmptyString(mt, "no content type"), len(body))}
+		e.ErrorMessages = []string{fmt.Sprintf("the answer is not Jira's JSON error (%s, %d bytes; not shown)", cmp.Or(mt, "no content type"), len(body))}
 	}
 	return e
-}
-
-func firstNonEmptyString(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

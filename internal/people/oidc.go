@@ -1,6 +1,7 @@
 package people
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -204,7 +205,7 @@ func (s *Service) SignInOIDC(ctx context.Context, o *OIDC, id Identity) (Session
 			if id.Email == "" {
 				return tracker.Errorf(tracker.EUnauthorized, "the identity provider gave no verified email to create your user with")
 			}
-			u = tracker.User{ID: newID(), Email: id.Email, Name: firstNonEmpty(id.Name, id.Email), Role: o.cfg.DefaultRole, Active: true,
+			u = tracker.User{ID: newID(), Email: id.Email, Name: cmp.Or(id.Name, id.Email), Role: o.cfg.DefaultRole, Active: true,
 				Subject: id.Subject, CreatedAt: now, UpdatedAt: now}
 			if r, ok := o.roleFor(id.Groups); ok {
 				u.Role = r
@@ -227,7 +228,7 @@ func (s *Service) SignInOIDC(ctx context.Context, o *OIDC, id Identity) (Session
 		return tx.UpdateUser(ctx, u)
 	})
 	if err != nil {
-		s.record(ctx, service.Actor{Name: firstNonEmpty(id.Email, id.Subject)}, "signin.failure", "", "single sign-on: "+err.Error())
+		s.record(ctx, service.Actor{Name: cmp.Or(id.Email, id.Subject)}, "signin.failure", "", "single sign-on: "+err.Error())
 		return Session{}, "", fmt.Errorf("sign in with single sign-on: %w", err)
 	}
 	a := service.Actor{UserID: u.ID, Name: u.Name, Email: u.Email, Role: u.Role, Origin: tracker.OriginVulnsync}

@@ -1,6 +1,7 @@
 package people
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -45,7 +46,7 @@ func (s *Service) SignInWithToken(ctx context.Context, secret string) (Session, 
 func (s *Service) startSession(ctx context.Context, a service.Actor, tokenID, method string) (Session, string, error) {
 	cookie := randomString()
 	now := s.now()
-	row := store.Session{ID: newID(), Hash: hashSecret(cookie), UserID: a.UserID, TokenID: tokenID, Name: firstNonEmpty(a.Name, a.Email, "admin"),
+	row := store.Session{ID: newID(), Hash: hashSecret(cookie), UserID: a.UserID, TokenID: tokenID, Name: cmp.Or(a.Name, a.Email, "admin"),
 		Role: a.Role, CSRF: randomString(), CreatedAt: now, SeenAt: now}
 	if err := s.st.InTx(ctx, func(tx store.Tx) error { return tx.CreateSession(ctx, row) }); err != nil {
 		return Session{}, "", fmt.Errorf("start a session: %w", err)
@@ -153,13 +154,4 @@ func (s *Service) ExpireSessions(ctx context.Context) (int, error) {
 		return err
 	})
 	return n, err
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

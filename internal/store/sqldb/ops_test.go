@@ -39,23 +39,7 @@ func TestPendingMigrationsAfterRollback(t *testing.T) {
 // index, never by scanning the table.
 func TestSQLiteOpsQueriesUseIndexes(t *testing.T) {
 	db := openSQLite(t)
-	plan := func(q string, args ...any) string {
-		rows, err := db.read.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, args...)
-		if err != nil {
-			t.Fatalf("explain: %v", err)
-		}
-		defer rows.Close()
-		var lines []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatalf("explain row: %v", err)
-			}
-			lines = append(lines, detail)
-		}
-		return strings.Join(lines, "\n")
-	}
+	plan := func(q string, args ...any) string { return explainSQLite(t, db, q, args) }
 	for _, c := range []struct {
 		query, index string
 		args         []any

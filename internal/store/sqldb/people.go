@@ -16,7 +16,7 @@ import (
 
 const userCols = `id, email, name, role, active, subject, created_at, updated_at`
 
-func scanUser(s interface{ Scan(...any) error }) (tracker.User, error) {
+func scanUser(s rowScanner) (tracker.User, error) {
 	var u tracker.User
 	var subject sql.NullString
 	err := s.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Active, &subject, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
@@ -77,20 +77,7 @@ func (t *tx) UserBySubject(ctx context.Context, subject string) (tracker.User, e
 
 // ListUsers returns every user by name.
 func (t *tx) ListUsers(ctx context.Context) ([]tracker.User, error) {
-	rows, err := t.query(ctx, `SELECT `+userCols+` FROM users ORDER BY name, id`)
-	if err != nil {
-		return nil, wrap("list users", err)
-	}
-	defer rows.Close()
-	var out []tracker.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, wrap("list users", err)
-		}
-		out = append(out, u)
-	}
-	return out, wrap("list users", rows.Err())
+	return queryAll(ctx, t, "list users", scanUser, `SELECT `+userCols+` FROM users ORDER BY name, id`)
 }
 
 // UpdateUser replaces everything but the id and creation time.
@@ -116,7 +103,7 @@ func (t *tx) UpdateUser(ctx context.Context, u tracker.User) error {
 
 const tokenCols = `id, COALESCE(user_id, ''), name, role, hash, created_at, expires_at, last_used_at`
 
-func scanToken(s interface{ Scan(...any) error }) (store.Token, error) {
+func scanToken(s rowScanner) (store.Token, error) {
 	var tk store.Token
 	err := s.Scan(&tk.ID, &tk.UserID, &tk.Name, &tk.Role, &tk.Hash, timeCol{&tk.CreatedAt}, timeCol{&tk.ExpiresAt}, timeCol{&tk.LastUsedAt})
 	return tk, err
@@ -133,20 +120,7 @@ func (t *tx) GetToken(ctx context.Context, id string) (store.Token, error) {
 
 // ListUserTokens returns a user's tokens, newest first.
 func (t *tx) ListUserTokens(ctx context.Context, userID string) ([]store.Token, error) {
-	rows, err := t.query(ctx, `SELECT `+tokenCols+` FROM tokens WHERE user_id = ? ORDER BY created_at DESC, id DESC`, userID)
-	if err != nil {
-		return nil, wrap("list tokens", err)
-	}
-	defer rows.Close()
-	var out []store.Token
-	for rows.Next() {
-		tk, err := scanToken(rows)
-		if err != nil {
-			return nil, wrap("list tokens", err)
-		}
-		out = append(out, tk)
-	}
-	return out, wrap("list tokens", rows.Err())
+	return queryAll(ctx, t, "list tokens", scanToken, `SELECT `+tokenCols+` FROM tokens WHERE user_id = ? ORDER BY created_at DESC, id DESC`, userID)
 }
 
 // TouchToken records a use of a token.

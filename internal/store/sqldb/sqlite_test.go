@@ -237,23 +237,7 @@ func TestIsRetryable(t *testing.T) {
 // down as done jobs pile up.
 func TestSQLiteClaimQueriesUseIndexes(t *testing.T) {
 	db := openSQLite(t)
-	plan := func(q string, args ...any) string {
-		rows, err := db.read.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, args...)
-		if err != nil {
-			t.Fatalf("explain: %v", err)
-		}
-		defer rows.Close()
-		var lines []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatalf("explain row: %v", err)
-			}
-			lines = append(lines, detail)
-		}
-		return strings.Join(lines, "\n")
-	}
+	plan := func(q string, args ...any) string { return explainSQLite(t, db, q, args) }
 	for _, kinds := range [][]string{nil, {"push", "pull"}} {
 		kf, kargs := kindFilter("j.kind", kinds)
 		due := plan(dueQuery(&db.d, kf), append(append([]any{int64(0)}, kargs...), 10)...)

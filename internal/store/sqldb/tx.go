@@ -1093,20 +1093,7 @@ func (t *tx) TokenByHash(ctx context.Context, hash string) (store.Token, error) 
 // ListTokens returns every token, oldest first (hashes included: the
 // caller decides what to show).
 func (t *tx) ListTokens(ctx context.Context) ([]store.Token, error) {
-	rows, err := t.query(ctx, `SELECT `+tokenCols+` FROM tokens ORDER BY created_at, id`)
-	if err != nil {
-		return nil, wrap("list tokens", err)
-	}
-	defer rows.Close()
-	var out []store.Token
-	for rows.Next() {
-		tk, err := scanToken(rows)
-		if err != nil {
-			return nil, wrap("list tokens", err)
-		}
-		out = append(out, tk)
-	}
-	return out, wrap("list tokens", rows.Err())
+	return queryAll(ctx, t, "list tokens", scanToken, `SELECT `+tokenCols+` FROM tokens ORDER BY created_at, id`)
 }
 
 // DeleteToken revokes a token: from the commit on, its secret opens
