@@ -72,8 +72,13 @@ func FuzzWiki(f *testing.F) {
 		if again := FromADF(ToADF(md)); again != md {
 			t.Fatalf("Markdown from wiki is not a fixed point\ninput: %q\nfirst:  %q\nsecond: %q", wiki, md, again)
 		}
-		if back := FromWiki(ToWiki(md)); back != md {
-			t.Fatalf("Markdown from wiki does not survive a wiki round trip\ninput: %q\nfirst:  %q\nsecond: %q\nwiki:  %q", wiki, md, back, ToWiki(md))
+		// Wiki markup cannot write two adjacent lists of one kind apart
+		// (Markdown's "1." then "1)"): a first round trip may merge them.
+		// After it, the text must be stable: a second round trip changes
+		// nothing.
+		back := FromWiki(ToWiki(md))
+		if again := FromWiki(ToWiki(back)); again != back {
+			t.Fatalf("Markdown from wiki is not stable across wiki round trips\ninput: %q\nfirst:  %q\nsecond: %q\nwiki:  %q", wiki, back, again, ToWiki(back))
 		}
 		_ = ADFToWiki(doc)
 	})
