@@ -2,7 +2,9 @@ package richtext
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
+	"time"
 )
 
 // The fuzz targets check the invariants every input must keep: no panic,
@@ -11,6 +13,18 @@ import (
 // is a fixed point of the Markdown → ADF → Markdown round trip.
 
 const fuzzMaxInput = 2048
+
+// watchdog turns an input that makes a conversion run away (a loop that
+// never ends, or work that grows exponentially) into a crash of the fuzz
+// worker, which the fuzzing engine then records in testdata/fuzz as a
+// failing input; without it a hang only ends in "context deadline
+// exceeded" and the input is lost. Every conversion of a 2 KiB input
+// takes well under a millisecond, so two seconds is a generous bound.
+func watchdog(input string) (stop func() bool) {
+	return time.AfterFunc(2*time.Second, func() {
+		panic(fmt.Sprintf("conversion of %q did not finish within 2 s", input))
+	}).Stop
+}
 
 func FuzzToADF(f *testing.F) {
 	for _, s := range []string{
@@ -25,6 +39,7 @@ func FuzzToADF(f *testing.F) {
 		if len(md) > fuzzMaxInput {
 			t.Skip("input longer than the fuzz bound")
 		}
+		defer watchdog(md)()
 		doc := ToADF(md)
 		raw, err := json.Marshal(doc)
 		if err != nil {
@@ -60,6 +75,7 @@ func FuzzWiki(f *testing.F) {
 		if len(wiki) > fuzzMaxInput {
 			t.Skip("input longer than the fuzz bound")
 		}
+		defer watchdog(wiki)()
 		doc := WikiToADF(wiki)
 		raw, err := json.Marshal(doc)
 		if err != nil {
