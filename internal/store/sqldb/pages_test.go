@@ -291,3 +291,89 @@ func TestRecountReportsCorruptedCounter(t *testing.T) {
 		})
 	}
 }
+
+// explainPostgres returns PostgreSQL's plan of q with sequential and
+// bitmap scans priced out, one node a line: on a small fixture the planner
+// rightly prefers reading a few rows and sorting them, so what is checked
+// is that an index exists that answers the read in its order, as the
+// planner uses it once the table is large.
+func explainPostgres(t *testing.T, db *DB, q string, args []any) string {
+	t.Helper()
+	ctx := t.Context()
+	conn, err := db.read.Conn(ctx)
+	if err != nil {
+		t.Fatalf("explain: take a connection: %v", err)
+	}
+	defer conn.Close()
+	for _, set := range []string{`SET enable_seqscan = off`, `SET enable_bitmapscan = off`} {
+		if _, err := conn.ExecContext(ctx, set); err != nil {
+			t.Fatalf("explain: %s: %v", set, err)
+		}
+	}
+	// The settings must not outlive the test on a pooled connection.
+	defer conn.ExecContext(context.WithoutCancel(ctx), `RESET ALL`) //nolint:errcheck // best effort; the pool is closed with the test
+	rows, err := conn.QueryContext(ctx, "EXPLAIN "+db.d.rebind(q), args...)
+	if err != nil {
+		t.Fatalf("explain %s: %v", q, err)
+	}
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatalf("explain row: %v", err)
+		}
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// The PostgreSQL twin of TestSQLitePageReadsUseIndexes: every O(page) read
+// is answered by index scans that seek to the read's key (an equality in the
+// index condition), with no sequential scan and no sort of all the matching
+// rows. An index walked whole in order with the key as a filter would read
+// the whole table (or the whole log) to return a page.
+func TestPostgresPageReadsUseIndexes(t *testing.T) {
+	if os.Getenv("VULNSYNC_TEST_POSTGRES") == "" {
+		t.Skip("VULNSYNC_TEST_POSTGRES not set: skipping the PostgreSQL plan checks")
+	}
+	db := openPostgres(t)
+	f := newPageFixture(t, db)
+	for _, r := range pageReads(f) {
+		t.Run(r.name, func(t *testing.T) {
+			for _, sq := range capture(t, db, r.fn) {
+				plan := explainPostgres(t, db, sq.q, sq.args)
+				if problem := postgresPlanProblem(plan); problem != "" {
+					t.Errorf("%s\nreads more than its page (%s):\n%s", sq.q, problem, plan)
+				}
+			}
+		})
+	}
+}
+
+// postgresPlanProblem names the first node of a text plan that reads more
+// than a page: a sequential scan, a sort, or an index scan that does not
+// seek by equality.
+func postgresPlanProblem(plan string) string {
+	lines := strings.Split(plan, "\n")
+	for i, line := range lines {
+		node := strings.TrimLeft(line, " ->")
+		switch {
+		case strings.HasPrefix(node, "Seq Scan"), strings.HasPrefix(node, "Sort "):
+			return node
+		case strings.HasPrefix(node, "Index Scan"), strings.HasPrefix(node, "Index Only Scan"):
+			seeks := false
+			for _, detail := range lines[i+1:] {
+				detail = strings.TrimSpace(detail)
+				if strings.HasPrefix(detail, "->") {
+					break
+				}
+				seeks = seeks || strings.HasPrefix(detail, "Index Cond:") && strings.Contains(detail, " = ")
+			}
+			if !seeks {
+				return node + " does not seek by key"
+			}
+		}
+	}
+	return ""
+}
