@@ -165,11 +165,15 @@ func (e *Engine) Backfill(ctx context.Context, integrationID string) (int, error
 	}
 }
 
+// queueScanLimit bounds the work of counting a queue for a page: beyond
+// it the page says "at least".
+const queueScanLimit = 10_000
+
 // Queue counts an integration's waiting work: pending item syncs and
 // queued webhook deliveries (the queue a paused integration shows).
 func (e *Engine) Queue(ctx context.Context, integrationID string) (w store.PendingWork, err error) {
 	err = e.st.View(ctx, func(tx store.Tx) error {
-		w, err = tx.PendingSyncWork(ctx, integrationID, syncItem{}.Kind(), itemKey(""))
+		w, err = tx.PendingSyncWork(ctx, integrationID, syncItem{}.Kind(), itemKey(""), queueScanLimit)
 		return err
 	})
 	if err != nil {

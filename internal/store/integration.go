@@ -69,6 +69,9 @@ type Link struct {
 type PendingWork struct {
 	Jobs       int `json:"jobs"`
 	Deliveries int `json:"deliveries"`
+	// AtLeast says the counts are lower bounds: the queue was longer than
+	// the store walks to count it (a read is O(page), never O(queue)).
+	AtLeast bool `json:"at_least,omitempty"`
 }
 
 // SyncEvent is one recorded sync action (G12).
@@ -124,8 +127,10 @@ type IntegrationTx interface {
 	// PendingSyncWork counts an integration's waiting work: pending jobs
 	// of jobKind whose key is jobKeyPrefix followed by the id of one of
 	// its target's live items, and queued deliveries of the issues linked
-	// through it. A paused integration shows it as its queue.
-	PendingSyncWork(ctx context.Context, integrationID, jobKind, jobKeyPrefix string) (PendingWork, error)
+	// through it. A paused integration shows it as its queue. At most
+	// scanLimit jobs and scanLimit deliveries are walked; beyond, the
+	// counts are lower bounds (AtLeast).
+	PendingSyncWork(ctx context.Context, integrationID, jobKind, jobKeyPrefix string, scanLimit int) (PendingWork, error)
 	LinkByIssue(ctx context.Context, integrationID, issueID string) (Link, error)
 	// LinksForItems returns the links of those of itemIDs that have one,
 	// by item id (at most MaxLookupIDs ids).

@@ -2,6 +2,8 @@ package sqldb
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -216,23 +218,41 @@ func (db *DB) BulkCreateItems(ctx context.Context, items []tracker.Item, links [
 var _ store.BulkLoader = (*DB)(nil)
 
 // PendingSyncWork counts the pending jobs of the integration's live items
-// (through the pending-key index, one probe per item of the target) and
-// the queued deliveries of its linked issues.
-func (t *tx) PendingSyncWork(ctx context.Context, integrationID, jobKind, jobKeyPrefix string) (store.PendingWork, error) {
+// and the queued deliveries of its linked issues. Each count reads the
+// queue, never the target: it walks at most scanLimit pending jobs of the
+// kind (through the pending-key index) and scanLimit queued deliveries of
+// the connection, and looks each up by key; when either walk reaches the
+// limit the counts are lower bounds (AtLeast).
+func (t *tx) PendingSyncWork(ctx context.Context, integrationID, jobKind, jobKeyPrefix string, scanLimit int) (store.PendingWork, error) {
 	var w store.PendingWork
-	err := t.queryRow(ctx, `SELECT count(*) FROM integrations g
-		JOIN items i ON i.target_id = g.target_id AND i.deleted_at IS NULL
-		JOIN jobs j ON j.kind = ? AND j.job_key = CAST(? AS TEXT) || i.id AND j.state = 'pending'
-		WHERE g.id = ?`, jobKind, jobKeyPrefix, integrationID).Scan(&w.Jobs)
+	if scanLimit < 1 {
+		return w, invalid("counting pending sync work needs a scan limit of at least 1, not %d", scanLimit)
+	}
+	var targetID, connectionID string
+	err := t.queryRow(ctx, `SELECT target_id, connection_id FROM integrations WHERE id = ?`, integrationID).Scan(&targetID, &connectionID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return w, nil
+	}
+	if err != nil {
+		return w, wrap("count pending sync work", err)
+	}
+	var scanned int
+	err = t.queryRow(ctx, `SELECT count(*), count(i.id) FROM
+		(SELECT job_key FROM jobs WHERE kind = ? AND state = 'pending' LIMIT ?) j
+		LEFT JOIN items i ON substr(j.job_key, 1, CAST(? AS INTEGER)) = CAST(? AS TEXT)
+			AND i.id = substr(j.job_key, CAST(? AS INTEGER)) AND i.target_id = ? AND i.deleted_at IS NULL`,
+		jobKind, scanLimit, len(jobKeyPrefix), jobKeyPrefix, len(jobKeyPrefix)+1, targetID).Scan(&scanned, &w.Jobs)
 	if err != nil {
 		return w, wrap("count pending sync jobs", err)
 	}
-	err = t.queryRow(ctx, `SELECT count(*) FROM integrations g
-		JOIN links l ON l.integration_id = g.id AND l.issue_id <> ''
-		JOIN deliveries d ON d.connection_id = g.connection_id AND d.issue_id = l.issue_id AND d.status = 'queued'
-		WHERE g.id = ?`, integrationID).Scan(&w.Deliveries)
+	w.AtLeast = scanned >= scanLimit
+	err = t.queryRow(ctx, `SELECT count(*), count(l.item_id) FROM
+		(SELECT issue_id FROM deliveries WHERE connection_id = ? AND status = 'queued' LIMIT ?) d
+		LEFT JOIN links l ON l.integration_id = ? AND l.issue_id = d.issue_id AND l.issue_id <> ''`,
+		connectionID, scanLimit, integrationID).Scan(&scanned, &w.Deliveries)
 	if err != nil {
 		return w, wrap("count queued deliveries", err)
 	}
+	w.AtLeast = w.AtLeast || scanned >= scanLimit
 	return w, nil
 }

@@ -206,6 +206,10 @@ func pageReads(f pageFixture) []pageRead {
 			_, err := tx.ListJobs(ctx, store.JobFilter{Kind: "sync_item", State: store.JobFailed, Limit: store.MaxPageSize})
 			return err
 		}},
+		{"sync queue", "jobs_pending_key", func(ctx context.Context, tx store.Tx) error {
+			_, err := tx.PendingSyncWork(ctx, f.integrationID, "sync_item", "item:", 100)
+			return err
+		}},
 		{"links of a page", "sqlite_autoindex_links_1", func(ctx context.Context, tx store.Tx) error {
 			_, err := tx.LinksForItems(ctx, []string{f.vulnID})
 			return err
@@ -226,8 +230,19 @@ func TestSQLitePageReadsUseIndexes(t *testing.T) {
 			for _, sq := range capture(t, db, r.fn) {
 				plan := explainSQLite(t, db, sq.q, sq.args)
 				used = used || strings.Contains(plan, "INDEX "+r.index+" ")
+				// A scan of a bounded subquery (a co-routine or a
+				// materialised view, itself planned above) is no scan of a
+				// table.
+				bounded := map[string]bool{}
 				for _, line := range strings.Split(plan, "\n") {
-					if strings.HasPrefix(line, "SCAN ") || strings.Contains(line, "TEMP B-TREE") {
+					for _, p := range []string{"CO-ROUTINE ", "MATERIALIZE "} {
+						if name, ok := strings.CutPrefix(line, p); ok {
+							bounded[name] = true
+						}
+					}
+				}
+				for _, line := range strings.Split(plan, "\n") {
+					if scanned, ok := strings.CutPrefix(line, "SCAN "); ok && !bounded[scanned] || strings.Contains(line, "TEMP B-TREE") {
 						t.Errorf("%s\nreads more than its page:\n%s", sq.q, plan)
 						break
 					}

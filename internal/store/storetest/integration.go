@@ -1629,17 +1629,28 @@ func testPendingSyncWork(t *testing.T, s store.Store) {
 		}
 		return nil
 	})
-	var got, none store.PendingWork
+	var got, capped, none store.PendingWork
 	view(t, s, func(tx store.Tx) error {
 		var err error
-		if got, err = tx.PendingSyncWork(t.Context(), su.in.ID, "sync_item", "item:"); err != nil {
+		if got, err = tx.PendingSyncWork(t.Context(), su.in.ID, "sync_item", "item:", 100); err != nil {
 			return err
 		}
-		none, err = tx.PendingSyncWork(t.Context(), "no-such-integration", "sync_item", "item:")
+		if capped, err = tx.PendingSyncWork(t.Context(), su.in.ID, "sync_item", "item:", 2); err != nil {
+			return err
+		}
+		if _, err := tx.PendingSyncWork(t.Context(), su.in.ID, "sync_item", "item:", 0); tracker.KindOf(err) != tracker.EInvalid {
+			t.Errorf("PendingSyncWork with no scan limit: err %v, want EInvalid", err)
+		}
+		none, err = tx.PendingSyncWork(t.Context(), "no-such-integration", "sync_item", "item:", 100)
 		return err
 	})
 	if want := (store.PendingWork{Jobs: 2, Deliveries: 2}); got != want {
 		t.Errorf("PendingSyncWork: got %+v, want %+v", got, want)
+	}
+	// Walking only two of the four pending sync_item jobs and two of the
+	// three queued deliveries, the counts are lower bounds and say so.
+	if !capped.AtLeast || capped.Jobs > 2 || capped.Deliveries > 2 {
+		t.Errorf("PendingSyncWork with scan limit 2: got %+v, want at most 2 each and AtLeast", capped)
 	}
 	if none != (store.PendingWork{}) {
 		t.Errorf("PendingSyncWork of an unknown integration: got %+v, want none", none)
