@@ -93,4 +93,10 @@ type BulkLoader interface {
 	// BulkCreateItems stores new items (no history rows, no sync jobs)
 	// and the given links of them, in one transaction.
 	BulkCreateItems(ctx context.Context, items []tracker.Item, links []Link) error
+	// SettleBulkLoad brings the store to the state it would reach on its
+	// own some time after a load, so what is measured next is the steady
+	// state: PostgreSQL vacuums and analyses the loaded tables (otherwise
+	// autovacuum does it in the middle of the measurement, and the planner
+	// has no statistics until then); SQLite has nothing to do.
+	SettleBulkLoad(ctx context.Context) error
 }

@@ -215,6 +215,18 @@ func (db *DB) BulkCreateItems(ctx context.Context, items []tracker.Item, links [
 	})
 }
 
+// SettleBulkLoad vacuums and analyses, on PostgreSQL, the tables a bulk
+// load writes (outside any transaction, as VACUUM must run).
+func (db *DB) SettleBulkLoad(ctx context.Context) error {
+	if db.d.name != "postgres" {
+		return nil
+	}
+	if _, err := db.write.ExecContext(ctx, `VACUUM (ANALYZE) items, links, item_counts, link_counts`); err != nil {
+		return fmt.Errorf("settle bulk load: vacuum and analyse: %w", err)
+	}
+	return nil
+}
+
 var _ store.BulkLoader = (*DB)(nil)
 
 // PendingSyncWork counts the pending jobs of the integration's live items

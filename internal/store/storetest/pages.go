@@ -402,6 +402,9 @@ func testBulkCreateItems(t *testing.T, s store.Store) {
 	if err := bl.BulkCreateItems(t.Context(), items, links); err != nil {
 		t.Fatalf("BulkCreateItems: %v", err)
 	}
+	if err := bl.SettleBulkLoad(t.Context()); err != nil {
+		t.Fatalf("SettleBulkLoad: %v", err)
+	}
 	ids, _ := pageAll(t, s, store.ItemFilter{TargetID: su.tg.ID, Limit: 500})
 	if len(ids) != len(items) {
 		t.Errorf("listed %d items, want %d", len(ids), len(items))
