@@ -2,6 +2,7 @@ package jirasync_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -131,4 +132,57 @@ func syncLogSays(t *testing.T, e *apptest.Env, itemID, text string) bool {
 		}
 	}
 	return false
+}
+
+// An item assigned to a vulnsync user whom Jira cannot show (Cloud hides
+// the email) is searched for once and named once in the sync log, not on
+// every push: the answer "nobody" is remembered for a while.
+func TestUnmatchedAssigneeIsSearchedAndLoggedOnce(t *testing.T) {
+	e := apptest.New(t, apptest.Options{Profile: jirasim.ProfileCloud})
+	s := e.Setup("unmatched")
+	e.Must(200, "PUT", "/api/v1/integrations/"+s.IntegrationID+"/mapping", assigneeMapping(t), nil)
+	for _, email := range []string{jirasim.DevEmail, jirasim.PrivateEmail} {
+		e.Must(201, "POST", "/api/v1/users", map[string]any{"email": email, "name": strings.Split(email, "@")[0], "role": "analyst"}, nil)
+	}
+	it := createItem(t, e, s.TargetID, map[string]any{"kind": "vulnerability", "title": "Open redirect", "severity": "medium",
+		"fields": map[string]any{"assignee_email": jirasim.DevEmail}})
+	e.Sync()
+	key := jiraKey(t, e, it.ID)
+	searches := func() int64 { return e.Sim.Counters().Endpoints["GET /rest/api/3/user/search"].Requests }
+	before := searches()
+	e.Must(200, "PATCH", "/api/v1/items/"+it.ID, map[string]any{"fields": map[string]any{"assignee_email": jirasim.PrivateEmail}}, nil)
+	e.Sync()
+	first := searches()
+	if first != before+1 {
+		t.Fatalf("reassigning to a person Jira cannot show made %d user searches, want 1", first-before)
+	}
+	for i := range 3 {
+		e.Must(200, "PATCH", "/api/v1/items/"+it.ID, map[string]any{"title": fmt.Sprintf("Open redirect, take %d", i+2)}, nil)
+		e.Sync()
+	}
+	var is struct {
+		Fields struct {
+			Summary string `json:"summary"`
+		} `json:"fields"`
+	}
+	e.Jira("admin", "GET", "/rest/api/3/issue/"+key, nil, &is)
+	if is.Fields.Summary != "Open redirect, take 4" {
+		t.Fatalf("the pushes did not reach Jira: summary %q", is.Fields.Summary)
+	}
+	if n := searches() - first; n != 0 {
+		t.Errorf("three more pushes searched Jira for the same unmatched person %d more times, want 0", n)
+	}
+	var evs struct {
+		Events []map[string]any `json:"events"`
+	}
+	e.Must(200, "GET", "/api/v1/items/"+it.ID+"/events", nil, &evs)
+	notes := 0
+	for _, ev := range evs.Events {
+		if msg, _ := ev["error"].(string); strings.Contains(msg, "is not matched to a Jira user") {
+			notes++
+		}
+	}
+	if notes != 1 {
+		t.Errorf("the sync log names the unmatched assignee %d times, want once", notes)
+	}
 }

@@ -75,6 +75,8 @@ type Engine struct {
 	// parsed hands the receiver's parsed events to the jobs applying them.
 	parsed  parsedEvents
 	metrics Metrics
+	// people remembers user searches and unmatched-person notes.
+	people peopleCache
 	// vulnsyncAlwaysWins breaks the conflict policy on purpose; only the
 	// package's tests can set it (policy.go).
 	vulnsyncAlwaysWins atomic.Bool
@@ -175,9 +177,6 @@ type run struct {
 	account string
 	// wrote is set once Jira accepted a write of this run (metrics).
 	wrote bool
-	// users remembers Jira's answers to user searches by email (nil: no
-	// such Jira user) for the run.
-	users map[string]*jira.User
 }
 
 // record writes one sync log entry.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vulnsync/vulnsync/internal/jira"
@@ -61,19 +62,18 @@ func (r *run) vulnsyncUser(ctx context.Context, v any) any {
 
 // jiraUser resolves a vulnsync user's email to the value Jira takes for a
 // user field ({"accountId": …} on Cloud, {"name": …} on Data Center); ok
-// is false when Jira has no such person (or hides their email). Answers
-// are remembered for the run.
+// is false when Jira has no such person (or hides their email). Answers,
+// "nobody" included, are remembered per connection for peopleTTL, so an
+// item assigned to someone Jira cannot show costs one search, not one
+// per push.
 func (r *run) jiraUser(ctx context.Context, email string) (any, bool, error) {
-	if r.users == nil {
-		r.users = map[string]*jira.User{}
-	}
-	u, seen := r.users[email]
+	u, seen := r.e.people.user(r.in.ConnectionID, email, r.e.now())
 	if !seen {
 		var err error
 		if u, err = r.client.FindUserByEmail(ctx, email); err != nil {
 			return nil, false, classify(err)
 		}
-		r.users[email] = u
+		r.e.people.remember(r.in.ConnectionID, email, u, r.e.now())
 	}
 	if u == nil {
 		return nil, false, nil
@@ -82,6 +82,64 @@ func (r *run) jiraUser(ctx context.Context, email string) (any, bool, error) {
 		return map[string]any{"accountId": u.AccountID}, true, nil
 	}
 	return map[string]any{"name": u.Name}, true, nil
+}
+
+// peopleTTL is how long a user search's answer is trusted: long enough
+// that pushes of an item do not search again and again, short enough that
+// a person who makes their email visible, or joins Jira, is matched within
+// minutes.
+const peopleTTL = 10 * time.Minute
+
+// maxPeople bounds the remembered answers; past it they are all forgotten.
+const maxPeople = 10_000
+
+// peopleCache remembers Jira's answers to user searches by email, per
+// connection, and which unmatched people the sync log already named for an
+// item, so one unmatched assignee is one log entry per peopleTTL, not one
+// per push.
+type peopleCache struct {
+	mu    sync.Mutex
+	users map[string]peopleAnswer
+	noted map[string]time.Time
+}
+
+type peopleAnswer struct {
+	user *jira.User // nil: no Jira account shows that email
+	at   time.Time
+}
+
+func (c *peopleCache) user(connectionID, email string, now time.Time) (*jira.User, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, ok := c.users[connectionID+"\x00"+email]
+	if !ok || now.Sub(a.at) >= peopleTTL || now.Before(a.at) {
+		return nil, false
+	}
+	return a.user, true
+}
+
+func (c *peopleCache) remember(connectionID, email string, u *jira.User, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.users == nil || len(c.users) >= maxPeople {
+		c.users = map[string]peopleAnswer{}
+	}
+	c.users[connectionID+"\x00"+email] = peopleAnswer{user: u, at: now}
+}
+
+// firstNote reports whether the note about key is due: not written within
+// peopleTTL (and remembers that it is being written now).
+func (c *peopleCache) firstNote(key string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if at, ok := c.noted[key]; ok && now.Sub(at) < peopleTTL && !now.Before(at) {
+		return false
+	}
+	if c.noted == nil || len(c.noted) >= maxPeople {
+		c.noted = map[string]time.Time{}
+	}
+	c.noted[key] = now
+	return true
 }
 
 // userToJira turns a field's desired value into Jira's: nil unassigns; an
@@ -96,6 +154,9 @@ func (r *run) userToJira(ctx context.Context, f mapping.JiraField, v any) (out a
 		return nil, false, err
 	}
 	if !ok {
+		if !r.e.people.firstNote(r.in.ID+"\x00"+r.itemID+"\x00"+email, r.e.now()) {
+			return nil, true, nil
+		}
 		r.noteUnmatched(ctx, fmt.Sprintf("%s (%s) is not matched to a Jira user: no Jira account shows that email (it may be hidden by the person's profile settings); %s was not changed in Jira", email, f.Name, f.Name))
 		return nil, true, nil
 	}
