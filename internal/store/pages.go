@@ -22,6 +22,35 @@ type CountsTx interface {
 	// corrects the stored counters and returns where they had drifted
 	// (none when the writers kept them right).
 	RecountCounters(ctx context.Context) ([]CounterDrift, error)
+	// OpenItemDays returns a target's open items (tracker.OpenStatuses)
+	// per kind, severity and day of creation (only the non-zero ones):
+	// the dashboard's severity and age charts, a few rows per day.
+	OpenItemDays(ctx context.Context, targetID string) ([]OpenItemDay, error)
+	// ResolutionMonths returns a target's resolutions per kind, severity
+	// and month (YYYY-MM) from the month since on, with the seconds they
+	// took from creation: the dashboard's mean time to resolve.
+	ResolutionMonths(ctx context.Context, targetID, since string) ([]ResolutionMonth, error)
+}
+
+// OpenItemDay counts the open live items of one kind and severity created
+// on one day (YYYY-MM-DD, UTC).
+type OpenItemDay struct {
+	Kind     string
+	Severity tracker.Severity
+	Day      string
+	Count    int
+}
+
+// ResolutionMonth counts the items of one kind and severity resolved in
+// one month (YYYY-MM, UTC) and the seconds they took in all, from their
+// creation to the change of status to resolved. A reopened item resolved
+// again counts again.
+type ResolutionMonth struct {
+	Kind     string
+	Severity tracker.Severity
+	Month    string
+	Count    int
+	Seconds  int64
 }
 
 // LinkCount is the number of links of live items of one kind in one state.

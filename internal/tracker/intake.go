@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"slices"
 	"time"
 )
 
@@ -79,6 +80,10 @@ func (it Item) Overdue(today string) bool {
 // OpenStatuses are the statuses in which an item still needs work: only
 // such items can be overdue.
 var OpenStatuses = []Status{StatusOpen, StatusInProgress}
+
+// IsOpen reports whether an item in status s still needs work (one of
+// OpenStatuses): what the dashboard counts as open and ages.
+func (s Status) IsOpen() bool { return slices.Contains(OpenStatuses, s) }
 
 // Import records one scanner report imported into a target: who, when,
 // which file, and what it did to the target's items.

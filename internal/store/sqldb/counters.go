@@ -6,17 +6,22 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/vulnsync/vulnsync/internal/store"
 	"github.com/vulnsync/vulnsync/internal/tracker"
 )
 
-// The counters of migration 00007 are kept here, by the writers of the rows
-// they count and in the same transaction (CreateItem, UpdateItem,
-// DeleteItem, UpsertLink, DeleteIntegration, BulkCreateItems), so that no
-// caller can forget them and a rolled-back change takes its count with it.
-// item_counts counts live items per (target, kind, status); link_counts
-// counts links of live items per (integration, item kind, link state).
+// The counters of migrations 00007 and 00014 are kept here, by the writers
+// of the rows they count and in the same transaction (CreateItem,
+// UpdateItem, DeleteItem, UpsertLink, DeleteIntegration, BulkCreateItems),
+// so that no caller can forget them and a rolled-back change takes its
+// count with it. item_counts counts live items per (target, kind, status);
+// link_counts counts links of live items per (integration, item kind, link
+// state); open_item_days counts open live items per (target, kind,
+// severity, day of creation); resolution_months counts changes of status
+// to resolved per (target, kind, severity, month) with the seconds each
+// took since the item's creation.
 
 // bumpItemCount adds delta to the live items of (target, kind, status).
 func (t *tx) bumpItemCount(ctx context.Context, targetID, kind string, status tracker.Status, delta int64) error {
@@ -33,6 +38,73 @@ func (t *tx) bumpLinkCount(ctx context.Context, integrationID, kind string, stat
 		ON CONFLICT (integration_id, kind, state) DO UPDATE SET n = link_counts.n + excluded.n`,
 		integrationID, kind, string(state), delta)
 	return wrap("count links", err)
+}
+
+// dayOf and monthOf name the UTC day and month of a time, as the
+// dashboard counters key them.
+func dayOf(at time.Time) string   { return at.UTC().Format(time.DateOnly) }
+func monthOf(at time.Time) string { return at.UTC().Format("2006-01") }
+
+// bumpOpenDay adds delta to the open live items of (target, kind,
+// severity) created on the day of created.
+func (t *tx) bumpOpenDay(ctx context.Context, targetID, kind string, sev tracker.Severity, created time.Time, delta int64) error {
+	_, err := t.exec(ctx, `INSERT INTO open_item_days (target_id, kind, severity, created_day, n) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (target_id, kind, severity, created_day) DO UPDATE SET n = open_item_days.n + excluded.n`,
+		targetID, kind, string(sev), dayOf(created), delta)
+	return wrap("count open items", err)
+}
+
+// moveOpenDay keeps open_item_days right across an update: an item that
+// was open leaves its (severity) group, one that is open joins its new
+// one; nothing is written when neither changes.
+func (t *tx) moveOpenDay(ctx context.Context, targetID, kind string, created time.Time, oldStatus tracker.Status, oldSev tracker.Severity, newStatus tracker.Status, newSev tracker.Severity) error {
+	wasOpen, isOpen := oldStatus.IsOpen(), newStatus.IsOpen()
+	if wasOpen == isOpen && (!isOpen || oldSev == newSev) {
+		return nil
+	}
+	if wasOpen {
+		if err := t.bumpOpenDay(ctx, targetID, kind, oldSev, created, -1); err != nil {
+			return err
+		}
+	}
+	if isOpen {
+		return t.bumpOpenDay(ctx, targetID, kind, newSev, created, 1)
+	}
+	return nil
+}
+
+// addResolution counts one resolution of an item of (target, kind,
+// severity) in the month of resolved, with the time it took since created.
+func (t *tx) addResolution(ctx context.Context, targetID, kind string, sev tracker.Severity, created, resolved time.Time) error {
+	took := max(int64(resolved.Sub(created)/time.Second), 0)
+	_, err := t.exec(ctx, `INSERT INTO resolution_months (target_id, kind, severity, month, n, seconds) VALUES (?, ?, ?, ?, 1, ?)
+		ON CONFLICT (target_id, kind, severity, month) DO UPDATE SET n = resolution_months.n + 1, seconds = resolution_months.seconds + excluded.seconds`,
+		targetID, kind, string(sev), monthOf(resolved), took)
+	return wrap("count resolutions", err)
+}
+
+// OpenItemDays returns a target's open items per kind, severity and day
+// of creation.
+func (t *tx) OpenItemDays(ctx context.Context, targetID string) ([]store.OpenItemDay, error) {
+	return queryAll(ctx, t, "read open item counts", func(s rowScanner) (store.OpenItemDay, error) {
+		var c store.OpenItemDay
+		err := s.Scan(&c.Kind, &c.Severity, &c.Day, &c.Count)
+		return c, err
+	}, `SELECT kind, severity, created_day, n FROM open_item_days WHERE target_id = ? AND n <> 0 ORDER BY kind, severity, created_day`, targetID)
+}
+
+// ResolutionMonths returns a target's resolutions per kind, severity and
+// month, from since (YYYY-MM) on.
+func (t *tx) ResolutionMonths(ctx context.Context, targetID, since string) ([]store.ResolutionMonth, error) {
+	if _, err := time.Parse("2006-01", since); err != nil {
+		return nil, invalid("resolution months since %q: not a month as YYYY-MM", since)
+	}
+	return queryAll(ctx, t, "read resolution counts", func(s rowScanner) (store.ResolutionMonth, error) {
+		var c store.ResolutionMonth
+		err := s.Scan(&c.Kind, &c.Severity, &c.Month, &c.Count, &c.Seconds)
+		return c, err
+	}, `SELECT kind, severity, month, n, seconds FROM resolution_months WHERE target_id = ? AND month >= ? AND n <> 0
+		ORDER BY kind, severity, month`, targetID, since)
 }
 
 // TargetItemCounts returns a target's live items per kind and status.
@@ -54,84 +126,131 @@ func (t *tx) LinkCounts(ctx context.Context, integrationID string) ([]store.Link
 	}, `SELECT kind, state, n FROM link_counts WHERE integration_id = ? AND n <> 0 ORDER BY kind, state`, integrationID)
 }
 
-// counterKey is one counted group: three names.
+// counterKey is one counted group of item_counts or link_counts: three
+// names.
 type counterKey [3]string
 
-// RecountCounters recomputes both counter tables from items and links,
-// replaces what differs and returns the differences. On PostgreSQL the
-// counter tables are locked first (EXCLUSIVE: reads go on, writers that
-// would change a counter wait), so the recount and the writers cannot
-// interleave; on SQLite the write transaction already excludes them.
+// openDayKey is one counted group of open_item_days: target, kind,
+// severity and day.
+type openDayKey [4]string
+
+// recounted describes a counter table the recount checks: the names that
+// key a group, how people read them, the stored rows and the rows' truth.
+type recounted struct {
+	table, stored, actual string
+	cols, label           []string
+}
+
+// RecountCounters recomputes the counter tables from the rows they count
+// (item_counts, link_counts, open_item_days; resolution_months counts
+// past events and is not recomputed), replaces what differs and returns
+// the differences. On PostgreSQL the counter tables are locked first
+// (EXCLUSIVE: reads go on, writers that would change a counter wait), so
+// the recount and the writers cannot interleave; on SQLite the write
+// transaction already excludes them.
 func (t *tx) RecountCounters(ctx context.Context) ([]store.CounterDrift, error) {
 	if t.d.dollar {
-		if _, err := t.exec(ctx, `LOCK TABLE item_counts, link_counts IN EXCLUSIVE MODE`); err != nil {
+		if _, err := t.exec(ctx, `LOCK TABLE item_counts, link_counts, open_item_days IN EXCLUSIVE MODE`); err != nil {
 			return nil, wrap("recount counters: lock", err)
 		}
 	}
+	day := `strftime('%Y-%m-%d', created_at / 1000000, 'unixepoch')`
+	if t.d.dollar {
+		day = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`
+	}
+	open := make([]string, len(tracker.OpenStatuses))
+	for i, st := range tracker.OpenStatuses {
+		open[i] = "'" + string(st) + "'"
+	}
 	var drift []store.CounterDrift
-	for _, c := range []struct {
-		table, stored, actual string
-		cols                  [3]string
-		label                 [3]string
-	}{
+	for _, c := range []recounted{
 		{"item_counts", `SELECT target_id, kind, status, n FROM item_counts`,
 			`SELECT target_id, kind, status, COUNT(*) FROM items WHERE deleted_at IS NULL GROUP BY target_id, kind, status`,
-			[3]string{"target_id", "kind", "status"}, [3]string{"target", "kind", "status"}},
+			[]string{"target_id", "kind", "status"}, []string{"target", "kind", "status"}},
 		{"link_counts", `SELECT integration_id, kind, state, n FROM link_counts`,
 			`SELECT l.integration_id, i.kind, l.state, COUNT(*) FROM links l JOIN items i ON i.id = l.item_id
 				WHERE i.deleted_at IS NULL GROUP BY l.integration_id, i.kind, l.state`,
-			[3]string{"integration_id", "kind", "state"}, [3]string{"integration", "kind", "state"}},
+			[]string{"integration_id", "kind", "state"}, []string{"integration", "kind", "state"}},
+		{"open_item_days", `SELECT target_id, kind, severity, created_day, n FROM open_item_days`,
+			`SELECT target_id, kind, severity, ` + day + `, COUNT(*) FROM items
+				WHERE deleted_at IS NULL AND status IN (` + strings.Join(open, ", ") + `) GROUP BY 1, 2, 3, 4`,
+			[]string{"target_id", "kind", "severity", "created_day"}, []string{"target", "kind", "severity", "created"}},
 	} {
-		stored, err := t.readCounters(ctx, c.stored)
+		d, err := t.recount(ctx, c)
 		if err != nil {
-			return nil, wrap("recount counters: read "+c.table, err)
+			return nil, err
 		}
-		actual, err := t.readCounters(ctx, c.actual)
-		if err != nil {
-			return nil, wrap("recount counters: count for "+c.table, err)
+		drift = append(drift, d...)
+	}
+	return drift, nil
+}
+
+// recount compares one counter table with the truth and corrects it.
+func (t *tx) recount(ctx context.Context, c recounted) ([]store.CounterDrift, error) {
+	stored, err := t.readCounters(ctx, c.stored, len(c.cols))
+	if err != nil {
+		return nil, wrap("recount counters: read "+c.table, err)
+	}
+	actual, err := t.readCounters(ctx, c.actual, len(c.cols))
+	if err != nil {
+		return nil, wrap("recount counters: count for "+c.table, err)
+	}
+	for k := range stored {
+		if _, ok := actual[k]; !ok {
+			actual[k] = 0
 		}
-		for k := range stored {
-			if _, ok := actual[k]; !ok {
-				actual[k] = 0
-			}
+	}
+	var drift []store.CounterDrift
+	for k, n := range actual {
+		s, had := stored[k]
+		if s == n && had {
+			continue
 		}
-		for k, n := range actual {
-			s, had := stored[k]
-			if s == n && had {
-				continue
+		if !had && n == 0 {
+			continue
+		}
+		names := strings.Split(k, "\x00")
+		if s != n {
+			key := make([]string, len(names))
+			for i, name := range names {
+				key[i] = c.label[i] + "=" + name
 			}
-			if !had && n == 0 {
-				continue
-			}
-			if s != n {
-				drift = append(drift, store.CounterDrift{Counter: c.table, Stored: s, Actual: n,
-					Key: fmt.Sprintf("%s=%s, %s=%s, %s=%s", c.label[0], k[0], c.label[1], k[1], c.label[2], k[2])})
-			}
-			q := `INSERT INTO ` + c.table + ` (` + strings.Join(c.cols[:], ", ") + `, n) VALUES (?, ?, ?, ?)
-				ON CONFLICT (` + strings.Join(c.cols[:], ", ") + `) DO UPDATE SET n = excluded.n`
-			if _, err := t.exec(ctx, q, k[0], k[1], k[2], n); err != nil {
-				return nil, wrap("recount counters: correct "+c.table, err)
-			}
+			drift = append(drift, store.CounterDrift{Counter: c.table, Stored: s, Actual: n, Key: strings.Join(key, ", ")})
+		}
+		q := `INSERT INTO ` + c.table + ` (` + strings.Join(c.cols, ", ") + `, n) VALUES (` + strings.Repeat("?, ", len(c.cols)) + `?)
+			ON CONFLICT (` + strings.Join(c.cols, ", ") + `) DO UPDATE SET n = excluded.n`
+		args := make([]any, 0, len(names)+1)
+		for _, name := range names {
+			args = append(args, name)
+		}
+		if _, err := t.exec(ctx, q, append(args, n)...); err != nil {
+			return nil, wrap("recount counters: correct "+c.table, err)
 		}
 	}
 	return drift, nil
 }
 
-// readCounters reads rows of three names and a count.
-func (t *tx) readCounters(ctx context.Context, q string) (map[counterKey]int64, error) {
+// readCounters reads rows of width names and a count, keyed by the names
+// joined with NUL.
+func (t *tx) readCounters(ctx context.Context, q string, width int) (map[string]int64, error) {
 	rows, err := t.query(ctx, q)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[counterKey]int64{}
+	out := map[string]int64{}
+	names := make([]string, width)
+	dest := make([]any, width+1)
+	for i := range names {
+		dest[i] = &names[i]
+	}
+	var n int64
+	dest[width] = &n
 	for rows.Next() {
-		var k counterKey
-		var n int64
-		if err := rows.Scan(&k[0], &k[1], &k[2], &n); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
-		out[k] += n
+		out[strings.Join(names, "\x00")] += n
 	}
 	return out, rows.Err()
 }
@@ -149,6 +268,7 @@ func (db *DB) BulkCreateItems(ctx context.Context, items []tracker.Item, links [
 	return db.InTx(ctx, func(stx store.Tx) error {
 		t := stx.(*tx)
 		itemDelta := map[counterKey]int64{}
+		openDelta := map[openDayKey]int64{}
 		kinds := make(map[string]string, len(items))
 		for start := 0; start < len(items); start += bulkRows {
 			batch := items[start:min(start+bulkRows, len(items))]
@@ -173,6 +293,9 @@ func (db *DB) BulkCreateItems(ctx context.Context, items []tracker.Item, links [
 				args = append(args, it.ID, it.TargetID, it.Kind, parent, it.Title, it.Description, string(it.Severity), string(it.Status),
 					fields, times, it.Version, t.d.ts(created), t.d.ts(updated), nullString(it.Fingerprint), nullString(it.Scanner), dueDate(it))
 				itemDelta[counterKey{it.TargetID, it.Kind, string(it.Status)}]++
+				if it.Status.IsOpen() {
+					openDelta[openDayKey{it.TargetID, it.Kind, string(it.Severity), dayOf(created)}]++
+				}
 				kinds[it.ID] = it.Kind
 			}
 			rows := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", len(batch)), ", ")
@@ -199,6 +322,12 @@ func (db *DB) BulkCreateItems(ctx context.Context, items []tracker.Item, links [
 			rows := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?), ", len(batch)), ", ")
 			if _, err := t.tx.ExecContext(ctx, t.d.rebind(`INSERT INTO links (`+linkCols+`) VALUES `+rows), args...); err != nil {
 				return wrap("bulk create links", err)
+			}
+		}
+		for k, n := range openDelta {
+			if _, err := t.exec(ctx, `INSERT INTO open_item_days (target_id, kind, severity, created_day, n) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (target_id, kind, severity, created_day) DO UPDATE SET n = open_item_days.n + excluded.n`, k[0], k[1], k[2], k[3], n); err != nil {
+				return wrap("bulk create items: count open items", err)
 			}
 		}
 		for k, n := range itemDelta {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
 	"github.com/vulnsync/vulnsync/internal/store"
@@ -206,6 +207,14 @@ func pageReads(f pageFixture) []pageRead {
 			_, err := tx.ListJobs(ctx, store.JobFilter{Kind: "sync_item", State: store.JobFailed, Limit: store.MaxPageSize})
 			return err
 		}},
+		{"open items by day", "sqlite_autoindex_open_item_days_1", func(ctx context.Context, tx store.Tx) error {
+			_, err := tx.OpenItemDays(ctx, f.targetID)
+			return err
+		}},
+		{"resolutions by month", "sqlite_autoindex_resolution_months_1", func(ctx context.Context, tx store.Tx) error {
+			_, err := tx.ResolutionMonths(ctx, f.targetID, "2025-01")
+			return err
+		}},
 		{"sync queue", "jobs_pending_key", func(ctx context.Context, tx store.Tx) error {
 			_, err := tx.PendingSyncWork(ctx, f.integrationID, "sync_item", "item:", 100)
 			return err
@@ -391,4 +400,80 @@ func postgresPlanProblem(plan string) string {
 		}
 	}
 	return ""
+}
+
+// Migration 00014 fills the dashboard counters from the rows already
+// stored (open items by day of creation; resolutions from the history):
+// run again on emptied counters, it gives back what the writers kept.
+func TestDashboardCountersMigrationBackfills(t *testing.T) {
+	backends := map[string]func(testing.TB) *DB{"sqlite": func(tb testing.TB) *DB { return openSQLite(tb) }}
+	if os.Getenv("VULNSYNC_TEST_POSTGRES") != "" {
+		backends["postgres"] = func(tb testing.TB) *DB { return openPostgres(tb) }
+	}
+	for name, open := range backends {
+		t.Run(name, func(t *testing.T) {
+			db := open(t)
+			ctx := t.Context()
+			f := newPageFixture(t, db)
+			at := time.Date(2025, 6, 1, 8, 0, 0, 0, time.UTC)
+			err := db.InTx(ctx, func(tx store.Tx) error {
+				it, err := tx.GetItem(ctx, f.vulnID)
+				if err != nil {
+					return err
+				}
+				prev := it.Version
+				it.Status, it.Version, it.UpdatedAt = tracker.StatusResolved, prev+1, at
+				return tx.UpdateItem(ctx, it, prev, []tracker.HistoryEntry{{ItemID: it.ID, Field: "status", Old: `"open"`, New: `"resolved"`,
+					Actor: "a", Origin: tracker.OriginVulnsync, At: at}})
+			})
+			if err != nil {
+				t.Fatalf("resolve: %v", err)
+			}
+			read := func() ([]store.OpenItemDay, []store.ResolutionMonth) {
+				var o []store.OpenItemDay
+				var r []store.ResolutionMonth
+				if err := db.View(ctx, func(tx store.Tx) error {
+					var err error
+					if o, err = tx.OpenItemDays(ctx, f.targetID); err != nil {
+						return err
+					}
+					r, err = tx.ResolutionMonths(ctx, f.targetID, "2000-01")
+					return err
+				}); err != nil {
+					t.Fatalf("read counters: %v", err)
+				}
+				return o, r
+			}
+			kept, keptRes := read()
+			if len(kept) == 0 || len(keptRes) != 1 {
+				t.Fatalf("the writers kept open %+v and resolutions %+v, want some of each", kept, keptRes)
+			}
+			src, err := migrations.ReadFile("migrations/" + name + "/00014_dashboard_counters.sql")
+			if err != nil {
+				t.Fatalf("read migration: %v", err)
+			}
+			up, _, _ := strings.Cut(strings.SplitN(string(src), "-- +goose Up", 2)[1], "-- +goose Down")
+			var fill []string
+			for _, stmt := range strings.Split(up, ";") {
+				if strings.Contains(stmt, "INSERT INTO") {
+					fill = append(fill, stmt)
+				}
+			}
+			if len(fill) != 2 {
+				t.Fatalf("the migration has %d backfill statements, want 2", len(fill))
+			}
+			for _, q := range append([]string{"DELETE FROM open_item_days", "DELETE FROM resolution_months"}, fill...) {
+				if _, err := db.write.ExecContext(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			again, againRes := read()
+			if diff := cmp.Diff(kept, again); diff != "" {
+				t.Errorf("open items backfilled (-kept +backfilled):\n%s", diff)
+			}
+			if diff := cmp.Diff(keptRes, againRes); diff != "" {
+				t.Errorf("resolutions backfilled (-kept +backfilled):\n%s", diff)
+			}
+		})
+	}
 }

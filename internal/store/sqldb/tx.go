@@ -550,6 +550,11 @@ func (t *tx) CreateItem(ctx context.Context, it tracker.Item, hist []tracker.His
 	if err := t.bumpItemCount(ctx, it.TargetID, it.Kind, it.Status, 1); err != nil {
 		return err
 	}
+	if it.Status.IsOpen() {
+		if err := t.bumpOpenDay(ctx, it.TargetID, it.Kind, it.Severity, created, 1); err != nil {
+			return err
+		}
+	}
 	if err := t.insertHistory(ctx, hist); err != nil {
 		return wrap("create item: store history", err)
 	}
@@ -694,8 +699,10 @@ func (t *tx) UpdateItem(ctx context.Context, it tracker.Item, prevVersion int64,
 	}
 	// The status at prevVersion, for the counters: if the update below
 	// succeeds, the row was still at that version, so still had it.
-	var target, kind, oldStatus string
-	err = t.queryRow(ctx, `SELECT target_id, kind, status FROM items WHERE id = ? AND version = ? AND deleted_at IS NULL`, it.ID, prevVersion).Scan(&target, &kind, &oldStatus)
+	var target, kind, oldStatus, oldSeverity string
+	var created time.Time
+	err = t.queryRow(ctx, `SELECT target_id, kind, status, severity, created_at FROM items WHERE id = ? AND version = ? AND deleted_at IS NULL`,
+		it.ID, prevVersion).Scan(&target, &kind, &oldStatus, &oldSeverity, timeCol{&created})
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return wrap("update item", err)
 	}
@@ -725,6 +732,14 @@ func (t *tx) UpdateItem(ctx context.Context, it tracker.Item, prevVersion int64,
 			return err
 		}
 	}
+	if err := t.moveOpenDay(ctx, target, kind, created, tracker.Status(oldStatus), tracker.Severity(oldSeverity), it.Status, it.Severity); err != nil {
+		return err
+	}
+	if it.Status == tracker.StatusResolved && oldStatus != string(tracker.StatusResolved) {
+		if err := t.addResolution(ctx, target, kind, it.Severity, created, t.stamp(it.UpdatedAt)); err != nil {
+			return err
+		}
+	}
 	if err := t.insertHistory(ctx, hist); err != nil {
 		return wrap("update item: store history", err)
 	}
@@ -740,9 +755,10 @@ func (t *tx) DeleteItem(ctx context.Context, id string, h tracker.HistoryEntry) 
 		return err
 	}
 	at := t.d.ts(hist[0].At)
-	var target, kind, status string
+	var target, kind, status, severity string
+	var created time.Time
 	err := t.queryRow(ctx, `UPDATE items SET deleted_at = ?, updated_at = ?, version = version + 1 WHERE id = ? AND deleted_at IS NULL
-		RETURNING target_id, kind, status`, at, at, id).Scan(&target, &kind, &status)
+		RETURNING target_id, kind, status, severity, created_at`, at, at, id).Scan(&target, &kind, &status, &severity, timeCol{&created})
 	if errors.Is(err, sql.ErrNoRows) {
 		return notFound("item %q not found", id)
 	}
@@ -751,6 +767,11 @@ func (t *tx) DeleteItem(ctx context.Context, id string, h tracker.HistoryEntry) 
 	}
 	if err := t.bumpItemCount(ctx, target, kind, tracker.Status(status), -1); err != nil {
 		return err
+	}
+	if tracker.Status(status).IsOpen() {
+		if err := t.bumpOpenDay(ctx, target, kind, tracker.Severity(severity), created, -1); err != nil {
+			return err
+		}
 	}
 	var integ, state string
 	err = t.queryRow(ctx, `SELECT integration_id, state FROM links WHERE item_id = ?`, id).Scan(&integ, &state)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/vulnsync/vulnsync/internal/store"
 	"github.com/vulnsync/vulnsync/internal/tracker"
 )
@@ -23,6 +25,7 @@ var pageTests = []struct {
 	{"CommentPages", testCommentPages},
 	{"SyncEventPages", testSyncEventPages},
 	{"BulkCreateItems", testBulkCreateItems},
+	{"DashboardCounters", testDashboardCounters},
 }
 
 // countsOf reads a target's item counters and an integration's link
@@ -415,5 +418,107 @@ func testBulkCreateItems(t *testing.T, s store.Store) {
 	}
 	if want := map[string]int{"vulnerability/linked": 602}; fmt.Sprint(gotLinks) != fmt.Sprint(want) {
 		t.Errorf("link counters = %v, want %v", gotLinks, want)
+	}
+}
+
+// testDashboardCounters: open items per kind, severity and day of creation
+// follow creates, severity and status changes and deletes; resolutions
+// are counted in their month with the time they took; a recount finds no
+// drift in what the writers kept.
+func testDashboardCounters(t *testing.T, s store.Store) {
+	su := newSetup(t, s, "dash", 0)
+	day1 := time.Date(2025, 1, 30, 23, 30, 0, 0, time.UTC) // 2025-01-30 in UTC, 2025-01-31 in CET
+	day2 := day1.Add(48 * time.Hour)
+	mk := func(title string, sev tracker.Severity, at time.Time) tracker.Item {
+		n := vuln(title)
+		n.Severity = sev
+		return createItem(t, s, su.tg.ID, n, nil, at.In(time.FixedZone("CET", 3600)))
+	}
+	a := mk("a", tracker.SeverityHigh, day1)
+	b := mk("b", tracker.SeverityHigh, day1)
+	c := mk("c", tracker.SeverityLow, day2)
+	d := mk("d", tracker.SeverityCritical, day2)
+	apply := func(it tracker.Item, p tracker.Patch, at time.Time) {
+		t.Helper()
+		got, err := getItem(t, s, it.ID)
+		if err != nil {
+			t.Fatalf("GetItem: %v", err)
+		}
+		prev := got.Version
+		hist, err := cat.Apply(&got, p, change(at))
+		if err != nil {
+			t.Fatalf("Apply: %v", err)
+		}
+		inTx(t, s, func(tx store.Tx) error { return tx.UpdateItem(t.Context(), got, prev, hist) })
+	}
+	ptr := func(v any) tracker.Patch {
+		switch v := v.(type) {
+		case tracker.Severity:
+			return tracker.Patch{Severity: &v}
+		case tracker.Status:
+			return tracker.Patch{Status: &v}
+		}
+		t.Fatalf("no patch for %T", v)
+		return tracker.Patch{}
+	}
+	apply(b, ptr(tracker.SeverityCritical), day2)                   // moves from high to critical, keeps its day
+	apply(c, ptr(tracker.StatusInProgress), day2.Add(time.Hour))    // still open
+	apply(a, ptr(tracker.StatusResolved), day1.Add(36*time.Hour))   // resolved on 1 February after 36 h
+	apply(d, ptr(tracker.StatusFalsePositive), day2.Add(time.Hour)) // closed, not resolved
+	apply(d, ptr(tracker.StatusOpen), day2.Add(2*time.Hour))        // open again
+	apply(d, ptr(tracker.StatusResolved), day2.Add(26*time.Hour))   // resolved after 26 h
+	apply(d, ptr(tracker.StatusOpen), day2.Add(27*time.Hour))       // reopened: counts as open again
+	apply(d, ptr(tracker.StatusResolved), day2.Add(50*time.Hour))   // and resolved a second time after 50 h
+	e := mk("e", tracker.SeverityMedium, day2)
+	inTx(t, s, func(tx store.Tx) error {
+		return tx.DeleteItem(t.Context(), e.ID, tracker.HistoryEntry{ItemID: e.ID, Field: "deleted", New: "true", Actor: "a", Origin: tracker.OriginVulnsync, At: day2.Add(time.Hour)})
+	})
+
+	var open []store.OpenItemDay
+	var res, none []store.ResolutionMonth
+	view(t, s, func(tx store.Tx) error {
+		var err error
+		if open, err = tx.OpenItemDays(t.Context(), su.tg.ID); err != nil {
+			return err
+		}
+		if none, err = tx.ResolutionMonths(t.Context(), su.tg.ID, "2025-03"); err != nil {
+			return err
+		}
+		res, err = tx.ResolutionMonths(t.Context(), su.tg.ID, "2025-01")
+		return err
+	})
+	wantOpen := []store.OpenItemDay{
+		{Kind: tracker.KindVulnerability, Severity: tracker.SeverityCritical, Day: "2025-01-30", Count: 1}, // b
+		{Kind: tracker.KindVulnerability, Severity: tracker.SeverityLow, Day: "2025-02-01", Count: 1},      // c
+	}
+	if diff := cmp.Diff(wantOpen, open); diff != "" {
+		t.Errorf("OpenItemDays (-want +got):\n%s", diff)
+	}
+	wantRes := []store.ResolutionMonth{
+		{Kind: tracker.KindVulnerability, Severity: tracker.SeverityCritical, Month: "2025-02", Count: 2, Seconds: (26 + 50) * 3600},
+		{Kind: tracker.KindVulnerability, Severity: tracker.SeverityHigh, Month: "2025-02", Count: 1, Seconds: 36 * 3600},
+	}
+	if diff := cmp.Diff(wantRes, res); diff != "" {
+		t.Errorf("ResolutionMonths (-want +got):\n%s", diff)
+	}
+	if len(none) != 0 {
+		t.Errorf("ResolutionMonths since 2025-03: %+v, want none", none)
+	}
+	var err error
+	view(t, s, func(tx store.Tx) error {
+		_, err = tx.ResolutionMonths(t.Context(), su.tg.ID, "March")
+		return nil
+	})
+	wantErr(t, "resolution months since a bad month", err, tracker.EInvalid, "YYYY-MM")
+	var drift []store.CounterDrift
+	inTx(t, s, func(tx store.Tx) error {
+		var err error
+		drift, err = tx.RecountCounters(t.Context())
+		return err
+	})
+	for _, d := range drift {
+		if d.Counter == "open_item_days" {
+			t.Errorf("the recount found drift the writers should have kept: %+v", d)
+		}
 	}
 }
