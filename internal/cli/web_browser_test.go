@@ -625,8 +625,15 @@ func TestBrowserDashboard(t *testing.T) {
 		t.Errorf("the bar of 4 is not longer than the bar of 2")
 	}
 	row := b.text(ctx, `#dash-targets-table tr[data-target="`+payments.ID+`"]`)
-	if f := strings.Fields(row); len(f) != 7 || f[0] != "payments-api" || f[1] != "3" || f[2] != "2" || f[3] != "4" || f[4] != "0" || f[5] != "SEC" || f[6] != "Active" {
-		t.Errorf("payments-api row: got %q, want payments-api 3 2 4 0 SEC Active", row)
+	if f := strings.Fields(row); strings.Join(f, " ") != "payments-api 3 2 0 4 0 SEC Active" {
+		t.Errorf("payments-api row: got %q, want payments-api 3 2 0 4 0 SEC Active (open, in progress, overdue, resolved, other)", row)
+	}
+	severity := b.eval(ctx, `(() => {
+		const svg = document.querySelector("#chart-severity svg");
+		return svg.getAttribute("aria-labelledby").split(" ").map(id => document.getElementById(id).textContent).join("|");
+	})()`)
+	if want := "Open items by severity|Critical: 3, High: 2, Medium: 0, Low: 1, Info: 0."; severity != want {
+		t.Errorf("severity chart's name: got %q, want %q", severity, want)
 	}
 	if got := b.text(ctx, `#dash-sync-table tr[data-integration="`+integ.ID+`"] td:nth-of-type(3)`); got != "Active" {
 		t.Errorf("sync health state of payments-api: got %q, want Active", got)

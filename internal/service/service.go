@@ -236,6 +236,42 @@ func (s *Service) TargetItemCounts(ctx context.Context, targetID string) (cs []s
 	return cs, nil
 }
 
+// TargetTrends is what the dashboard charts for one target beyond counts
+// by status: its open items by kind, severity and day of creation, its
+// resolutions per month since a month, and its overdue items.
+type TargetTrends struct {
+	Open        []store.OpenItemDay
+	Resolutions []store.ResolutionMonth
+	Overdue     int
+	// OverdueAtLeast says Overdue is a lower bound (more than
+	// OverdueScanLimit items have a past due date).
+	OverdueAtLeast bool
+}
+
+// OverdueScanLimit bounds the past-due items read to count the overdue
+// ones, so the dashboard's read stays bounded at any size.
+const OverdueScanLimit = 10_000
+
+// TargetTrends reads a target's dashboard counters: resolutions from the
+// month since (YYYY-MM) on, overdue as of today (s.Now()).
+func (s *Service) TargetTrends(ctx context.Context, targetID, since string) (tr TargetTrends, err error) {
+	today := s.Now().UTC().Format(time.DateOnly)
+	err = s.st.View(ctx, func(tx store.Tx) error {
+		if tr.Open, err = tx.OpenItemDays(ctx, targetID); err != nil {
+			return err
+		}
+		if tr.Resolutions, err = tx.ResolutionMonths(ctx, targetID, since); err != nil {
+			return err
+		}
+		tr.Overdue, tr.OverdueAtLeast, err = tx.CountOverdue(ctx, targetID, today, OverdueScanLimit)
+		return err
+	})
+	if err != nil {
+		return tr, fmt.Errorf("read the trends of target %s: %w", targetID, err)
+	}
+	return tr, nil
+}
+
 // --- Catalog ---------------------------------------------------------------
 
 // Catalog returns the built-in and custom kinds and fields.

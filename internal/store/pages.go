@@ -30,6 +30,11 @@ type CountsTx interface {
 	// and month (YYYY-MM) from the month since on, with the seconds they
 	// took from creation: the dashboard's mean time to resolve.
 	ResolutionMonths(ctx context.Context, targetID, since string) ([]ResolutionMonth, error)
+	// CountOverdue counts a target's open live items due before today
+	// (YYYY-MM-DD), walking at most scanLimit items with a past due date
+	// (through their index); atLeast says the walk reached the limit and
+	// the count is a lower bound.
+	CountOverdue(ctx context.Context, targetID, today string, scanLimit int) (n int, atLeast bool, err error)
 }
 
 // OpenItemDay counts the open live items of one kind and severity created

@@ -6,10 +6,20 @@ import (
 	"strings"
 )
 
-// bar is one bar of a chart: a label and a count.
+// bar is one bar of a chart: a label and a count. Text, when set, is how
+// the value reads (e.g. "2.5 days"); the bar's length is still Value.
 type bar struct {
 	Label string
 	Value int
+	Text  string
+}
+
+// shown is how a bar's value reads: its Text, else the count.
+func (b bar) shown() string {
+	if b.Text != "" {
+		return b.Text
+	}
+	return fmt.Sprint(b.Value)
 }
 
 // Geometry of barChart, in SVG user units (the SVG scales to its box).
@@ -32,6 +42,12 @@ const (
 // numbers for those who navigate tables (in a hidden div: a table itself
 // does not shrink to a 1px box). id must be unique on the page.
 func barChart(id, title string, bars []bar) template.HTML {
+	return barChartOf(id, title, "Count", bars)
+}
+
+// barChartOf is barChart with the name of the values' column in the hidden
+// table (e.g. "Mean time").
+func barChartOf(id, title, valueName string, bars []bar) template.HTML {
 	esc := template.HTMLEscapeString
 	max := 0
 	parts := make([]string, 0, len(bars))
@@ -39,7 +55,7 @@ func barChart(id, title string, bars []bar) template.HTML {
 		if b.Value > max {
 			max = b.Value
 		}
-		parts = append(parts, fmt.Sprintf("%s: %d", b.Label, b.Value))
+		parts = append(parts, b.Label+": "+b.shown())
 	}
 	desc := "No data."
 	if len(parts) > 0 {
@@ -58,13 +74,13 @@ func barChart(id, title string, bars []bar) template.HTML {
 			chartLabelW-8, y+chartBarH/2, esc(b.Label))
 		fmt.Fprintf(&sb, `<rect class="chart-bar" x="%d" y="%d" width="%d" height="%d" rx="3" fill="#2457c5" data-value="%d"></rect>`,
 			chartLabelW, y, w, chartBarH, b.Value)
-		fmt.Fprintf(&sb, `<text class="chart-value" x="%d" y="%d" dominant-baseline="middle" fill="#1c2430">%d</text></g>`,
-			chartLabelW+w+6, y+chartBarH/2, b.Value)
+		fmt.Fprintf(&sb, `<text class="chart-value" x="%d" y="%d" dominant-baseline="middle" fill="#1c2430">%s</text></g>`,
+			chartLabelW+w+6, y+chartBarH/2, esc(b.shown()))
 	}
 	sb.WriteString(`</svg>`)
-	fmt.Fprintf(&sb, `<div class="visually-hidden"><table><caption>%s</caption><thead><tr><th scope="col">Label</th><th scope="col">Count</th></tr></thead><tbody>`, esc(title))
+	fmt.Fprintf(&sb, `<div class="visually-hidden"><table><caption>%s</caption><thead><tr><th scope="col">Label</th><th scope="col">%s</th></tr></thead><tbody>`, esc(title), esc(valueName))
 	for _, b := range bars {
-		fmt.Fprintf(&sb, `<tr><th scope="row">%s</th><td>%d</td></tr>`, esc(b.Label), b.Value)
+		fmt.Fprintf(&sb, `<tr><th scope="row">%s</th><td>%s</td></tr>`, esc(b.Label), esc(b.shown()))
 	}
 	sb.WriteString(`</tbody></table></div></figure>`)
 	return template.HTML(sb.String())

@@ -22,7 +22,7 @@ func barWidths(t *testing.T, svg string) map[int]int {
 }
 
 func TestBarChartBarsAreProportional(t *testing.T) {
-	svg := string(barChart("c", "Items by status", []bar{{"Open", 40}, {"In progress", 10}, {"Resolved", 20}, {"Accepted risk", 0}}))
+	svg := string(barChart("c", "Items by status", []bar{{Label: "Open", Value: 40}, {Label: "In progress", Value: 10}, {Label: "Resolved", Value: 20}, {Label: "Accepted risk", Value: 0}}))
 	w := barWidths(t, svg)
 	if len(w) != 4 {
 		t.Fatalf("drew %d bars, want 4: %s", len(w), svg)
@@ -39,7 +39,7 @@ func TestBarChartBarsAreProportional(t *testing.T) {
 }
 
 func TestBarChartIsAccessible(t *testing.T) {
-	svg := string(barChart("c", "Items by status", []bar{{"Open", 3}, {"In progress", 1}}))
+	svg := string(barChart("c", "Items by status", []bar{{Label: "Open", Value: 3}, {Label: "In progress", Value: 1}}))
 	for _, want := range []string{
 		`<svg role="img" aria-labelledby="c-title c-desc"`,
 		`<title id="c-title">Items by status</title>`,
@@ -55,7 +55,7 @@ func TestBarChartIsAccessible(t *testing.T) {
 }
 
 func TestBarChartAllZeroOrEmpty(t *testing.T) {
-	svg := string(barChart("z", "Nothing", []bar{{"Open", 0}, {"Resolved", 0}}))
+	svg := string(barChart("z", "Nothing", []bar{{Label: "Open"}, {Label: "Resolved"}}))
 	for v, w := range barWidths(t, svg) {
 		if w != 0 {
 			t.Errorf("bar of %d is %d wide with every count zero, want 0", v, w)
@@ -74,8 +74,8 @@ func TestBarChartAllZeroOrEmpty(t *testing.T) {
 }
 
 func TestBarChartEscapesLabels(t *testing.T) {
-	svg := string(barChart("x", `<b>"title"`, []bar{{`<script>alert(1)</script>`, 1}}))
-	if strings.Contains(svg, "<script>") || strings.Contains(svg, "<b>") {
+	svg := string(barChart("x", `<b>"title"`, []bar{{Label: `<script>alert(1)</script>`, Value: 1, Text: "<i>1</i>"}}))
+	if strings.Contains(svg, "<script>") || strings.Contains(svg, "<b>") || strings.Contains(svg, "<i>") {
 		t.Errorf("labels are not escaped: %s", svg)
 	}
 }

@@ -70,7 +70,7 @@ func TestDashboardShowsCountsAndSyncHealth(t *testing.T) {
 		}
 	}
 	rows := map[string][]string{}
-	for _, m := range regexp.MustCompile(`(?s)<tr data-target="[^"]+">\s*<th scope="row"><a href="/targets/[^"]+">([^<]+)</a></th>\s*<td class="num">(\d+)</td>\s*<td class="num">(\d+)</td>\s*<td class="num">(\d+)</td>\s*<td class="num"[^>]*>(\d+)</td>\s*<td>(.*?)</td>`).FindAllStringSubmatch(body, -1) {
+	for _, m := range regexp.MustCompile(`(?s)<tr data-target="[^"]+">\s*<th scope="row"><a href="/targets/[^"]+">([^<]+)</a></th>\s*<td class="num">(\d+)</td>\s*<td class="num">(\d+)</td>\s*<td class="num">\d+</td>\s*<td class="num">(\d+)</td>\s*<td class="num"[^>]*>(\d+)</td>\s*<td>(.*?)</td>`).FindAllStringSubmatch(body, -1) {
 		rows[m[1]] = m[2:]
 	}
 	for name, want := range map[string][]string{
@@ -111,5 +111,63 @@ func TestDashboardEmpty(t *testing.T) {
 	}
 	if strings.Contains(page.body, "Jira sync health") {
 		t.Errorf("the sync health shows without the Jira side configured")
+	}
+}
+
+// The dashboard charts open items by severity and by age, the mean time to
+// resolve per month over the last six, and counts overdue items — all from
+// the counters the store keeps as items change.
+func TestDashboardChartsSeverityAgeTimeToResolveAndOverdue(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, envOptions{})
+	now := e.clock.Now() // 2026-03-01 09:00 UTC
+	tg, err := e.svc.CreateTarget(ctx, tracker.Target{Name: "payments"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	create := func(title string, sev tracker.Severity, fields map[string]any) tracker.Item {
+		t.Helper()
+		it, err := e.svc.CreateItem(ctx, service.System, tg.ID, tracker.NewItem{Kind: tracker.KindVulnerability, Title: title, Severity: sev, Fields: fields})
+		if err != nil {
+			t.Fatalf("create %s: %v", title, err)
+		}
+		return it
+	}
+	resolve := func(it tracker.Item) {
+		t.Helper()
+		st := tracker.StatusResolved
+		if _, err := e.svc.UpdateItem(ctx, service.System, it.ID, tracker.Patch{Status: &st}); err != nil {
+			t.Fatalf("resolve %s: %v", it.Title, err)
+		}
+	}
+	e.clock.Set(now.AddDate(0, 0, -100)) // 2025-11-21
+	create("old critical", tracker.SeverityCritical, nil)
+	slow := create("slow high", tracker.SeverityHigh, nil)
+	e.clock.Set(now.AddDate(0, 0, -30)) // 2026-01-30
+	resolve(slow)                       // after 70 days, in January
+	create("month-old low", tracker.SeverityLow, nil)
+	e.clock.Set(now.AddDate(0, 0, -2)) // 2026-02-27
+	create("new critical", tracker.SeverityCritical, map[string]any{"due_date": "2026-02-28"})
+	quick := create("quick medium", tracker.SeverityMedium, map[string]any{"due_date": "2026-02-20"})
+	e.clock.Advance(12 * time.Hour)
+	resolve(quick) // after 12 hours, in February; resolved, so not overdue
+	e.clock.Set(now)
+
+	b := e.browser()
+	b.signIn()
+	page := b.get("/dashboard")
+	if page.status != http.StatusOK {
+		t.Fatalf("GET /dashboard: %d %.500s", page.status, page.body)
+	}
+	for _, want := range []string{
+		`<desc id="chart-severity-desc">Critical: 2, High: 0, Medium: 0, Low: 1, Info: 0.</desc>`,
+		`<desc id="chart-age-desc">Under a week: 1, 1–4 weeks: 0, 1–3 months: 1, 3–12 months: 1, Over a year: 0.</desc>`,
+		`<desc id="chart-mttr-desc">Oct 2025: none resolved, Nov 2025: none resolved, Dec 2025: none resolved, Jan 2026: 70 days (1 resolved), Feb 2026: 12.0 hours (1 resolved), Mar 2026: none resolved.</desc>`,
+		`<strong id="overdue-total" class="fail">1 overdue</strong>`,
+		`<a class="fail" href="/targets/` + tg.ID + `?overdue=true">1</a>`,
+	} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("the dashboard lacks %s", want)
+		}
 	}
 }

@@ -37,7 +37,8 @@ type fakeClock struct {
 	now time.Time
 }
 
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.now = t }
 func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
@@ -79,7 +80,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	e := &env{t: t, clock: &fakeClock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}}
-	e.svc = service.New(service.Config{Store: st, MaxAttachmentBytes: o.maxUpload})
+	e.svc = service.New(service.Config{Store: st, MaxAttachmentBytes: o.maxUpload, Clock: e.clock.Now})
 	e.people = people.New(people.Config{Store: st, Clock: e.clock.Now})
 	if _, err := e.people.BootstrapAdminToken(ctx, adminToken); err != nil {
 		t.Fatal(err)

@@ -107,6 +107,32 @@ func (t *tx) ResolutionMonths(ctx context.Context, targetID, since string) ([]st
 		ORDER BY kind, severity, month`, targetID, since)
 }
 
+// CountOverdue counts a target's open items due before today, walking at
+// most scanLimit past-due items through items_target_due.
+func (t *tx) CountOverdue(ctx context.Context, targetID, today string, scanLimit int) (int, bool, error) {
+	if _, err := time.Parse(time.DateOnly, today); err != nil {
+		return 0, false, invalid("overdue on %q: not a date as YYYY-MM-DD", today)
+	}
+	if scanLimit < 1 {
+		return 0, false, invalid("counting overdue items needs a scan limit of at least 1, not %d", scanLimit)
+	}
+	open := make([]string, len(tracker.OpenStatuses))
+	args := make([]any, 0, len(open)+3)
+	for i, st := range tracker.OpenStatuses {
+		open[i] = "?"
+		args = append(args, string(st))
+	}
+	args = append(args, targetID, today, scanLimit)
+	var scanned, n int
+	err := t.queryRow(ctx, `SELECT count(*), COALESCE(SUM(CASE WHEN status IN (`+strings.Join(open, ", ")+`) THEN 1 ELSE 0 END), 0) FROM
+		(SELECT status FROM items WHERE target_id = ? AND due_date IS NOT NULL AND due_date < ? AND deleted_at IS NULL LIMIT ?) past`,
+		args...).Scan(&scanned, &n)
+	if err != nil {
+		return 0, false, wrap("count overdue items", err)
+	}
+	return n, scanned >= scanLimit, nil
+}
+
 // TargetItemCounts returns a target's live items per kind and status.
 func (t *tx) TargetItemCounts(ctx context.Context, targetID string) ([]store.ItemCount, error) {
 	return queryAll(ctx, t, "read item counts", func(s rowScanner) (store.ItemCount, error) {

@@ -215,6 +215,10 @@ func pageReads(f pageFixture) []pageRead {
 			_, err := tx.ResolutionMonths(ctx, f.targetID, "2025-01")
 			return err
 		}},
+		{"overdue count", "items_target_due", func(ctx context.Context, tx store.Tx) error {
+			_, _, err := tx.CountOverdue(ctx, f.targetID, "2025-06-01", 100)
+			return err
+		}},
 		{"sync queue", "jobs_pending_key", func(ctx context.Context, tx store.Tx) error {
 			_, err := tx.PendingSyncWork(ctx, f.integrationID, "sync_item", "item:", 100)
 			return err

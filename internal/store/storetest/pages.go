@@ -510,6 +510,50 @@ func testDashboardCounters(t *testing.T, s store.Store) {
 		return nil
 	})
 	wantErr(t, "resolution months since a bad month", err, tracker.EInvalid, "YYYY-MM")
+
+	// Overdue: c (open, due yesterday) and f (open, due yesterday) are,
+	// g (due today) is not yet, a (resolved) no longer is.
+	due := func(it tracker.Item, day string) {
+		t.Helper()
+		got, err := getItem(t, s, it.ID)
+		if err != nil {
+			t.Fatalf("GetItem: %v", err)
+		}
+		prev := got.Version
+		hist, err := cat.Apply(&got, tracker.Patch{Fields: map[string]any{"due_date": day}}, change(day2.Add(3*time.Hour)))
+		if err != nil {
+			t.Fatalf("Apply due date: %v", err)
+		}
+		inTx(t, s, func(tx store.Tx) error { return tx.UpdateItem(t.Context(), got, prev, hist) })
+	}
+	due(a, "2025-02-09")
+	due(c, "2025-02-09")
+	f := mk("f", tracker.SeverityHigh, day2)
+	due(f, "2025-02-08")
+	g := mk("g", tracker.SeverityHigh, day2)
+	due(g, "2025-02-10")
+	var overdue, capped int
+	var atLeast, cappedAtLeast bool
+	view(t, s, func(tx store.Tx) error {
+		var err error
+		if overdue, atLeast, err = tx.CountOverdue(t.Context(), su.tg.ID, "2025-02-10", 100); err != nil {
+			return err
+		}
+		capped, cappedAtLeast, err = tx.CountOverdue(t.Context(), su.tg.ID, "2025-02-10", 2)
+		return err
+	})
+	if overdue != 2 || atLeast {
+		t.Errorf("CountOverdue = %d (at least: %v), want 2 exactly", overdue, atLeast)
+	}
+	if capped > 2 || !cappedAtLeast {
+		t.Errorf("CountOverdue walking 2 of 3 past-due items = %d (at least: %v), want at most 2, at least", capped, cappedAtLeast)
+	}
+	view(t, s, func(tx store.Tx) error {
+		_, _, err = tx.CountOverdue(t.Context(), su.tg.ID, "tomorrow", 100)
+		return nil
+	})
+	wantErr(t, "overdue on a bad date", err, tracker.EInvalid, "YYYY-MM-DD")
+
 	var drift []store.CounterDrift
 	inTx(t, s, func(tx store.Tx) error {
 		var err error
