@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -30,6 +32,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	db := fs.String("db", getenv("VULNSYNC_DB"), "PostgreSQL URL postgres://… to run on (each scenario gets a fresh schema); default SQLite in a temp dir")
 	tmp := fs.String("tmp", "", "directory for the scenarios' SQLite data (default the system's temp dir)")
 	logLevel := fs.String("log-level", "error", "level of vulnsync's own logs on stderr: debug, info, warn or error")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (vulnsync, simulator and load together) to this file, for go tool pprof")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -57,6 +60,17 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 			}
 		}
 	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := stop(); err != nil {
+				fmt.Fprintf(stderr, "bench: %v\n", err)
+			}
+		}()
+	}
 	start := time.Now()
 	rep, runErr := benchmark.Run(ctx, opts)
 	var oe *benchmark.OptionsError
@@ -73,4 +87,24 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("bench: %w", runErr)
 	}
 	return err
+}
+
+// startCPUProfile starts profiling the process's CPU into path; stop ends
+// it and closes the file.
+func startCPUProfile(path string) (stop func() error, err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --cpuprofile: %v", ErrUsage, err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("bench: start the CPU profile: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("write the CPU profile %s: %w", path, err)
+		}
+		return nil
+	}, nil
 }

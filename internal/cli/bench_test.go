@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -18,6 +20,7 @@ func TestBenchRefusesBadFlags(t *testing.T) {
 		{"bench", "--latency", "-5ms"},
 		{"bench", "--db", "mysql://x"},
 		{"bench", "extra"},
+		{"bench", "--cpuprofile", "/no/such/dir/cpu.pprof"},
 	} {
 		var out, errOut bytes.Buffer
 		err := Run(context.Background(), args, func(string) string { return "" }, &out, &errOut)
@@ -34,7 +37,8 @@ func TestBenchRefusesBadFlags(t *testing.T) {
 // the command line and reads the JSON report back.
 func TestBenchPrintsJSON(t *testing.T) {
 	var out, errOut bytes.Buffer
-	args := []string{"bench", "--only", "calls", "--calls-items", "8", "--json", "--tmp", t.TempDir()}
+	profile := filepath.Join(t.TempDir(), "cpu.pprof")
+	args := []string{"bench", "--only", "calls", "--calls-items", "8", "--json", "--tmp", t.TempDir(), "--cpuprofile", profile}
 	if err := Run(t.Context(), args, func(string) string { return "" }, &out, &errOut); err != nil {
 		t.Fatalf("bench: %v\n%s", err, errOut.String())
 	}
@@ -61,5 +65,9 @@ func TestBenchPrintsJSON(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "bench: calls done") {
 		t.Errorf("progress on stderr: %q", errOut.String())
+	}
+	// The CPU profile is a gzip-compressed protocol buffer (pprof's format).
+	if b, err := os.ReadFile(profile); err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Errorf("--cpuprofile %s: read %d bytes (%v), want a gzip-compressed profile", profile, len(b), err)
 	}
 }
