@@ -348,6 +348,9 @@ func checkScheme(p *project, pending []pendingValue, errs map[string]string) {
 		if pr, ok := pv.val.(*priority); ok && pv.f.Kind == kindPriority && !p.allowsPriority(pr) && errs["priority"] == "" {
 			errs["priority"] = "The priority selected is invalid."
 		}
+		if l, ok := pv.val.(*securityLevel); ok && l != nil && p.Security.level(l.ID, "") == nil {
+			errs["security"] = "Security level: Security Level with id '" + l.ID + "' is not in the issue security scheme of project '" + p.Key + "'."
+		}
 	}
 }
 
@@ -459,7 +462,7 @@ func (s *Simulator) applyEdit(base string, is *issue, u *user, now time.Time, pe
 		s.emit(base, event{name: "jira:issue_updated", typeName: typeName, is: is, user: u, items: items, historyID: hid, hasLog: true})
 	}
 	for _, body := range comments {
-		s.addCommentLocked(base, is, u, now, body, nil)
+		s.addCommentLocked(base, is, u, now, body, nil, nil)
 	}
 }
 
@@ -499,6 +502,9 @@ func (s *Simulator) removeIssue(base string, is *issue, u *user, secondary bool)
 	}
 	delete(s.issues, is.ID)
 	delete(s.byKey, is.Key)
+	for _, k := range is.OldKeys {
+		delete(s.byKey, k)
+	}
 	for _, a := range is.Attachments {
 		delete(s.attachments, a.ID)
 	}

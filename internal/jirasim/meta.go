@@ -322,6 +322,18 @@ func (s *Simulator) createMetaField(v view, p *project, f *fieldDef, t *issueTyp
 		}
 	case kindLabels:
 		m["autoCompleteUrl"] = v.base + "/rest/api/1.0/labels/suggest?query="
+	case kindSecurity:
+		vals := []any{}
+		if p.Security != nil {
+			for _, l := range p.Security.Levels {
+				vals = append(vals, v.securityLevel(l))
+			}
+			if p.Security.Default != nil {
+				m["hasDefaultValue"] = true
+				m["defaultValue"] = v.securityLevel(p.Security.Default)
+			}
+		}
+		m["allowedValues"] = vals
 	}
 	return m
 }
