@@ -603,10 +603,14 @@ func (r *run) applyComment(ctx context.Context, s *snapshot, ev *jirahook.Event,
 	if err != nil && tracker.KindOf(err) != tracker.ENotFound {
 		return "", err
 	}
+	skip := r.skipsRestricted(c)
 	switch kind {
 	case jirahook.CommentCreated:
 		if known {
 			return "comment already mirrored", nil
+		}
+		if skip {
+			return "restricted comment (" + c.Visibility.Type + " " + c.Visibility.Value + ") not mirrored: the mapping skips restricted comments", nil
 		}
 		if strings.TrimSpace(c.Body) == "" {
 			return "empty comment", nil
@@ -615,25 +619,38 @@ func (r *run) applyComment(ctx context.Context, s *snapshot, ev *jirahook.Event,
 		if created.IsZero() {
 			created = ev.Time
 		}
+		vis := visibilityOf(c)
 		mc, err := r.e.cfg.Tracker.MirrorComment(ctx, tracker.Comment{ItemID: s.item.ID, Author: authorOf(c.Author), Body: c.Body,
-			CreatedAt: created, UpdatedAt: c.Updated, Origin: tracker.OriginJira})
+			CreatedAt: created, UpdatedAt: c.Updated, Origin: tracker.OriginJira, Visibility: vis, Restricted: vis != nil})
 		if err != nil {
 			return "", err
 		}
 		ol := store.ObjectLink{Kind: store.ObjectComment, LocalID: mc.ID, ItemID: s.item.ID, IntegrationID: r.in.ID, JiraID: c.ID,
-			IssueID: s.link.IssueID, Origin: string(tracker.OriginJira), Hash: hash(c.Body), UpdatedAt: r.e.now()}
+			IssueID: s.link.IssueID, Origin: string(tracker.OriginJira), Hash: commentHash(c), UpdatedAt: r.e.now()}
 		return "", r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertObjectLink(ctx, ol) })
 	case jirahook.CommentUpdated:
 		if !known || link.Deleted {
 			return "edit of a comment that is not mirrored", nil
 		}
-		if link.Hash == hash(c.Body) || link.Origin != string(tracker.OriginJira) {
+		if link.Hash == commentHash(c) || link.Origin != string(tracker.OriginJira) {
 			return "no change (or our own comment)", nil
 		}
-		if _, err := r.e.cfg.Tracker.EditComment(ctx, link.LocalID, c.Body, firstTime(c.Updated, ev.Time)); err != nil {
+		if skip {
+			// Restricted in Jira since it was mirrored: under the skip
+			// policy it must not stay readable here.
+			if err := r.e.cfg.Tracker.RemoveComment(ctx, link.LocalID); err != nil && tracker.KindOf(err) != tracker.ENotFound {
+				return "", err
+			}
+			link.Deleted, link.UpdatedAt = true, r.e.now()
+			if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertObjectLink(ctx, link) }); err != nil {
+				return "", err
+			}
+			return "comment restricted in Jira: removed (the mapping skips restricted comments)", nil
+		}
+		if _, err := r.e.cfg.Tracker.EditRestrictedComment(ctx, link.LocalID, c.Body, visibilityOf(c), firstTime(c.Updated, ev.Time)); err != nil {
 			return "", err
 		}
-		link.Hash, link.UpdatedAt = hash(c.Body), r.e.now()
+		link.Hash, link.UpdatedAt = commentHash(c), r.e.now()
 		return "", r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertObjectLink(ctx, link) })
 	case jirahook.CommentDeleted:
 		if !known || link.Deleted {
@@ -648,6 +665,32 @@ func (r *run) applyComment(ctx context.Context, s *snapshot, ev *jirahook.Event,
 		return "", r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertObjectLink(ctx, link) })
 	}
 	return "comment event not handled: " + kind, nil
+}
+
+// skipsRestricted reports whether a Jira comment is restricted to a role
+// or group and the mapping's policy is to leave such comments out.
+func (r *run) skipsRestricted(c *jira.Comment) bool {
+	return c.Visibility != nil && r.doc.RestrictedComments != mapping.RestrictedKeep
+}
+
+// visibilityOf is a Jira comment's restriction in vulnsync's terms (nil
+// for a public comment).
+func visibilityOf(c *jira.Comment) *tracker.Visibility {
+	if c.Visibility == nil {
+		return nil
+	}
+	return &tracker.Visibility{Type: c.Visibility.Type, Value: c.Visibility.Value}
+}
+
+// commentHash identifies what a mirrored Jira comment holds: its body and,
+// when restricted, its visibility, so that a change of either is applied
+// (a public comment hashes as its body alone, as before visibility was
+// kept).
+func commentHash(c *jira.Comment) string {
+	if c.Visibility == nil {
+		return hash(c.Body)
+	}
+	return hash(c.Body + "\x00" + c.Visibility.Type + ":" + c.Visibility.Value)
 }
 
 func firstTime(ts ...time.Time) time.Time {

@@ -719,8 +719,8 @@ func (r *run) pushComments(ctx context.Context, s snapshot) error {
 		return nil
 	}
 	for _, c := range s.comments {
-		if c.Origin != tracker.OriginVulnsync {
-			continue
+		if c.Origin != tracker.OriginVulnsync || c.Internal {
+			continue // internal notes never go to Jira
 		}
 		if _, done := s.commLinks[c.ID]; done {
 			continue

@@ -309,7 +309,11 @@ func (r *run) drifted(ctx context.Context, tx store.Tx, l store.Link, kind strin
 			return true, nil
 		}
 	}
-	for _, c := range is.Comments {
+	for i := range is.Comments {
+		c := &is.Comments[i]
+		if r.skipsRestricted(c) {
+			continue // left out by policy: nothing to mirror
+		}
 		if _, err := tx.ObjectLinkByJira(ctx, store.ObjectComment, r.in.ID, c.ID); tracker.KindOf(err) == tracker.ENotFound {
 			return r.doc.Comments == "both" || r.doc.Comments == "from_jira", nil
 		} else if err != nil {

@@ -2,6 +2,7 @@ package jirasync_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/vulnsync/vulnsync/internal/apptest"
@@ -94,4 +95,168 @@ func TestSecurityLevelFollowsSeverity(t *testing.T) {
 			}
 		})
 	}
+}
+
+// commentPosts counts the comment creations the simulator served.
+func commentPosts(e *apptest.Env) int64 {
+	return e.Sim.Counters().Endpoints["POST /rest/api/"+e.APIVersion()+"/issue/{issueIdOrKey}/comment"].Requests
+}
+
+// jiraCommentBodies reads the bodies of an issue's comments as Jira has
+// them (wiki markup through REST v2).
+func jiraCommentBodies(t testing.TB, e *apptest.Env, key string) string {
+	t.Helper()
+	var page struct {
+		Comments []struct {
+			Body string `json:"body"`
+		} `json:"comments"`
+	}
+	if st := e.Jira("admin", "GET", "/rest/api/2/issue/"+key+"/comment", nil, &page); st != 200 {
+		t.Fatalf("GET comments of %s: %d", key, st)
+	}
+	var all []string
+	for _, c := range page.Comments {
+		all = append(all, c.Body)
+	}
+	return strings.Join(all, "\n---\n")
+}
+
+// An internal note never reaches Jira: no comment request is made for it
+// (the simulator's counters) and no Jira comment holds its text, while an
+// ordinary comment beside it goes as usual.
+func TestInternalNoteNeverReachesJira(t *testing.T) {
+	for _, dep := range deployments {
+		t.Run(string(dep), func(t *testing.T) {
+			e := apptest.New(t, apptest.Options{Profile: dep})
+			_, it, key := setup(t, e)
+			before := commentPosts(e)
+			var note map[string]any
+			e.Must(201, "POST", "/api/v1/items/"+it.ID+"/comments", map[string]any{"body": "Exploit: send ../../etc/passwd to /upload", "internal": true}, &note)
+			if note["internal"] != true {
+				t.Fatalf("created note: %v", note)
+			}
+			e.Sync()
+			if n := commentPosts(e) - before; n != 0 {
+				t.Fatalf("an internal note made %d comment requests to Jira, want 0", n)
+			}
+			e.Must(201, "POST", "/api/v1/items/"+it.ID+"/comments", map[string]any{"body": "Retest scheduled for Monday."}, nil)
+			e.Sync()
+			e.Deliver()
+			e.Sync()
+			if n := commentPosts(e) - before; n != 1 {
+				t.Errorf("comment requests after one public comment: %d, want 1", n)
+			}
+			bodies := jiraCommentBodies(t, e, key)
+			if strings.Contains(bodies, "passwd") || !strings.Contains(bodies, "Retest scheduled") {
+				t.Errorf("Jira's comments: %q (want the public one, never the note)", bodies)
+			}
+			var found bool
+			for _, c := range comments(t, e, it.ID) {
+				if strings.Contains(c["body"].(string), "passwd") {
+					found = c["internal"] == true
+				}
+			}
+			if !found {
+				t.Error("the note is not listed, or not marked internal, in vulnsync")
+			}
+		})
+	}
+}
+
+// A Jira comment restricted to a role or group is never shown as public in
+// vulnsync: under "skip" it is not mirrored at all (also when a public
+// comment later becomes restricted, it is removed); under "keep" it is
+// mirrored marked restricted, with its visibility, and follows changes of
+// that visibility.
+func TestRestrictedJiraComments(t *testing.T) {
+	for _, dep := range deployments {
+		for _, policy := range []string{mapping.RestrictedSkip, mapping.RestrictedKeep} {
+			t.Run(string(dep)+"/"+policy, func(t *testing.T) {
+				e := apptest.New(t, apptest.Options{Profile: dep})
+				s, it, key := setup(t, e)
+				if st := withMapping(t, e, s.IntegrationID, func(m map[string]any) { m["restricted_comments"] = policy }); st != 200 {
+					t.Fatalf("mapping with restricted_comments %s: %d", policy, st)
+				}
+				public := jiraComment(t, e, key, "Fix deployed to staging.")
+				restrictedComment(t, e, key, "Root cause: hard-coded admin password.", "role", "Developers", "")
+				restrictedComment(t, e, key, "Customer list affected: ACME.", "group", "security-team", "")
+				e.Deliver()
+				e.Sync()
+				byBody := func() map[string]map[string]any {
+					out := map[string]map[string]any{}
+					for _, c := range comments(t, e, it.ID) {
+						out[c["body"].(string)] = c
+					}
+					return out
+				}
+				got := byBody()
+				find := func(part string) map[string]any {
+					for b, c := range got {
+						if strings.Contains(b, part) {
+							return c
+						}
+					}
+					return nil
+				}
+				if c := find("Fix deployed"); c == nil || c["restricted"] != false {
+					t.Fatalf("public comment: %v", c)
+				}
+				for _, part := range []string{"admin password", "ACME"} {
+					c := find(part)
+					switch policy {
+					case mapping.RestrictedSkip:
+						if c != nil {
+							t.Errorf("skip policy mirrored a restricted comment: %v", c)
+						}
+					case mapping.RestrictedKeep:
+						if c == nil || c["restricted"] != true || c["visibility"] == nil {
+							t.Errorf("keep policy: restricted comment %q is %v, want it marked restricted with its visibility", part, c)
+						}
+					}
+				}
+				if c := find("admin password"); c != nil {
+					if v := c["visibility"].(map[string]any); v["type"] != "role" || v["value"] != "Developers" {
+						t.Errorf("visibility: %v", v)
+					}
+				}
+				// The public comment becomes restricted in Jira.
+				restrictedComment(t, e, key, "Fix deployed to staging.", "role", "Administrators", public)
+				e.Deliver()
+				e.Sync()
+				got = byBody()
+				c := find("Fix deployed")
+				switch policy {
+				case mapping.RestrictedSkip:
+					if c != nil {
+						t.Errorf("a comment restricted after mirroring is still shown: %v", c)
+					}
+				case mapping.RestrictedKeep:
+					if c == nil || c["restricted"] != true {
+						t.Errorf("a comment restricted after mirroring: %v, want it marked restricted", c)
+					}
+				}
+			})
+		}
+	}
+}
+
+// restrictedComment adds (or, with id, edits) a Jira comment restricted to
+// a role or group, as dev; it returns the comment id.
+func restrictedComment(t testing.TB, e *apptest.Env, key, text, typ, value, id string) string {
+	t.Helper()
+	var body any = text
+	if e.APIVersion() == "3" {
+		body = map[string]any{"type": "doc", "version": 1, "content": []any{map[string]any{"type": "paragraph", "content": []any{map[string]any{"type": "text", "text": text}}}}}
+	}
+	in := map[string]any{"body": body, "visibility": map[string]any{"type": typ, "value": value}}
+	var c struct{ ID string }
+	path := "/rest/api/" + e.APIVersion() + "/issue/" + key + "/comment"
+	method, want := "POST", 201
+	if id != "" {
+		path, method, want = path+"/"+id, "PUT", 200
+	}
+	if st := e.Jira("dev", method, path, in, &c); st != want {
+		t.Fatalf("%s restricted comment on %s: %d", method, key, st)
+	}
+	return c.ID
 }
