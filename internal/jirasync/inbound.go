@@ -144,6 +144,22 @@ func (e *Engine) route(ctx context.Context, tx store.Tx, connID string, ev *jira
 		}
 		return l.ItemID, "", nil
 	}
+	// An issue moved out of its integrated project stays linked by its id
+	// (its key and project changed, its id did not): its events still
+	// reach its item, which applies the move.
+	for _, in := range ins {
+		if in.ConnectionID != connID || ev.IssueID == "" {
+			continue
+		}
+		l, err := tx.LinkByIssue(ctx, in.ID, ev.IssueID)
+		if tracker.KindOf(err) == tracker.ENotFound {
+			continue
+		}
+		if err != nil {
+			return "", "", err
+		}
+		return l.ItemID, "", nil
+	}
 	if !mapped {
 		return "", fmt.Sprintf("project %s is not integrated through this connection", ev.ProjectKey), nil
 	}
@@ -335,6 +351,9 @@ func (r *run) apply(ctx context.Context, s *snapshot, ev *jirahook.Event) (strin
 		changed := map[string]bool{}
 		for _, c := range ev.Changelog {
 			changed[r.changeKey(c)] = true
+		}
+		if moved, note, err := r.followMove(ctx, s, ev.Issue, ev.User, ev.Time); moved || err != nil {
+			return note, err
 		}
 		if mine && staleOwnMove(ev.Changelog, decodeState(s.link.Synced).Status, r.changeKey) {
 			delete(changed, "status")
@@ -713,6 +732,41 @@ func authorOf(u jira.User) tracker.Author {
 // issueDeleted applies on_issue_deleted (G11): unlink keeps the item and
 // says why; recreate makes the next push create a new issue.
 func (r *run) issueDeleted(ctx context.Context, s *snapshot, by jira.User, at time.Time) error {
+	return r.issueLost(ctx, s, by, at, "was deleted")
+}
+
+// followMove applies a move of the linked issue (Jira's Move: the id stays,
+// the key and project change). Within the integrated project only the key
+// changes and the item shows the new one; moved to another project, the
+// issue is lost to the integration and the deletion policy applies
+// (on_issue_deleted: unlink, or recreate in the integrated project). It
+// reports whether the issue left the project (nothing else is then applied).
+func (r *run) followMove(ctx context.Context, s *snapshot, is *jira.Issue, by jira.User, at time.Time) (bool, string, error) {
+	if is == nil || is.Key == "" || strings.EqualFold(is.Key, s.link.IssueKey) {
+		return false, "", nil
+	}
+	if is.ID != "" && is.ID != s.link.IssueID {
+		return false, "", nil // another issue: not a move of ours
+	}
+	oldKey := s.link.IssueKey
+	l := s.link
+	l.IssueKey, l.UpdatedAt = is.Key, r.e.now()
+	if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertLink(ctx, l) }); err != nil {
+		return false, "", err
+	}
+	s.link = l
+	proj := issueProject(is)
+	if !strings.EqualFold(proj, r.in.ProjectKey) && r.doc.OnIssueMoved != mapping.OnIssueMovedFollow {
+		r.recordIn(ctx, "moved", is.Key, "ok", fmt.Sprintf("%s moved to project %s as %s: it left the integrated project %s, so on_issue_deleted (%s) applies", oldKey, proj, is.Key, r.in.ProjectKey, r.doc.OnIssueDeleted))
+		return true, "", r.issueLost(ctx, s, by, at, fmt.Sprintf("(formerly %s) was moved to project %s", oldKey, proj))
+	}
+	r.recordIn(ctx, "moved", is.Key, "ok", fmt.Sprintf("%s is now %s (project %s): the link follows the issue by its id %s", oldKey, is.Key, proj, l.IssueID))
+	return false, "", nil
+}
+
+// issueLost applies on_issue_deleted to an issue that is gone from the
+// integrated project (deleted, or moved out); what says how.
+func (r *run) issueLost(ctx context.Context, s *snapshot, by jira.User, at time.Time, what string) error {
 	l := s.link
 	who := firstNonEmpty(by.DisplayName, by.Name, "someone")
 	if r.doc.OnIssueDeleted == mapping.OnIssueDeletedRecreate {
@@ -724,12 +778,12 @@ func (r *run) issueDeleted(ctx context.Context, s *snapshot, by jira.User, at ti
 	if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertLink(ctx, l) }); err != nil {
 		return err
 	}
-	what := "the item is no longer linked"
+	then := "the item is no longer linked"
 	if l.State == tracker.LinkRefused {
-		what = "a new issue will be created"
+		then = "a new issue will be created"
 	}
 	_, err := r.e.cfg.Tracker.MirrorComment(ctx, tracker.Comment{ItemID: s.item.ID, Author: authorOf(by),
-		Body: fmt.Sprintf("Jira issue %s was deleted by %s; %s.", s.link.IssueKey, who, what), CreatedAt: firstTime(at, r.e.now()), Origin: tracker.OriginJira})
+		Body: fmt.Sprintf("Jira issue %s %s by %s; %s.", s.link.IssueKey, what, who, then), CreatedAt: firstTime(at, r.e.now()), Origin: tracker.OriginJira})
 	s.link = l
 	return err
 }

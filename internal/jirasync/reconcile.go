@@ -373,6 +373,11 @@ func (r *run) pull(ctx context.Context, s *snapshot) (string, error) {
 			user = u
 		}
 	}
+	// A move (the key changed, the id did not) is applied first; out of
+	// the integrated project, the policy may end the link here.
+	if moved, note, err := r.followMove(ctx, s, is, authors["project"], when("project")); moved || err != nil {
+		return note, err
+	}
 	note, err := r.applyIssue(ctx, s, is, when, user, ours, func(string) bool { return true }, true)
 	if err != nil {
 		return note, err

@@ -95,6 +95,18 @@ const (
 	OnIssueDeletedRecreate = "recreate"
 )
 
+// Move policies: what happens when the linked issue is moved to another
+// project in Jira (its id stays, its key changes).
+const (
+	// OnIssueMovedDeletion (default): the issue left the integrated
+	// project, so on_issue_deleted applies (unlink, or recreate in the
+	// integrated project).
+	OnIssueMovedDeletion = "deletion_policy"
+	// OnIssueMovedFollow: the link follows the issue by its id into the
+	// other project and the item shows its new key.
+	OnIssueMovedFollow = "follow"
+)
+
 // Restricted-comment policies: what the sync does with a Jira comment whose
 // visibility is restricted to a role or group. Either way such a comment is
 // never shown as public in vulnsync.
@@ -133,6 +145,9 @@ type Document struct {
 	// RestrictedComments is the policy for Jira comments restricted to a
 	// role or group: skip (default) or keep (marked restricted).
 	RestrictedComments string `json:"restricted_comments,omitempty"`
+	// OnIssueMoved is the policy for an issue moved out of the integrated
+	// project: deletion_policy (default) or follow.
+	OnIssueMoved string `json:"on_issue_moved,omitempty"`
 }
 
 // Normalize fills the defaults the spec gives: summary and description flow
@@ -153,6 +168,9 @@ func (d *Document) Normalize() {
 	}
 	if d.RestrictedComments == "" {
 		d.RestrictedComments = RestrictedSkip
+	}
+	if d.OnIssueMoved == "" {
+		d.OnIssueMoved = OnIssueMovedDeletion
 	}
 	for i := range d.Fields {
 		if d.Fields[i].Direction == "" && (d.Fields[i].Vulnsync == "title" || d.Fields[i].Vulnsync == "description") {
@@ -756,6 +774,11 @@ func (d *Document) validatePolicies(p tracker.Problems) {
 	case RestrictedSkip, RestrictedKeep:
 	default:
 		p.Add("restricted_comments", "must be skip or keep")
+	}
+	switch d.OnIssueMoved {
+	case OnIssueMovedDeletion, OnIssueMovedFollow:
+	default:
+		p.Add("on_issue_moved", "must be deletion_policy or follow")
 	}
 }
 

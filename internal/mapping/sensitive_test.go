@@ -31,12 +31,13 @@ func TestSecurityLevelsPerSeverity(t *testing.T) {
 
 	d.SecurityLevels = map[tracker.Severity]string{tracker.SeverityCritical: "Top secret", "urgent": "Security only"}
 	d.RestrictedComments = "publish"
+	d.OnIssueMoved = "ignore"
 	err := d.Validate(meta, tracker.NewCatalog(nil, nil))
 	e, ok := err.(*tracker.Error)
 	if !ok || e.Kind != tracker.EUnprocessable {
 		t.Fatalf("got %v, want EUnprocessable", err)
 	}
-	want := []string{"restricted_comments", "security_levels.critical", "security_levels.urgent"}
+	want := []string{"on_issue_moved", "restricted_comments", "security_levels.critical", "security_levels.urgent"}
 	if diff := cmp.Diff(want, sortedKeys(e.Fields)); diff != "" {
 		t.Errorf("problems (-want +got):\n%s\nall: %v", diff, e.Fields)
 	}
@@ -53,8 +54,8 @@ func TestSecurityLevelsPerSeverity(t *testing.T) {
 // skip or keep.
 func TestRestrictedCommentsPolicy(t *testing.T) {
 	d := parse(t, specExample)
-	if d.RestrictedComments != RestrictedSkip {
-		t.Errorf("default policy %q, want skip", d.RestrictedComments)
+	if d.RestrictedComments != RestrictedSkip || d.OnIssueMoved != OnIssueMovedDeletion {
+		t.Errorf("default policies %q, %q; want skip, deletion_policy", d.RestrictedComments, d.OnIssueMoved)
 	}
 	d.RestrictedComments = RestrictedKeep
 	if err := d.Validate(seedMeta(), tracker.NewCatalog(nil, nil)); err != nil {
