@@ -98,8 +98,8 @@ type mappingForm struct {
 	RestrictedComments selectRow
 	OnIssueMoved       selectRow
 	Message            string
-	Problems       []keyedProblem
-	ProblemCount   int
+	Problems           []keyedProblem
+	ProblemCount       int
 	// The choices every field row offers.
 	DirectionChoices []choice
 	LockChoices      []choice
