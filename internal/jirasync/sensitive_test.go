@@ -68,6 +68,13 @@ func TestSecurityLevelFollowsSeverity(t *testing.T) {
 			}
 			it := createItem(t, e, s.TargetID, map[string]any{"kind": "vulnerability", "title": "RCE in the upload handler", "severity": "critical",
 				"fields": map[string]any{"cvss_score": 9.8}})
+			var preview struct {
+				SecurityLevel string `json:"security_level"`
+			}
+			e.Must(200, "GET", "/api/v1/items/"+it.ID+"/jira-preview", nil, &preview)
+			if preview.SecurityLevel != "Security only" {
+				t.Errorf("preview's security level: %q, want Security only", preview.SecurityLevel)
+			}
 			e.Sync()
 			key := jiraKey(t, e, it.ID)
 			if got := securityOf(t, e, key); got != "Security only" {
