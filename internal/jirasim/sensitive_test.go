@@ -2,6 +2,7 @@ package jirasim
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -204,16 +205,32 @@ func (e *env) move(t *testing.T, key, project string, want int) map[string]any {
 	return r.json(t)
 }
 
-// TestMovePage moves an issue with the Move form of /browse/{key}.
-func TestMovePage(t *testing.T) {
+// TestMoveAndRestrictPages moves an issue with the Move form of
+// /browse/{key} and adds a comment restricted to a role with the comment
+// form, which the page then shows as restricted.
+func TestMoveAndRestrictPages(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	key := e.admin.createIssue("Task", "move me", nil)
 	res, err := http.PostForm(e.url+"/browse/"+key+"/move", url.Values{"project": {"OPS"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
+	res.Body.Close()
 	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Request.URL.Path, "/browse/OPS-") {
-		t.Errorf("move form: %d at %s", res.StatusCode, res.Request.URL.Path)
+		t.Fatalf("move form: %d at %s", res.StatusCode, res.Request.URL.Path)
+	}
+	moved := strings.TrimPrefix(res.Request.URL.Path, "/browse/")
+	res, err = http.PostForm(e.url+"/browse/"+moved+"/comment", url.Values{"body": {"only for devs"}, "visibility": {"Developers"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(page), "restricted to Developers") {
+		t.Errorf("comment form with a role: %d, page shows no restriction: %.300s", res.StatusCode, page)
+	}
+	got := e.admin.must(http.StatusOK, "GET", "issue/"+moved+"/comment", nil).json(t)
+	if get(got, "comments", 0, "visibility", "value") != "Developers" {
+		t.Errorf("the page's comment: %v", get(got, "comments", 0))
 	}
 }
