@@ -152,8 +152,8 @@ func (e *Engine) route(ctx context.Context, tx store.Tx, connID string, ev *jira
 			continue
 		}
 		l, err := tx.LinkByIssue(ctx, in.ID, ev.IssueID)
-		if tracker.KindOf(err) == tracker.ENotFound {
-			continue
+		if tracker.KindOf(err) == tracker.ENotFound || (err == nil && l.State != tracker.LinkLinked) {
+			continue // a link that ended with the move has nothing to apply
 		}
 		if err != nil {
 			return "", "", err

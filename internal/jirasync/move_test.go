@@ -71,6 +71,15 @@ func TestIssueMoves(t *testing.T) {
 				t.Errorf("no note saying where the issue went: %q", last)
 			}
 			assertSyncLog(t, e, it.ID, "moved", newKey)
+			// The issue lives on in OPS: its changes are no longer the
+			// item's and leave no trace in its sync log.
+			before := len(syncLog(t, e, it.ID))
+			jiraEdit(t, e, newKey, map[string]any{"summary": "Now an OPS matter"})
+			e.Deliver()
+			e.Sync()
+			if after := syncLog(t, e, it.ID); len(after) != before {
+				t.Errorf("a change of the moved-out issue reached the item's sync log: %d entries, want %d", len(after), before)
+			}
 		})
 		t.Run(string(dep)+"/recreate", func(t *testing.T) {
 			e := apptest.New(t, apptest.Options{Profile: dep})
@@ -92,18 +101,25 @@ func TestIssueMoves(t *testing.T) {
 	}
 }
 
-// assertSyncLog checks that the item's sync log has an entry of action
-// for issue key want.
-func assertSyncLog(t testing.TB, e *apptest.Env, itemID, action, want string) {
+// syncLog reads an item's sync log (its first page).
+func syncLog(t testing.TB, e *apptest.Env, itemID string) []map[string]any {
 	t.Helper()
 	var log struct {
 		Events []map[string]any `json:"events"`
 	}
 	e.Must(200, "GET", "/api/v1/items/"+itemID+"/events", nil, &log)
-	for _, ev := range log.Events {
+	return log.Events
+}
+
+// assertSyncLog checks that the item's sync log has an entry of action
+// for issue key want.
+func assertSyncLog(t testing.TB, e *apptest.Env, itemID, action, want string) {
+	t.Helper()
+	events := syncLog(t, e, itemID)
+	for _, ev := range events {
 		if ev["action"] == action && ev["issue_key"] == want {
 			return
 		}
 	}
-	t.Errorf("no %q sync log entry naming %s: %v", action, want, log.Events)
+	t.Errorf("no %q sync log entry naming %s: %v", action, want, events)
 }
