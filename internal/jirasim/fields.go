@@ -461,6 +461,9 @@ func (s *Simulator) setField(is *issue, f *fieldDef, val any) *changeItem {
 			item.To, item.ToString = strp(nv.ID), strp(nv.Name)
 		}
 		is.Security = nv
+		for _, st := range is.Subtasks {
+			st.Security = nv // sub-tasks follow their parent's level
+		}
 	case kindLabels:
 		nv := val.([]string)
 		if slices.Equal(nv, is.Labels) {

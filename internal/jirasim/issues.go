@@ -312,6 +312,9 @@ func (s *Simulator) createIssue(rq *request) {
 			items = append(items, *it)
 		}
 	}
+	if parent != nil {
+		is.Security = parent.Security // a sub-task is as restricted as its parent
+	}
 	if is.Priority == nil {
 		is.Priority = proj.Default
 		items = append(items, changeItem{Field: "priority", FieldType: "jira", FieldID: "priority", To: strp(proj.Default.ID), ToString: strp(proj.Default.Name)})
@@ -422,7 +425,7 @@ func (s *Simulator) editIssue(rq *request) {
 		return
 	}
 	errs := map[string]string{}
-	pending, comments := s.collectUpdates(v, is, &in, func(f *fieldDef) bool { return f.Editable && is.Project.onScreen(f.ID) }, errs)
+	pending, comments := s.collectUpdates(v, is, &in, func(f *fieldDef) bool { return editable(is, f) }, errs)
 	checkScheme(is.Project, pending, errs)
 	for _, p := range pending {
 		if p.f.required(is.Type.ID) && missingValue(p.val) && errs[p.f.ID] == "" {

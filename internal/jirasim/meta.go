@@ -343,7 +343,9 @@ func (s *Simulator) createMetaField(v view, p *project, f *fieldDef, t *issueTyp
 func createScreen(p *project, t *issueType) []*fieldDef {
 	out := make([]*fieldDef, 0, len(allFields))
 	for _, f := range allFields {
-		if !f.OnCreate || (f.Kind == kindParent && !t.Subtask) || !p.onScreen(f.ID) {
+		// A sub-task takes its parent's security level: Jira offers no
+		// security field on its screens.
+		if !f.OnCreate || (f.Kind == kindParent && !t.Subtask) || (f.Kind == kindSecurity && t.Subtask) || !p.onScreen(f.ID) {
 			continue
 		}
 		out = append(out, f)

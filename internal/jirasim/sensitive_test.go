@@ -72,7 +72,23 @@ func TestSecurityLevels(t *testing.T) {
 			if last == nil || last["fromString"] != "Security only" || last["toString"] != "Staff only" {
 				t.Errorf("security changelog item: %v", last)
 			}
-			r := c.do("PUT", "issue/"+key, map[string]any{"fields": map[string]any{"security": map[string]any{"id": "99999"}}})
+			// A sub-task takes its parent's level (no security field on its
+			// screens) and follows it when the parent's changes.
+			sub := c.createIssue("Sub-task", "child", map[string]any{"parent": map[string]any{"key": key}})
+			if got := get(c.must(http.StatusOK, "GET", "issue/"+sub+"?fields=security", nil).json(t), "fields", "security", "name"); got != "Staff only" {
+				t.Errorf("sub-task's level: %v, want its parent's", got)
+			}
+			r := c.do("POST", "issue", map[string]any{"fields": map[string]any{"project": map[string]any{"key": "SEC"}, "issuetype": map[string]any{"name": "Sub-task"},
+				"summary": "x", "parent": map[string]any{"key": key}, "security": map[string]any{"id": "10000"}}})
+			if r.status != http.StatusBadRequest || get(r.json(t), "errors", "security") == nil {
+				t.Errorf("security on a sub-task create: %d %s", r.status, r.body)
+			}
+			c.must(http.StatusNoContent, "PUT", "issue/"+key, map[string]any{"fields": map[string]any{"security": map[string]any{"id": "10000"}}})
+			if got := get(c.must(http.StatusOK, "GET", "issue/"+sub+"?fields=security", nil).json(t), "fields", "security", "name"); got != "Security only" {
+				t.Errorf("sub-task's level after the parent's changed: %v", got)
+			}
+			c.must(http.StatusNoContent, "PUT", "issue/"+key, map[string]any{"fields": map[string]any{"security": map[string]any{"id": "10001"}}})
+			r = c.do("PUT", "issue/"+key, map[string]any{"fields": map[string]any{"security": map[string]any{"id": "99999"}}})
 			if r.status != http.StatusBadRequest || get(r.json(t), "errors", "security") == nil {
 				t.Errorf("unknown level: %d %s", r.status, r.body)
 			}

@@ -299,8 +299,12 @@ func (r *run) ensureIssue(ctx context.Context, s snapshot) (bool, error) {
 			req.Fields[id] = rawJSON(raw)
 		}
 	}
-	if want.Security != "" {
+	if want.Security != "" && r.setsSecurity(it.Kind) {
 		ref, err := r.securityRef(it.Severity, want.Security)
+		if err == nil && !r.onScreen(it.Kind, "security") {
+			err = jobs.Permanent(fmt.Errorf("the mapping gives %s items the security level %q, but the create screen of %s in project %s has no Security Level field: add it to the screen (or let the service account set security levels); the issue is not created without its level",
+				it.Severity, want.Security, r.doc.IssueTypes[it.Kind], r.in.ProjectKey))
+		}
 		if err != nil {
 			return false, r.refuseCreate(ctx, link, err)
 		}
@@ -348,6 +352,18 @@ func (r *run) securityRef(sev tracker.Severity, name string) (map[string]any, er
 		return nil, jobs.Permanent(fmt.Errorf("the mapping gives %s items the security level %q, which project %s does not offer (any more): fix the mapping; the issue is not written without its level", sev, name, r.in.ProjectKey))
 	}
 	return map[string]any{"id": l.ID}, nil
+}
+
+// setsSecurity reports whether the sync sets the security level of a
+// kind's issues: not on sub-tasks, which Jira gives their parent's level.
+func (r *run) setsSecurity(kind string) bool {
+	typeName := r.doc.IssueTypes[kind]
+	for _, it := range r.meta.IssueTypes {
+		if strings.EqualFold(it.Name, typeName) {
+			return !it.Subtask
+		}
+	}
+	return kind != tracker.KindFinding
 }
 
 // refuseCreate records a create refused before it reached Jira: nothing
@@ -539,7 +555,7 @@ func (r *run) pushFields(ctx context.Context, s *snapshot) error {
 	}
 	// The level follows the mapping when the severity changes to one
 	// mapped to another level; an unmapped severity leaves it alone.
-	if want.Security != "" && !strings.EqualFold(want.Security, synced.Security) {
+	if want.Security != "" && !strings.EqualFold(want.Security, synced.Security) && r.setsSecurity(s.item.Kind) {
 		ref, err := r.securityRef(s.item.Severity, want.Security)
 		if err != nil {
 			r.record(ctx, "update", "", s.link.IssueKey, time.Now(), err)

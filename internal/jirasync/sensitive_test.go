@@ -80,6 +80,13 @@ func TestSecurityLevelFollowsSeverity(t *testing.T) {
 			if got := securityOf(t, e, key); got != "Security only" {
 				t.Fatalf("created with level %q, want Security only", got)
 			}
+			// A finding becomes a sub-task, which Jira gives its parent's
+			// level: the sync sends none for it (Jira would refuse it).
+			finding := createItem(t, e, s.TargetID, map[string]any{"kind": "finding", "parent_id": it.ID, "title": "upload.php on web-01", "severity": "critical"})
+			e.Sync()
+			if got := securityOf(t, e, jiraKey(t, e, finding.ID)); got != "Security only" {
+				t.Errorf("finding's sub-task has level %q, want its parent's", got)
+			}
 			e.Deliver()
 			e.Sync()
 			e.Must(200, "PATCH", "/api/v1/items/"+it.ID, map[string]any{"severity": "high"}, nil)
