@@ -3,6 +3,7 @@ package jirasync_test
 import (
 	"encoding/json"
 	"strings"
+	"time"
 	"testing"
 
 	"github.com/vulnsync/vulnsync/internal/apptest"
@@ -273,4 +274,31 @@ func restrictedComment(t testing.TB, e *apptest.Env, key, text, typ, value, id s
 		t.Fatalf("%s restricted comment on %s: %d", method, key, st)
 	}
 	return c.ID
+}
+
+// Reconciliation leaves a restricted comment out under "skip" for good: a
+// comment whose webhook never came is not mirrored by a pull either, and
+// being left out is no drift, so an hour of reconciliations adds no sync
+// log row.
+func TestReconciliationSkipsRestrictedComments(t *testing.T) {
+	clock := apptest.NewClock(time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC))
+	e := apptest.New(t, apptest.Options{Clock: clock})
+	s, it, key := setup(t, e)
+	e.HoldWebhooks(true)
+	restrictedComment(t, e, key, "Customer list affected: ACME.", "group", "security-team", "")
+	e.Deliver()
+	e.Held() // dropped
+	before := len(allEvents(t, e, s.IntegrationID))
+	for range 12 { // an hour of 5-minute reconciliations
+		clock.Advance(6 * time.Minute)
+		e.Sync()
+	}
+	if n := len(allEvents(t, e, s.IntegrationID)); n != before {
+		t.Errorf("reconciliations around a skipped restricted comment added %d sync log rows, want 0", n-before)
+	}
+	for _, c := range comments(t, e, it.ID) {
+		if strings.Contains(c["body"].(string), "ACME") {
+			t.Errorf("the restricted comment was mirrored by reconciliation: %v", c)
+		}
+	}
 }
