@@ -3,8 +3,8 @@ package jirasync_test
 import (
 	"encoding/json"
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/vulnsync/vulnsync/internal/apptest"
 	"github.com/vulnsync/vulnsync/internal/mapping"
