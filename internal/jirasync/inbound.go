@@ -352,8 +352,12 @@ func (r *run) apply(ctx context.Context, s *snapshot, ev *jirahook.Event) (strin
 		for _, c := range ev.Changelog {
 			changed[r.changeKey(c)] = true
 		}
-		if moved, note, err := r.followMove(ctx, s, ev.Issue, ev.User, ev.Time); moved || err != nil {
-			return note, err
+		// Only the move's own delivery moves the link: a late delivery from
+		// before the move still shows the old key, which is no news.
+		if changed["key"] || changed["project"] {
+			if moved, note, err := r.followMove(ctx, s, ev.Issue, ev.User, ev.Time); moved || err != nil {
+				return note, err
+			}
 		}
 		if mine && staleOwnMove(ev.Changelog, decodeState(s.link.Synced).Status, r.changeKey) {
 			delete(changed, "status")
@@ -736,11 +740,11 @@ func (r *run) issueDeleted(ctx context.Context, s *snapshot, by jira.User, at ti
 }
 
 // followMove applies a move of the linked issue (Jira's Move: the id stays,
-// the key and project change). Within the integrated project only the key
-// changes and the item shows the new one; moved to another project, the
-// issue is lost to the integration and the deletion policy applies
-// (on_issue_deleted: unlink, or recreate in the integrated project). It
-// reports whether the issue left the project (nothing else is then applied).
+// the key and project change): the link takes the new key, so the item
+// shows it. Moved to another project, the issue has left the integration
+// and on_issue_deleted applies (unlink, or recreate in the integrated
+// project), unless on_issue_moved is follow. It reports whether the link
+// ended (nothing else is then applied).
 func (r *run) followMove(ctx context.Context, s *snapshot, is *jira.Issue, by jira.User, at time.Time) (bool, string, error) {
 	if is == nil || is.Key == "" || strings.EqualFold(is.Key, s.link.IssueKey) {
 		return false, "", nil

@@ -44,11 +44,25 @@ func TestIssueMoves(t *testing.T) {
 			if st := withMapping(t, e, s.IntegrationID, func(m map[string]any) { m["on_issue_moved"] = mapping.OnIssueMovedFollow }); st != 200 {
 				t.Fatalf("mapping: %d", st)
 			}
+			// An edit from before the move is delivered after it: its old
+			// key is no news and must not undo the move.
+			e.HoldWebhooks(true)
+			jiraEdit(t, e, key, map[string]any{"customfield_10050": 8.1})
 			newKey := moveIssue(t, e, key, "OPS")
 			e.Deliver()
+			held := e.Held()
+			if len(held) != 2 {
+				t.Fatalf("held deliveries: %d, want the edit and the move", len(held))
+			}
+			e.Send(held[1])
+			e.Send(held[0])
+			e.HoldWebhooks(false)
 			e.Sync()
 			if got := jiraKey(t, e, it.ID); got != newKey {
 				t.Fatalf("item shows %s, want the new key %s", got, newKey)
+			}
+			if got := getItem(t, e, it.ID).Fields["cvss_score"]; got != 8.1 {
+				t.Errorf("the late edit was not applied: cvss %v", got)
 			}
 			e.Must(200, "PATCH", "/api/v1/items/"+it.ID, map[string]any{"title": "IDOR on /invoices (moved)"}, nil)
 			e.Sync()
