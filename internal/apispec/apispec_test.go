@@ -92,6 +92,9 @@ func (nopSync) Preview(context.Context, string) (jirasync.Preview, error) {
 func (nopSync) LinkIssue(context.Context, string, string) (tracker.JiraRef, error) {
 	return tracker.JiraRef{}, nil
 }
+func (nopSync) RelinkIssue(context.Context, string, string) (tracker.JiraRef, error) {
+	return tracker.JiraRef{}, nil
+}
 func (nopSync) UnlinkIssue(context.Context, string) error            { return nil }
 func (nopSync) FailedJobs(context.Context, int) ([]store.Job, error) { return nil, nil }
 func (nopSync) RetryJob(context.Context, int64) (store.Job, error)   { return store.Job{}, nil }

@@ -251,13 +251,14 @@ func (s *server) handleListComments(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) handleCreateComment(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		Body string `json:"body"`
+		Body     string `json:"body"`
+		Internal bool   `json:"internal"`
 	}
 	if err := s.decode(w, r, &in); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	c, err := s.svc.AddComment(r.Context(), s.actor(r), r.PathValue("id"), in.Body)
+	c, err := s.svc.AddCommentNote(r.Context(), s.actor(r), r.PathValue("id"), in.Body, in.Internal)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

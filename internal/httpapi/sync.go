@@ -28,6 +28,8 @@ type Sync interface {
 	// LinkIssue and UnlinkIssue link an item to an existing issue of its
 	// integration's project, and end that link.
 	LinkIssue(ctx context.Context, itemID, issueKey string) (tracker.JiraRef, error)
+	// RelinkIssue moves an item's link to another issue in one step.
+	RelinkIssue(ctx context.Context, itemID, issueKey string) (tracker.JiraRef, error)
 	UnlinkIssue(ctx context.Context, itemID string) error
 	RetryJob(ctx context.Context, id int64) (store.Job, error)
 	// ConnectionHealth is a connection's last webhook, inbound queue and
@@ -127,12 +129,17 @@ func (s *server) handleJiraPreview(w http.ResponseWriter, r *http.Request) {
 func (s *server) handleLinkIssue(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		IssueKey string `json:"issue_key"`
+		Relink   bool   `json:"relink"`
 	}
 	if err := s.decode(w, r, &in); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	ref, err := s.sync.LinkIssue(r.Context(), r.PathValue("id"), in.IssueKey)
+	link := s.sync.LinkIssue
+	if in.Relink {
+		link = s.sync.RelinkIssue
+	}
+	ref, err := link(r.Context(), r.PathValue("id"), in.IssueKey)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

@@ -287,6 +287,19 @@ type Comment struct {
 	Created      time.Time
 	Updated      time.Time
 	Properties   map[string]json.RawMessage
+	// Visibility is set when the comment is restricted to a role or
+	// group; nil means everyone who sees the issue sees it.
+	Visibility *Visibility
+}
+
+// Visibility is a comment's restriction: Type "role" or "group", Value the
+// role's or group's name.
+type Visibility struct {
+	Type  string `json:"type"`
+	Value string `json:"value"`
+	// Identifier is the group id (Cloud), which Value may be empty
+	// without.
+	Identifier string `json:"identifier,omitempty"`
 }
 
 type rawComment struct {
@@ -301,6 +314,7 @@ type rawComment struct {
 		Key   string          `json:"key"`
 		Value json.RawMessage `json:"value"`
 	} `json:"properties"`
+	Visibility *Visibility `json:"visibility"`
 }
 
 func (r rawComment) comment() (Comment, error) {
@@ -310,6 +324,12 @@ func (r rawComment) comment() (Comment, error) {
 	}
 	c := Comment{ID: r.ID, Self: r.Self, Author: r.Author, UpdateAuthor: r.UpdateAuthor, Body: body,
 		Created: r.Created.Time, Updated: r.Updated.Time}
+	if v := r.Visibility; v != nil && v.Type != "" {
+		if v.Value == "" {
+			v.Value = v.Identifier
+		}
+		c.Visibility = v
+	}
 	if len(r.Properties) > 0 {
 		c.Properties = make(map[string]json.RawMessage, len(r.Properties))
 		for _, p := range r.Properties {

@@ -307,6 +307,11 @@ func fetchMeta(ctx context.Context, c *jira.Client, projectKey string) (mapping.
 				jf.Schema = mapping.Schema{Type: f.Schema.Type, Items: f.Schema.Items, System: f.Schema.System, Custom: f.Schema.Custom}
 			}
 			for _, av := range f.AllowedValues {
+				if f.FieldID == "security" {
+					if _, seen := m.SecurityLevel(av.Name); !seen && av.ID != "" {
+						m.SecurityLevels = append(m.SecurityLevels, mapping.SecurityLevel{ID: av.ID, Name: av.Name})
+					}
+				}
 				switch {
 				case av.Value != "":
 					jf.AllowedValues = append(jf.AllowedValues, av.Value)

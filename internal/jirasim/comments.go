@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -30,6 +31,49 @@ type commentInput struct {
 	Body       json.RawMessage `json:"body"`
 	Properties []propertyInput `json:"properties"`
 	Visibility json.RawMessage `json:"visibility"`
+}
+
+// The roles and groups a comment may be restricted to on the seed site.
+var (
+	knownRoles  = []string{"Administrators", "Developers", "Users"}
+	knownGroups = []string{"jira-administrators", "jira-software-users", "security-team"}
+)
+
+// parseVisibility reads a comment's visibility ({type: role|group, value}
+// or, on Cloud, identifier for a group); null or absent is no restriction.
+func parseVisibility(raw json.RawMessage) (*visibility, string) {
+	if len(raw) == 0 || isNull(raw) {
+		return nil, ""
+	}
+	var in struct {
+		Type       string `json:"type"`
+		Value      string `json:"value"`
+		Identifier string `json:"identifier"`
+	}
+	if json.Unmarshal(raw, &in) != nil {
+		return nil, "Visibility must be an object with type and value."
+	}
+	name := in.Value
+	if name == "" {
+		name = in.Identifier
+	}
+	switch in.Type {
+	case "role":
+		for _, r := range knownRoles {
+			if strings.EqualFold(r, name) {
+				return &visibility{Type: "role", Value: r}, ""
+			}
+		}
+		return nil, "You are currently not a member of the project role: " + name + "."
+	case "group":
+		for _, g := range knownGroups {
+			if strings.EqualFold(g, name) {
+				return &visibility{Type: "group", Value: g}, ""
+			}
+		}
+		return nil, "Group: " + name + " does not exist."
+	}
+	return nil, "Visibility type must be 'role' or 'group'."
 }
 
 func findComment(is *issue, id string) *comment {
@@ -106,6 +150,11 @@ func (s *Simulator) addComment(rq *request) {
 		rq.fail(http.StatusBadRequest, msg)
 		return
 	}
+	vis, msg := parseVisibility(in.Visibility)
+	if msg != "" {
+		rq.failFields(http.StatusBadRequest, map[string]string{"commentLevel": msg})
+		return
+	}
 	s.lockWrite()
 	defer s.mu.Unlock()
 	is := s.lookupIssue(rq.params["issueIdOrKey"])
@@ -113,15 +162,15 @@ func (s *Simulator) addComment(rq *request) {
 		s.issueNotFound(rq)
 		return
 	}
-	c := s.addCommentLocked(rq.view.base, is, rq.user, rq.now, body, in.Properties)
+	c := s.addCommentLocked(rq.view.base, is, rq.user, rq.now, body, in.Properties, vis)
 	rq.json(http.StatusCreated, rq.view.comment(is, c, len(in.Properties) > 0))
 }
 
 // addCommentLocked adds a comment and emits comment_created and
 // jira:issue_updated (issue_commented), as real Jira does when both events
 // are subscribed; the caller holds s.mu.
-func (s *Simulator) addCommentLocked(base string, is *issue, u *user, now time.Time, body *richText, props []propertyInput) *comment {
-	c := &comment{ID: s.nextComment, IssueID: is.ID, Author: u, UpdateAuthor: u, Body: body, Created: now, Updated: now, Props: map[string]json.RawMessage{}}
+func (s *Simulator) addCommentLocked(base string, is *issue, u *user, now time.Time, body *richText, props []propertyInput, vis *visibility) *comment {
+	c := &comment{ID: s.nextComment, IssueID: is.ID, Author: u, UpdateAuthor: u, Body: body, Created: now, Updated: now, Props: map[string]json.RawMessage{}, Visibility: vis}
 	s.nextComment++
 	for _, p := range props {
 		c.Props[p.Key] = append(json.RawMessage{}, p.Value...)
@@ -147,6 +196,11 @@ func (s *Simulator) updateComment(rq *request) {
 		rq.fail(http.StatusBadRequest, msg)
 		return
 	}
+	vis, msg := parseVisibility(in.Visibility)
+	if msg != "" {
+		rq.failFields(http.StatusBadRequest, map[string]string{"commentLevel": msg})
+		return
+	}
 	s.lockWrite()
 	defer s.mu.Unlock()
 	is := s.lookupIssue(rq.params["issueIdOrKey"])
@@ -160,6 +214,11 @@ func (s *Simulator) updateComment(rq *request) {
 		return
 	}
 	c.Body = body
+	if len(in.Visibility) > 0 {
+		// Given (null included), the restriction is replaced; absent, it
+		// is kept.
+		c.Visibility = vis
+	}
 	c.UpdateAuthor = rq.user
 	c.Updated = rq.now
 	for _, p := range in.Properties {

@@ -25,5 +25,10 @@
 // counters; it needs no authentication and is deterministic under the seed.
 // /_sim/search-lag hides freshly created issues from search (Cloud search
 // is eventually consistent) and /_sim/transition-conditions hides
-// transitions from some users, as workflow conditions do.
+// transitions from some users, as workflow conditions do. POST /_sim/move
+// moves an issue to another project as Jira's Move does (same id, new key,
+// a changelog with Key and project items, issue_moved), and a Move form on
+// /browse/{key} does the same. Both projects share an issue security
+// scheme with two levels ("Security only", "Staff only"), and comments may
+// be restricted to a role or group (visibility), as on real sites.
 package jirasim

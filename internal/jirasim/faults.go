@@ -444,6 +444,8 @@ func (s *Simulator) serveControl(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"seconds": s.SearchLag().Seconds()})
+	case "/_sim/move":
+		s.serveMove(w, r, fail)
 	case "/_sim/transition-conditions":
 		s.serveConditions(w, r, fail)
 	default:

@@ -140,6 +140,19 @@ func (s *Simulator) parseValue(v view, f *fieldDef, raw json.RawMessage) (any, s
 			return nil, "Specify a valid 'id' or 'name' for Priority"
 		}
 		return p, ""
+	case kindSecurity:
+		if isNull(raw) {
+			return (*securityLevel)(nil), ""
+		}
+		r, ok := decodeRef(raw)
+		if !ok {
+			return nil, "Operation value must be an object"
+		}
+		l := securityLevelByIDOrName(r.idString(), r.Name)
+		if l == nil {
+			return nil, "Security level: Security Level with id '" + r.idString() + r.Name + "' does not exist."
+		}
+		return l, ""
 	case kindLabels:
 		var labels []string
 		if isNull(raw) {
@@ -435,6 +448,22 @@ func (s *Simulator) setField(is *issue, f *fieldDef, val any) *changeItem {
 		}
 		item.To, item.ToString = strp(nv.ID), strp(nv.Name)
 		is.Priority = nv
+	case kindSecurity:
+		nv := val.(*securityLevel)
+		if nv == is.Security {
+			return nil
+		}
+		item.Field = "security"
+		if is.Security != nil {
+			item.From, item.FromString = strp(is.Security.ID), strp(is.Security.Name)
+		}
+		if nv != nil {
+			item.To, item.ToString = strp(nv.ID), strp(nv.Name)
+		}
+		is.Security = nv
+		for _, st := range is.Subtasks {
+			st.Security = nv // sub-tasks follow their parent's level
+		}
 	case kindLabels:
 		nv := val.([]string)
 		if slices.Equal(nv, is.Labels) {

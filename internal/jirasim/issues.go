@@ -312,6 +312,9 @@ func (s *Simulator) createIssue(rq *request) {
 			items = append(items, *it)
 		}
 	}
+	if parent != nil {
+		is.Security = parent.Security // a sub-task is as restricted as its parent
+	}
 	if is.Priority == nil {
 		is.Priority = proj.Default
 		items = append(items, changeItem{Field: "priority", FieldType: "jira", FieldID: "priority", To: strp(proj.Default.ID), ToString: strp(proj.Default.Name)})
@@ -347,6 +350,9 @@ func checkScheme(p *project, pending []pendingValue, errs map[string]string) {
 	for _, pv := range pending {
 		if pr, ok := pv.val.(*priority); ok && pv.f.Kind == kindPriority && !p.allowsPriority(pr) && errs["priority"] == "" {
 			errs["priority"] = "The priority selected is invalid."
+		}
+		if l, ok := pv.val.(*securityLevel); ok && l != nil && p.Security.level(l.ID, "") == nil {
+			errs["security"] = "Security level: Security Level with id '" + l.ID + "' is not in the issue security scheme of project '" + p.Key + "'."
 		}
 	}
 }
@@ -419,7 +425,7 @@ func (s *Simulator) editIssue(rq *request) {
 		return
 	}
 	errs := map[string]string{}
-	pending, comments := s.collectUpdates(v, is, &in, func(f *fieldDef) bool { return f.Editable && is.Project.onScreen(f.ID) }, errs)
+	pending, comments := s.collectUpdates(v, is, &in, func(f *fieldDef) bool { return editable(is, f) }, errs)
 	checkScheme(is.Project, pending, errs)
 	for _, p := range pending {
 		if p.f.required(is.Type.ID) && missingValue(p.val) && errs[p.f.ID] == "" {
@@ -459,7 +465,7 @@ func (s *Simulator) applyEdit(base string, is *issue, u *user, now time.Time, pe
 		s.emit(base, event{name: "jira:issue_updated", typeName: typeName, is: is, user: u, items: items, historyID: hid, hasLog: true})
 	}
 	for _, body := range comments {
-		s.addCommentLocked(base, is, u, now, body, nil)
+		s.addCommentLocked(base, is, u, now, body, nil, nil)
 	}
 }
 
@@ -499,6 +505,9 @@ func (s *Simulator) removeIssue(base string, is *issue, u *user, secondary bool)
 	}
 	delete(s.issues, is.ID)
 	delete(s.byKey, is.Key)
+	for _, k := range is.OldKeys {
+		delete(s.byKey, k)
+	}
 	for _, a := range is.Attachments {
 		delete(s.attachments, a.ID)
 	}

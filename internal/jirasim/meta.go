@@ -322,6 +322,18 @@ func (s *Simulator) createMetaField(v view, p *project, f *fieldDef, t *issueTyp
 		}
 	case kindLabels:
 		m["autoCompleteUrl"] = v.base + "/rest/api/1.0/labels/suggest?query="
+	case kindSecurity:
+		vals := []any{}
+		if p.Security != nil {
+			for _, l := range p.Security.Levels {
+				vals = append(vals, v.securityLevel(l))
+			}
+			if p.Security.Default != nil {
+				m["hasDefaultValue"] = true
+				m["defaultValue"] = v.securityLevel(p.Security.Default)
+			}
+		}
+		m["allowedValues"] = vals
 	}
 	return m
 }
@@ -331,7 +343,9 @@ func (s *Simulator) createMetaField(v view, p *project, f *fieldDef, t *issueTyp
 func createScreen(p *project, t *issueType) []*fieldDef {
 	out := make([]*fieldDef, 0, len(allFields))
 	for _, f := range allFields {
-		if !f.OnCreate || (f.Kind == kindParent && !t.Subtask) || !p.onScreen(f.ID) {
+		// A sub-task takes its parent's security level: Jira offers no
+		// security field on its screens.
+		if !f.OnCreate || (f.Kind == kindParent && !t.Subtask) || (f.Kind == kindSecurity && t.Subtask) || !p.onScreen(f.ID) {
 			continue
 		}
 		out = append(out, f)

@@ -48,13 +48,15 @@ func (r *richText) Wiki() string {
 type issue struct {
 	ID             int64
 	Key            string
+	OldKeys        []string // keys before moves, which still resolve
 	Project        *project
 	Type           *issueType
 	Summary        string
 	Description    *richText
 	Environment    *richText
 	Priority       *priority
-	Labels         []string // sorted, unique
+	Security       *securityLevel // nil: visible to all who may browse the project
+	Labels         []string       // sorted, unique
 	Parent         *issue
 	Subtasks       []*issue
 	Assignee       *user
@@ -85,6 +87,15 @@ type comment struct {
 	Created      time.Time
 	Updated      time.Time
 	Props        map[string]json.RawMessage
+	// Visibility restricts who sees the comment (nil: everyone who sees
+	// the issue).
+	Visibility *visibility
+}
+
+// visibility is a comment's restriction to a project role or a group.
+type visibility struct {
+	Type  string // "role" or "group"
+	Value string
 }
 
 // attachment is a file attached to an issue.

@@ -31,6 +31,8 @@ var documentedOps = []string{
 	// Added with the profiles.
 	"countIssues", "getChangeLogs", "getCreateIssueMeta", "getEditIssueMeta", "getMyPermissions",
 	"getPrioritySchemes", "getResolutions", "searchPriorities",
+	// Added with issue security and restricted comments.
+	"getSecurityLevelsForProject", "getProjectIssueSecurityScheme",
 }
 
 // cloudOnlyOps are the documented operations Data Center does not have.
@@ -48,6 +50,8 @@ func exercise(t *testing.T, e *env, dc bool) {
 	c.must(http.StatusOK, "GET", "project/SEC", nil)
 	c.must(http.StatusNotFound, "GET", "project/NOPE", nil)
 	c.must(http.StatusOK, "GET", "project/SEC/statuses", nil)
+	c.must(http.StatusOK, "GET", "project/SEC/securitylevel", nil)
+	c.must(http.StatusOK, "GET", "project/SEC/issuesecuritylevelscheme", nil)
 	c.must(http.StatusOK, "GET", "issue/createmeta/SEC/issuetypes", nil)
 	for _, typ := range allTypes {
 		c.must(http.StatusOK, "GET", "issue/createmeta/SEC/issuetypes/"+typ.ID, nil)
@@ -73,6 +77,7 @@ func exercise(t *testing.T, e *env, dc bool) {
 		"assignee": assignee, "duedate": "2025-04-01", "priority": map[string]any{"id": "2"},
 		"customfield_10050": 8.8, "customfield_10051": "a-1", "customfield_10053": "https://example.test/x",
 		"customfield_10054": []any{map[string]any{"value": "sox"}},
+		"security":          map[string]any{"id": "10000"},
 	})
 	c.must(http.StatusBadRequest, "POST", "issue", map[string]any{"fields": map[string]any{
 		"project": map[string]any{"key": "SEC"}, "issuetype": map[string]any{"name": "Bug"}, "summary": "x"}})
@@ -91,6 +96,8 @@ func exercise(t *testing.T, e *env, dc bool) {
 	cm := c.must(http.StatusCreated, "POST", "issue/"+key+"/comment", map[string]any{
 		"body": c.rich("a comment"), "properties": []any{map[string]any{"key": "k", "value": map[string]any{"v": 1}}}}).json(t)
 	id := cm["id"].(string)
+	c.must(http.StatusCreated, "POST", "issue/"+key+"/comment", map[string]any{
+		"body": c.rich("restricted"), "visibility": map[string]any{"type": "role", "value": "Developers"}})
 	c.must(http.StatusOK, "GET", "issue/"+key+"/comment", nil)
 	c.must(http.StatusOK, "GET", "issue/"+key+"/comment/"+id+"?expand=properties", nil)
 	c.must(http.StatusOK, "PUT", "issue/"+key+"/comment/"+id, map[string]any{"body": c.rich("edited")})

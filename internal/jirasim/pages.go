@@ -171,6 +171,11 @@ type pageIssue struct {
 				Author  pageUser `json:"author"`
 				Body    string   `json:"body"`
 				Created string   `json:"created"`
+				// Visibility is set on a restricted comment.
+				Visibility *struct {
+					Type  string `json:"type"`
+					Value string `json:"value"`
+				} `json:"visibility"`
 			} `json:"comments"`
 		} `json:"comment"`
 		Attachment []struct {
@@ -207,6 +212,7 @@ type issuePageData struct {
 	CVSS        string
 	Error       string
 	Deployment  string
+	Projects    []string // the keys of the other projects (move targets)
 }
 
 func (s *Simulator) deploymentName() string {
@@ -253,6 +259,11 @@ func (s *Simulator) issuePage(w http.ResponseWriter, r *http.Request, key, probl
 	for _, o := range fieldByID["customfield_10052"].Options {
 		d.Components = append(d.Components, o.Value)
 	}
+	for _, p := range allProjects {
+		if !strings.HasPrefix(d.Issue.Key, p.Key+"-") {
+			d.Projects = append(d.Projects, p.Key)
+		}
+	}
 	d.Labels = strings.Join(d.Issue.Fields.Labels, " ")
 	if c := d.Issue.Fields.CVSS; c != nil {
 		d.CVSS = strconv.FormatFloat(*c, 'f', -1, 64)
@@ -282,7 +293,18 @@ func (s *Simulator) issueAction(w http.ResponseWriter, r *http.Request, key, act
 			s.issuePage(w, r, key, "Write a comment first.", http.StatusBadRequest)
 			return
 		}
-		err = s.asDev(r, http.MethodPost, base+"/comment", map[string]any{"body": text}, nil)
+		body := map[string]any{"body": text}
+		if role := r.PostForm.Get("visibility"); role != "" {
+			body["visibility"] = map[string]any{"type": "role", "value": role}
+		}
+		err = s.asDev(r, http.MethodPost, base+"/comment", body, nil)
+	case "move":
+		res, code, msg := s.moveIssue(s.baseURL(r), key, r.PostForm.Get("project"), s.userNamed(DevUsername))
+		if code != http.StatusOK {
+			s.issuePage(w, r, key, msg, code)
+			return
+		}
+		key = res.Key
 	case "edit":
 		var cur pageIssue
 		if err = s.asDev(r, http.MethodGet, base, nil, &cur); err == nil {
@@ -406,10 +428,12 @@ pre{white-space:pre-wrap;background:#f4f5f7;padding:.5rem}.comment{border-left:3
 <label>Component <select name="customfield_10052"><option value="">(none)</option>{{range .Components}}<option{{if $.Issue.Fields.Component}}{{if eq . $.Issue.Fields.Component.Value}} selected{{end}}{{end}}>{{.}}</option>{{end}}</select></label>
 <button type="submit">Save</button></form></section>
 <section><h2>Comments</h2>
-{{range .Issue.Fields.Comment.Comments}}<div class="comment"><strong>{{.Author.DisplayName}}</strong> <span class="muted">{{.Created}}</span><pre>{{.Body}}</pre></div>
+{{range .Issue.Fields.Comment.Comments}}<div class="comment"><strong>{{.Author.DisplayName}}</strong> <span class="muted">{{.Created}}</span>{{with .Visibility}} <span class="status">restricted to {{.Value}}</span>{{end}}<pre>{{.Body}}</pre></div>
 {{else}}<p class="muted">No comments yet.</p>{{end}}
-<form method="post" action="/browse/{{.Issue.Key}}/comment"><label>Add a comment <textarea name="body" rows="3" cols="60"></textarea></label><button type="submit">Comment</button></form>
+<form method="post" action="/browse/{{.Issue.Key}}/comment"><label>Add a comment <textarea name="body" rows="3" cols="60"></textarea></label>
+<label>Viewable by <select name="visibility"><option value="">All users</option><option>Administrators</option><option>Developers</option></select></label><button type="submit">Comment</button></form>
 </section>
+<section><h2>Move</h2><form method="post" action="/browse/{{.Issue.Key}}/move"><label>To project <select name="project">{{range .Projects}}<option>{{.}}</option>{{end}}</select></label><button type="submit">Move</button></form></section>
 {{end}}
 {{template "foot"}}{{end}}
 `))

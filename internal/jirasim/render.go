@@ -252,6 +252,13 @@ func (v view) comment(is *issue, c *comment, withProps bool) map[string]any {
 	if !v.dc {
 		m["jsdPublic"] = true
 	}
+	if vis := c.Visibility; vis != nil {
+		vm := map[string]any{"type": vis.Type, "value": vis.Value}
+		if !v.dc {
+			vm["identifier"] = vis.Value
+		}
+		m["visibility"] = vm
+	}
 	if withProps {
 		props := make([]any, 0, len(c.Props))
 		for _, k := range sortedKeys(c.Props) {
@@ -303,8 +310,10 @@ func (v view) fieldValue(is *issue, id string) (any, bool) {
 	case "fixVersions", "versions", "issuelinks", "components":
 		return []any{}, true
 	case "timespent", "aggregatetimespent", "lastViewed", "timeestimate", "aggregatetimeoriginalestimate",
-		"timeoriginalestimate", "security", "aggregatetimeestimate":
+		"timeoriginalestimate", "aggregatetimeestimate":
 		return nil, true
+	case "security":
+		return v.securityLevel(is.Security), true
 	case "resolution":
 		return v.resolution(is.Resolution), true
 	case "resolutiondate":

@@ -44,6 +44,8 @@ var routes = func() []*route {
 		{method: "GET", pattern: "/rest/api/{v}/project", handler: (*Simulator).getProjects, auth: true},
 		{method: "GET", pattern: "/rest/api/{v}/project/search", handler: (*Simulator).searchProjects, auth: true},
 		{method: "GET", pattern: "/rest/api/{v}/project/{projectIdOrKey}", handler: (*Simulator).getProject, auth: true},
+		{method: "GET", pattern: "/rest/api/{v}/project/{projectIdOrKey}/securitylevel", handler: (*Simulator).getProjectSecurityLevels, auth: true},
+		{method: "GET", pattern: "/rest/api/{v}/project/{projectIdOrKey}/issuesecuritylevelscheme", handler: (*Simulator).getProjectSecurityScheme, auth: true},
 		{method: "GET", pattern: "/rest/api/{v}/project/{projectIdOrKey}/statuses", handler: (*Simulator).getProjectStatuses, auth: true},
 		{method: "GET", pattern: "/rest/api/{v}/issue/createmeta/{projectIdOrKey}/issuetypes", handler: (*Simulator).getCreateMetaTypes, auth: true},
 		{method: "GET", pattern: "/rest/api/{v}/issue/createmeta/{projectIdOrKey}/issuetypes/{issueTypeId}", handler: (*Simulator).getCreateMetaFields, auth: true},

@@ -148,6 +148,9 @@ type project struct {
 	SchemeName string
 	// OffScreen are fields on neither the create nor the edit screen.
 	OffScreen map[string]bool
+	// Security is the project's issue security scheme (nil: none, and
+	// the security field is on no screen).
+	Security *securityScheme
 }
 
 // allowsPriority reports whether the project's priority scheme has p.
@@ -161,16 +164,21 @@ func (p *project) allowsPriority(pr *priority) bool {
 }
 
 // onScreen reports whether field id is on the project's screens.
-func (p *project) onScreen(id string) bool { return !p.OffScreen[id] }
+func (p *project) onScreen(id string) bool {
+	if id == "security" && p.Security == nil {
+		return false
+	}
+	return !p.OffScreen[id]
+}
 
 var (
 	secProject = &project{ID: "10000", Key: ProjectKey, Name: "Security", Description: "Vulnerabilities tracked by the security team.", AvatarID: 10324,
-		Priorities: allPriorities, Default: allPriorities[2], SchemeID: "1", SchemeName: "Default Priority Scheme"}
+		Priorities: allPriorities, Default: allPriorities[2], SchemeID: "1", SchemeName: "Default Priority Scheme", Security: seedSecurity}
 	// opsProject leaves Lowest out of its priority scheme and Labels off
 	// its screens.
 	opsProject = &project{ID: "10001", Key: OpsProjectKey, Name: "Operations", Description: "Operational work of the platform team.", AvatarID: 10325,
 		Priorities: allPriorities[:4], Default: allPriorities[2], SchemeID: "10100", SchemeName: "Operations priority scheme",
-		OffScreen: map[string]bool{"labels": true}}
+		OffScreen: map[string]bool{"labels": true}, Security: seedSecurity}
 	allProjects = []*project{secProject, opsProject}
 )
 
@@ -205,6 +213,7 @@ const (
 	kindURL
 	kindMultiSelect
 	kindTextarea // rich-text custom field: ADF on v3, wiki on v2 and webhooks
+	kindSecurity // the issue security level
 )
 
 // option is an allowed value of a select or multiselect field.
@@ -281,6 +290,7 @@ var allFields = []*fieldDef{
 	{ID: "reporter", Name: "Reporter", Type: "user", Kind: kindUser, OnCreate: true, CreateOps: setOnly, Editable: true, Navigable: true, Orderable: true, ClauseNames: []string{"reporter"}},
 	{ID: "environment", Name: "Environment", Type: "string", Kind: kindRich, OnCreate: true, CreateOps: setOnly, Editable: true, Navigable: true, Orderable: true, ClauseNames: []string{"environment"}},
 	{ID: "duedate", Name: "Due date", Type: "date", Kind: kindDate, OnCreate: true, CreateOps: setOnly, Editable: true, Navigable: true, Orderable: true, ClauseNames: []string{"due", "duedate"}},
+	{ID: "security", Name: "Security Level", Type: "securitylevel", Kind: kindSecurity, OnCreate: true, CreateOps: setOnly, Editable: true, Navigable: true, Orderable: true, ClauseNames: []string{"level"}},
 	{ID: "attachment", Name: "Attachment", Type: "array", Items: "attachment", OnCreate: true, CreateOps: []string{}, ClauseNames: []string{"attachments"}},
 	{ID: "status", Name: "Status", Type: "status", Navigable: true, Orderable: true, ClauseNames: []string{"status"}},
 	{ID: "resolution", Name: "Resolution", Type: "resolution", Navigable: true, Orderable: true, ClauseNames: []string{"resolution"}},

@@ -244,7 +244,7 @@ func (s *Simulator) doTransition(rq *request) {
 	}
 	s.emit(rq.view.base, event{name: "jira:issue_updated", typeName: typeName, is: is, user: rq.user, items: items, historyID: hid, hasLog: true})
 	for _, body := range comments {
-		s.addCommentLocked(rq.view.base, is, rq.user, now, body, nil)
+		s.addCommentLocked(rq.view.base, is, rq.user, now, body, nil, nil)
 	}
 	rq.noContent()
 }

@@ -76,12 +76,19 @@ func (s *Simulator) getChangelog(rq *request) {
 	rq.json(http.StatusOK, m)
 }
 
+// editable reports whether field f is on the edit screen of the issue:
+// an editable field its project has on its screens, except the security
+// level of a sub-task, which follows its parent's.
+func editable(is *issue, f *fieldDef) bool {
+	return f.Editable && is.Project.onScreen(f.ID) && !(f.Kind == kindSecurity && is.Type.Subtask)
+}
+
 // editScreen lists the fields of an issue's edit screen: editable fields
 // its project has on its screens.
 func editScreen(is *issue) []*fieldDef {
 	var out []*fieldDef
 	for _, f := range allFields {
-		if f.Editable && is.Project.onScreen(f.ID) {
+		if editable(is, f) {
 			out = append(out, f)
 		}
 	}

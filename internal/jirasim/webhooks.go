@@ -348,6 +348,9 @@ type event struct {
 	// that follow an issue deletion), which Cloud delivers with
 	// X-Atlassian-Webhook-Flow: Secondary.
 	secondary bool
+	// movedFrom is the project a moved issue left: a webhook whose
+	// filter covered the issue there still hears of the move.
+	movedFrom *project
 }
 
 // emit renders ev once and queues a delivery for every enabled webhook
@@ -365,7 +368,7 @@ func (s *Simulator) emit(base string, ev event) {
 	slices.Sort(ids)
 	for _, id := range ids {
 		h := s.hooks[id]
-		if !h.Enabled || !slices.Contains(h.Events, ev.name) || !s.hookCovers(h, ev.is, now) {
+		if !h.Enabled || !slices.Contains(h.Events, ev.name) || !(s.hookCovers(h, ev.is, now) || s.coveredBeforeMove(h, ev, now)) {
 			continue
 		}
 		if body == nil {
@@ -396,6 +399,18 @@ func (s *Simulator) hookCovers(h *webhookReg, is *issue, now time.Time) bool {
 		return false
 	}
 	return pred(is)
+}
+
+// coveredBeforeMove reports whether a webhook's filter covered a moved
+// issue in the project it left.
+func (s *Simulator) coveredBeforeMove(h *webhookReg, ev event, now time.Time) bool {
+	if ev.movedFrom == nil {
+		return false
+	}
+	moved := ev.is.Project
+	ev.is.Project = ev.movedFrom
+	defer func() { ev.is.Project = moved }()
+	return s.hookCovers(h, ev.is, now)
 }
 
 // payload builds a delivery body shaped like the recorded ones: v2 links

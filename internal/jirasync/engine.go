@@ -63,6 +63,9 @@ type Config struct {
 	// Metrics records sync lags and reconciliation drift; nil records
 	// nothing.
 	Metrics Metrics
+	// Audit records the admin's link, unlink and relink actions in the
+	// audit log; nil records nothing.
+	Audit service.Auditor
 }
 
 // Engine runs the sync.
@@ -101,6 +104,9 @@ func New(cfg Config) *Engine {
 	if cfg.ReconcileOverlap <= 0 {
 		cfg.ReconcileOverlap = 5 * time.Minute
 	}
+	if cfg.Audit == nil {
+		cfg.Audit = noAudit{}
+	}
 	e := &Engine{cfg: cfg, st: cfg.Tracker.Store(), log: cfg.Logger, graphs: newGraphCache(), metrics: cfg.Metrics}
 	if e.metrics == nil {
 		e.metrics = nopMetrics{}
@@ -112,6 +118,11 @@ func New(cfg Config) *Engine {
 }
 
 func (e *Engine) now() time.Time { return e.cfg.Tracker.Now() }
+
+// noAudit is the Auditor of an engine given none.
+type noAudit struct{}
+
+func (noAudit) Record(context.Context, string, string, string) {}
 
 // EnqueueOnChange is the tracker service's change hook: it enqueues the
 // item's sync in the transaction of the change (transactional outbox). It

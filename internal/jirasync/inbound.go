@@ -144,6 +144,22 @@ func (e *Engine) route(ctx context.Context, tx store.Tx, connID string, ev *jira
 		}
 		return l.ItemID, "", nil
 	}
+	// An issue moved out of its integrated project stays linked by its id
+	// (its key and project changed, its id did not): its events still
+	// reach its item, which applies the move.
+	for _, in := range ins {
+		if in.ConnectionID != connID || ev.IssueID == "" {
+			continue
+		}
+		l, err := tx.LinkByIssue(ctx, in.ID, ev.IssueID)
+		if tracker.KindOf(err) == tracker.ENotFound || (err == nil && l.State != tracker.LinkLinked) {
+			continue // a link that ended with the move has nothing to apply
+		}
+		if err != nil {
+			return "", "", err
+		}
+		return l.ItemID, "", nil
+	}
 	if !mapped {
 		return "", fmt.Sprintf("project %s is not integrated through this connection", ev.ProjectKey), nil
 	}
@@ -335,6 +351,13 @@ func (r *run) apply(ctx context.Context, s *snapshot, ev *jirahook.Event) (strin
 		changed := map[string]bool{}
 		for _, c := range ev.Changelog {
 			changed[r.changeKey(c)] = true
+		}
+		// Only the move's own delivery moves the link: a late delivery from
+		// before the move still shows the old key, which is no news.
+		if changed["key"] || changed["project"] {
+			if moved, note, err := r.followMove(ctx, s, ev.Issue, ev.User, ev.Time); moved || err != nil {
+				return note, err
+			}
 		}
 		if mine && staleOwnMove(ev.Changelog, decodeState(s.link.Synced).Status, r.changeKey) {
 			delete(changed, "status")
@@ -603,10 +626,14 @@ func (r *run) applyComment(ctx context.Context, s *snapshot, ev *jirahook.Event,
 	if err != nil && tracker.KindOf(err) != tracker.ENotFound {
 		return "", err
 	}
+	skip := r.skipsRestricted(c)
 	switch kind {
 	case jirahook.CommentCreated:
 		if known {
 			return "comment already mirrored", nil
+		}
+		if skip {
+			return "restricted comment (" + c.Visibility.Type + " " + c.Visibility.Value + ") not mirrored: the mapping skips restricted comments", nil
 		}
 		if strings.TrimSpace(c.Body) == "" {
 			return "empty comment", nil
@@ -615,25 +642,38 @@ func (r *run) applyComment(ctx context.Context, s *snapshot, ev *jirahook.Event,
 		if created.IsZero() {
 			created = ev.Time
 		}
+		vis := visibilityOf(c)
 		mc, err := r.e.cfg.Tracker.MirrorComment(ctx, tracker.Comment{ItemID: s.item.ID, Author: authorOf(c.Author), Body: c.Body,
-			CreatedAt: created, UpdatedAt: c.Updated, Origin: tracker.OriginJira})
+			CreatedAt: created, UpdatedAt: c.Updated, Origin: tracker.OriginJira, Visibility: vis, Restricted: vis != nil})
 		if err != nil {
 			return "", err
 		}
 		ol := store.ObjectLink{Kind: store.ObjectComment, LocalID: mc.ID, ItemID: s.item.ID, IntegrationID: r.in.ID, JiraID: c.ID,
-			IssueID: s.link.IssueID, Origin: string(tracker.OriginJira), Hash: hash(c.Body), UpdatedAt: r.e.now()}
+			IssueID: s.link.IssueID, Origin: string(tracker.OriginJira), Hash: commentHash(c), UpdatedAt: r.e.now()}
 		return "", r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertObjectLink(ctx, ol) })
 	case jirahook.CommentUpdated:
 		if !known || link.Deleted {
 			return "edit of a comment that is not mirrored", nil
 		}
-		if link.Hash == hash(c.Body) || link.Origin != string(tracker.OriginJira) {
+		if link.Hash == commentHash(c) || link.Origin != string(tracker.OriginJira) {
 			return "no change (or our own comment)", nil
 		}
-		if _, err := r.e.cfg.Tracker.EditComment(ctx, link.LocalID, c.Body, firstTime(c.Updated, ev.Time)); err != nil {
+		if skip {
+			// Restricted in Jira since it was mirrored: under the skip
+			// policy it must not stay readable here.
+			if err := r.e.cfg.Tracker.RemoveComment(ctx, link.LocalID); err != nil && tracker.KindOf(err) != tracker.ENotFound {
+				return "", err
+			}
+			link.Deleted, link.UpdatedAt = true, r.e.now()
+			if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertObjectLink(ctx, link) }); err != nil {
+				return "", err
+			}
+			return "comment restricted in Jira: removed (the mapping skips restricted comments)", nil
+		}
+		if _, err := r.e.cfg.Tracker.EditRestrictedComment(ctx, link.LocalID, c.Body, visibilityOf(c), firstTime(c.Updated, ev.Time)); err != nil {
 			return "", err
 		}
-		link.Hash, link.UpdatedAt = hash(c.Body), r.e.now()
+		link.Hash, link.UpdatedAt = commentHash(c), r.e.now()
 		return "", r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertObjectLink(ctx, link) })
 	case jirahook.CommentDeleted:
 		if !known || link.Deleted {
@@ -648,6 +688,32 @@ func (r *run) applyComment(ctx context.Context, s *snapshot, ev *jirahook.Event,
 		return "", r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertObjectLink(ctx, link) })
 	}
 	return "comment event not handled: " + kind, nil
+}
+
+// skipsRestricted reports whether a Jira comment is restricted to a role
+// or group and the mapping's policy is to leave such comments out.
+func (r *run) skipsRestricted(c *jira.Comment) bool {
+	return c.Visibility != nil && r.doc.RestrictedComments != mapping.RestrictedKeep
+}
+
+// visibilityOf is a Jira comment's restriction in vulnsync's terms (nil
+// for a public comment).
+func visibilityOf(c *jira.Comment) *tracker.Visibility {
+	if c.Visibility == nil {
+		return nil
+	}
+	return &tracker.Visibility{Type: c.Visibility.Type, Value: c.Visibility.Value}
+}
+
+// commentHash identifies what a mirrored Jira comment holds: its body and,
+// when restricted, its visibility, so that a change of either is applied
+// (a public comment hashes as its body alone, as before visibility was
+// kept).
+func commentHash(c *jira.Comment) string {
+	if c.Visibility == nil {
+		return hash(c.Body)
+	}
+	return hash(c.Body + "\x00" + c.Visibility.Type + ":" + c.Visibility.Value)
 }
 
 func firstTime(ts ...time.Time) time.Time {
@@ -670,6 +736,41 @@ func authorOf(u jira.User) tracker.Author {
 // issueDeleted applies on_issue_deleted (G11): unlink keeps the item and
 // says why; recreate makes the next push create a new issue.
 func (r *run) issueDeleted(ctx context.Context, s *snapshot, by jira.User, at time.Time) error {
+	return r.issueLost(ctx, s, by, at, "was deleted")
+}
+
+// followMove applies a move of the linked issue (Jira's Move: the id stays,
+// the key and project change): the link takes the new key, so the item
+// shows it. Moved to another project, the issue has left the integration
+// and on_issue_deleted applies (unlink, or recreate in the integrated
+// project), unless on_issue_moved is follow. It reports whether the link
+// ended (nothing else is then applied).
+func (r *run) followMove(ctx context.Context, s *snapshot, is *jira.Issue, by jira.User, at time.Time) (bool, string, error) {
+	if is == nil || is.Key == "" || strings.EqualFold(is.Key, s.link.IssueKey) {
+		return false, "", nil
+	}
+	if is.ID != "" && is.ID != s.link.IssueID {
+		return false, "", nil // another issue: not a move of ours
+	}
+	oldKey := s.link.IssueKey
+	l := s.link
+	l.IssueKey, l.UpdatedAt = is.Key, r.e.now()
+	if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertLink(ctx, l) }); err != nil {
+		return false, "", err
+	}
+	s.link = l
+	proj := issueProject(is)
+	if !strings.EqualFold(proj, r.in.ProjectKey) && r.doc.OnIssueMoved != mapping.OnIssueMovedFollow {
+		r.recordIn(ctx, "moved", is.Key, "ok", fmt.Sprintf("%s moved to project %s as %s: it left the integrated project %s, so on_issue_deleted (%s) applies", oldKey, proj, is.Key, r.in.ProjectKey, r.doc.OnIssueDeleted))
+		return true, "", r.issueLost(ctx, s, by, at, fmt.Sprintf("(formerly %s) was moved to project %s", oldKey, proj))
+	}
+	r.recordIn(ctx, "moved", is.Key, "ok", fmt.Sprintf("%s is now %s (project %s): the link follows the issue by its id %s", oldKey, is.Key, proj, l.IssueID))
+	return false, "", nil
+}
+
+// issueLost applies on_issue_deleted to an issue that is gone from the
+// integrated project (deleted, or moved out); what says how.
+func (r *run) issueLost(ctx context.Context, s *snapshot, by jira.User, at time.Time, what string) error {
 	l := s.link
 	who := firstNonEmpty(by.DisplayName, by.Name, "someone")
 	if r.doc.OnIssueDeleted == mapping.OnIssueDeletedRecreate {
@@ -681,12 +782,12 @@ func (r *run) issueDeleted(ctx context.Context, s *snapshot, by jira.User, at ti
 	if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertLink(ctx, l) }); err != nil {
 		return err
 	}
-	what := "the item is no longer linked"
+	then := "the item is no longer linked"
 	if l.State == tracker.LinkRefused {
-		what = "a new issue will be created"
+		then = "a new issue will be created"
 	}
 	_, err := r.e.cfg.Tracker.MirrorComment(ctx, tracker.Comment{ItemID: s.item.ID, Author: authorOf(by),
-		Body: fmt.Sprintf("Jira issue %s was deleted by %s; %s.", s.link.IssueKey, who, what), CreatedAt: firstTime(at, r.e.now()), Origin: tracker.OriginJira})
+		Body: fmt.Sprintf("Jira issue %s %s by %s; %s.", s.link.IssueKey, what, who, then), CreatedAt: firstTime(at, r.e.now()), Origin: tracker.OriginJira})
 	s.link = l
 	return err
 }

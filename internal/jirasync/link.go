@@ -26,6 +26,19 @@ import (
 // is in another project or is not of the type the mapping gives the
 // item's kind, or the target has no active integration.
 func (e *Engine) LinkIssue(ctx context.Context, itemID, issueKey string) (tracker.JiraRef, error) {
+	return e.linkIssue(ctx, itemID, issueKey, false)
+}
+
+// RelinkIssue moves an item's link to another existing issue in one step:
+// like UnlinkIssue then LinkIssue, but the item is never without an issue
+// in between. The same rules hold (EConflict when the new issue is linked
+// to another item, or to this one already); an item with no issue is
+// simply linked.
+func (e *Engine) RelinkIssue(ctx context.Context, itemID, issueKey string) (tracker.JiraRef, error) {
+	return e.linkIssue(ctx, itemID, issueKey, true)
+}
+
+func (e *Engine) linkIssue(ctx context.Context, itemID, issueKey string, relink bool) (tracker.JiraRef, error) {
 	issueKey = strings.ToUpper(strings.TrimSpace(issueKey))
 	if issueKey == "" {
 		return tracker.JiraRef{}, &tracker.Error{Kind: tracker.EInvalid, Message: "invalid link", Fields: map[string]string{"issue_key": "required"}}
@@ -33,7 +46,7 @@ func (e *Engine) LinkIssue(ctx context.Context, itemID, issueKey string) (tracke
 	it, in, err := e.linkTarget(ctx, itemID)
 	if err == nil {
 		// Refused before any Jira call when the answer is already known.
-		err = e.st.View(ctx, func(tx store.Tx) error { return checkLinkable(ctx, tx, itemID) })
+		err = e.st.View(ctx, func(tx store.Tx) error { return checkLinkable(ctx, tx, itemID, relink) })
 	}
 	if err != nil {
 		return tracker.JiraRef{}, fmt.Errorf("link item %s: %w", itemID, err)
@@ -66,33 +79,73 @@ func (e *Engine) LinkIssue(ctx context.Context, itemID, issueKey string) (tracke
 	}
 	l := store.Link{ItemID: itemID, IntegrationID: in.ID, State: tracker.LinkLinked, IssueID: issue.ID, IssueKey: issue.Key,
 		Synced: r.observed(it.Kind, issue).encode(), UpdatedAt: e.now()}
+	action, previous := "link", ""
 	err = e.st.InTx(ctx, func(tx store.Tx) error {
 		// Checked again in the transaction that links: a sync may have
 		// started a create meanwhile.
-		if err := checkLinkable(ctx, tx, itemID); err != nil {
+		if err := checkLinkable(ctx, tx, itemID, relink); err != nil {
 			return err
 		}
 		other, err := tx.LinkByIssue(ctx, in.ID, issue.ID)
 		switch {
+		case err == nil && other.ItemID == itemID && other.State == tracker.LinkLinked:
+			return tracker.Errorf(tracker.EConflict, "the item is already linked to %s", issue.Key)
+		case err == nil && other.State == tracker.LinkLinked:
+			return tracker.Errorf(tracker.EConflict, "%s is already linked to item %s (one issue, one item: unlink it there first)", issue.Key, other.ItemID)
 		case err == nil:
-			return tracker.Errorf(tracker.EConflict, "%s is already linked to item %s", issue.Key, other.ItemID)
+			// A link that ended (its issue was deleted or moved out under
+			// the unlink policy) no longer holds the issue: release it.
+			other.IssueID, other.IssueKey, other.Synced, other.UpdatedAt = "", "", nil, e.now()
+			if err := tx.UpsertLink(ctx, other); err != nil {
+				return err
+			}
 		case tracker.KindOf(err) != tracker.ENotFound:
 			return err
+		}
+		if cur, err := tx.GetLink(ctx, itemID); err == nil && cur.State == tracker.LinkLinked {
+			// Relink: deliveries of the old issue are no longer the item's.
+			action, previous = "relink", cur.IssueKey
+			if err := ignoreQueued(ctx, tx, in.ConnectionID, cur.IssueID, "the item was relinked to "+issue.Key); err != nil {
+				return err
+			}
 		}
 		if err := tx.UpsertLink(ctx, l); err != nil {
 			return err
 		}
 		if err := tx.AddSyncEvent(ctx, store.SyncEvent{IntegrationID: in.ID, ItemID: itemID, IssueKey: issue.Key, Direction: "to_jira",
-			Action: "link", Result: "ok", At: e.now()}); err != nil {
+			Action: action, Result: "ok", At: e.now()}); err != nil {
 			return err
 		}
 		return jobs.Enqueue(ctx, tx, itemKey(itemID), syncItem{ItemID: itemID}, e.now())
 	})
 	if err != nil {
-		return tracker.JiraRef{}, fmt.Errorf("link item %s to %s: %w", itemID, issue.Key, err)
+		return tracker.JiraRef{}, fmt.Errorf("%s item %s to %s: %w", action, itemID, issue.Key, err)
 	}
+	detail := "to Jira issue " + issue.Key
+	if previous != "" {
+		detail = fmt.Sprintf("from Jira issue %s to %s", previous, issue.Key)
+	}
+	e.cfg.Audit.Record(ctx, "item."+action, "item:"+itemID, detail)
 	e.Notify()
 	return e.ref(ctx, in, issue.Key)
+}
+
+// ignoreQueued marks the deliveries of an issue not applied yet as ignored,
+// with the reason: the issue is no longer the item's.
+func ignoreQueued(ctx context.Context, tx store.Tx, connectionID, issueID, why string) error {
+	if issueID == "" {
+		return nil
+	}
+	queued, err := tx.QueuedDeliveries(ctx, connectionID, issueID)
+	if err != nil {
+		return err
+	}
+	for _, d := range queued {
+		if err := tx.SetDeliveryStatus(ctx, d.ID, store.DeliveryIgnored, why); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // UnlinkIssue ends an item's link to its issue. The issue stays in Jira
@@ -105,6 +158,7 @@ func (e *Engine) UnlinkIssue(ctx context.Context, itemID string) error {
 	if err != nil {
 		return fmt.Errorf("unlink item %s: %w", itemID, err)
 	}
+	var key string
 	err = e.st.InTx(ctx, func(tx store.Tx) error {
 		l, err := tx.GetLink(ctx, itemID)
 		if tracker.KindOf(err) == tracker.ENotFound || (err == nil && l.State != tracker.LinkLinked && l.State != tracker.LinkCreating) {
@@ -118,16 +172,10 @@ func (e *Engine) UnlinkIssue(ctx context.Context, itemID string) error {
 		}
 		// Deliveries of the issue not applied yet are no longer the
 		// item's: they are ignored, with the reason.
-		queued, err := tx.QueuedDeliveries(ctx, in.ConnectionID, l.IssueID)
-		if err != nil {
+		if err := ignoreQueued(ctx, tx, in.ConnectionID, l.IssueID, "the item was unlinked from the issue"); err != nil {
 			return err
 		}
-		for _, d := range queued {
-			if err := tx.SetDeliveryStatus(ctx, d.ID, store.DeliveryIgnored, "the item was unlinked from the issue"); err != nil {
-				return err
-			}
-		}
-		key := l.IssueKey
+		key = l.IssueKey
 		l.State, l.IssueID, l.IssueKey, l.Synced, l.UpdatedAt = tracker.LinkUnlinked, "", "", nil, e.now()
 		if err := tx.UpsertLink(ctx, l); err != nil {
 			return err
@@ -138,6 +186,7 @@ func (e *Engine) UnlinkIssue(ctx context.Context, itemID string) error {
 	if err != nil {
 		return fmt.Errorf("unlink item %s: %w", itemID, err)
 	}
+	e.cfg.Audit.Record(ctx, "item.unlink", "item:"+itemID, "from Jira issue "+key)
 	return nil
 }
 
@@ -161,15 +210,15 @@ func (e *Engine) linkTarget(ctx context.Context, itemID string) (it tracker.Item
 }
 
 // checkLinkable refuses to link an item that has (or may be getting) an
-// issue.
-func checkLinkable(ctx context.Context, tx store.Tx, itemID string) error {
+// issue; relink lets an item that has one move its link.
+func checkLinkable(ctx context.Context, tx store.Tx, itemID string, relink bool) error {
 	l, err := tx.GetLink(ctx, itemID)
 	switch {
 	case tracker.KindOf(err) == tracker.ENotFound:
 		return nil
 	case err != nil:
 		return err
-	case l.State == tracker.LinkLinked:
+	case l.State == tracker.LinkLinked && !relink:
 		return tracker.Errorf(tracker.EConflict, "the item is already linked to %s; unlink it first", l.IssueKey)
 	case l.State == tracker.LinkCreating:
 		return tracker.Errorf(tracker.EConflict, "the item's issue is being created (a create may be in flight)")

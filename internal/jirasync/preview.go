@@ -29,6 +29,9 @@ type Preview struct {
 	IssueType string `json:"issue_type"`
 	Summary   string `json:"summary"`
 	Priority  string `json:"priority"`
+	// SecurityLevel is the issue security level the mapping gives the
+	// item's severity ("" when none is set).
+	SecurityLevel string `json:"security_level,omitempty"`
 	// Fields are the mapped fields sent to Jira, with the JSON value of
 	// each as it would be sent.
 	Fields []PreviewField `json:"fields"`
@@ -106,7 +109,7 @@ func (e *Engine) Preview(ctx context.Context, itemID string) (Preview, error) {
 func (r *run) preview(it tracker.Item, link store.Link, hasLink bool) Preview {
 	want := desired(it, r.doc)
 	p := Preview{ItemID: it.ID, IntegrationID: r.in.ID, Project: r.in.ProjectKey, IssueType: r.doc.IssueTypes[it.Kind],
-		Summary: it.Title, Priority: want.Priority, Status: want.Status, Fields: []PreviewField{}, Transitions: []string{}}
+		Summary: it.Title, Priority: want.Priority, SecurityLevel: want.Security, Status: want.Status, Fields: []PreviewField{}, Transitions: []string{}}
 	linked := hasLink && link.State == tracker.LinkLinked
 	switch {
 	case p.IssueType == "" || (hasLink && link.State == tracker.LinkUnlinked):

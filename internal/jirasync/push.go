@@ -299,6 +299,17 @@ func (r *run) ensureIssue(ctx context.Context, s snapshot) (bool, error) {
 			req.Fields[id] = rawJSON(raw)
 		}
 	}
+	if want.Security != "" && r.setsSecurity(it.Kind) {
+		ref, err := r.securityRef(it.Severity, want.Security)
+		if err == nil && !r.onScreen(it.Kind, "security") {
+			err = jobs.Permanent(fmt.Errorf("the mapping gives %s items the security level %q, but the create screen of %s in project %s has no Security Level field: add it to the screen (or let the service account set security levels); the issue is not created without its level",
+				it.Severity, want.Security, r.doc.IssueTypes[it.Kind], r.in.ProjectKey))
+		}
+		if err != nil {
+			return false, r.refuseCreate(ctx, link, err)
+		}
+		req.Fields["security"] = ref
+	}
 	start := time.Now()
 	created, err := r.client.CreateIssue(ctx, req)
 	createdKey := ""
@@ -324,11 +335,46 @@ func (r *run) ensureIssue(ctx context.Context, s snapshot) (bool, error) {
 			return false, err
 		}
 	}
-	synced := state{Fields: want.Fields, Priority: want.Priority, Status: r.initialStatus(it.Kind)}
+	synced := state{Fields: want.Fields, Priority: want.Priority, Security: want.Security, Status: r.initialStatus(it.Kind)}
 	if err := r.storeLink(ctx, it.ID, created.ID, created.Key, synced); err != nil {
 		return false, err
 	}
 	return true, r.wakeFindings(ctx, it)
+}
+
+// securityRef is the value of the security field for a mapped level. A
+// level the project no longer offers is an error, never a silent create
+// or edit without it: an issue meant to be restricted must not be made
+// visible to the whole project.
+func (r *run) securityRef(sev tracker.Severity, name string) (map[string]any, error) {
+	l, ok := r.meta.SecurityLevel(name)
+	if !ok {
+		return nil, jobs.Permanent(fmt.Errorf("the mapping gives %s items the security level %q, which project %s does not offer (any more): fix the mapping; the issue is not written without its level", sev, name, r.in.ProjectKey))
+	}
+	return map[string]any{"id": l.ID}, nil
+}
+
+// setsSecurity reports whether the sync sets the security level of a
+// kind's issues: not on sub-tasks, which Jira gives their parent's level.
+func (r *run) setsSecurity(kind string) bool {
+	typeName := r.doc.IssueTypes[kind]
+	for _, it := range r.meta.IssueTypes {
+		if strings.EqualFold(it.Name, typeName) {
+			return !it.Subtask
+		}
+	}
+	return kind != tracker.KindFinding
+}
+
+// refuseCreate records a create refused before it reached Jira: nothing
+// exists, so the next attempt need not search for it.
+func (r *run) refuseCreate(ctx context.Context, link store.Link, cause error) error {
+	link.State = tracker.LinkRefused
+	r.record(ctx, "create", "", "", time.Now(), cause)
+	if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertLink(ctx, link) }); err != nil {
+		return err
+	}
+	return cause
 }
 
 // wakeFindings makes the findings of a vulnerability whose issue was just
@@ -430,6 +476,12 @@ func (r *run) observed(kind string, issue *jira.Issue) state {
 	if issue.Priority != nil {
 		st.Priority = issue.Priority.Name
 	}
+	var sec struct {
+		Name string `json:"name"`
+	}
+	if raw, ok := issue.Fields["security"]; ok && json.Unmarshal(raw, &sec) == nil {
+		st.Security = sec.Name
+	}
 	for _, f := range r.doc.Fields {
 		v := fromJira(r.jiraField(kind, f.Jira), issue)
 		if f.Jira == "labels" {
@@ -501,6 +553,17 @@ func (r *run) pushFields(ctx context.Context, s *snapshot) error {
 			next.Priority = want.Priority
 		}
 	}
+	// The level follows the mapping when the severity changes to one
+	// mapped to another level; an unmapped severity leaves it alone.
+	if want.Security != "" && !strings.EqualFold(want.Security, synced.Security) && r.setsSecurity(s.item.Kind) {
+		ref, err := r.securityRef(s.item.Severity, want.Security)
+		if err != nil {
+			r.record(ctx, "update", "", s.link.IssueKey, time.Now(), err)
+			return err
+		}
+		fields["security"] = ref
+		next.Security = want.Security
+	}
 	if len(fields) == 0 && len(update) == 0 {
 		return nil
 	}
@@ -518,6 +581,9 @@ func (r *run) pushFields(ctx context.Context, s *snapshot) error {
 			next.Fields[id] = synced.Fields[id]
 			if id == "priority" {
 				next.Priority = synced.Priority
+			}
+			if id == "security" {
+				next.Security = synced.Security
 			}
 		}
 		if len(fields) == 0 && len(update) == 0 {
@@ -669,8 +735,8 @@ func (r *run) pushComments(ctx context.Context, s snapshot) error {
 		return nil
 	}
 	for _, c := range s.comments {
-		if c.Origin != tracker.OriginVulnsync {
-			continue
+		if c.Origin != tracker.OriginVulnsync || c.Internal {
+			continue // internal notes never go to Jira
 		}
 		if _, done := s.commLinks[c.ID]; done {
 			continue

@@ -309,7 +309,11 @@ func (r *run) drifted(ctx context.Context, tx store.Tx, l store.Link, kind strin
 			return true, nil
 		}
 	}
-	for _, c := range is.Comments {
+	for i := range is.Comments {
+		c := &is.Comments[i]
+		if r.skipsRestricted(c) {
+			continue // left out by policy: nothing to mirror
+		}
 		if _, err := tx.ObjectLinkByJira(ctx, store.ObjectComment, r.in.ID, c.ID); tracker.KindOf(err) == tracker.ENotFound {
 			return r.doc.Comments == "both" || r.doc.Comments == "from_jira", nil
 		} else if err != nil {
@@ -368,6 +372,11 @@ func (r *run) pull(ctx context.Context, s *snapshot) (string, error) {
 		if !r.isServiceAccount(u) {
 			user = u
 		}
+	}
+	// A move (the key changed, the id did not) is applied first; out of
+	// the integrated project, the policy may end the link here.
+	if moved, note, err := r.followMove(ctx, s, is, authors["project"], when("project")); moved || err != nil {
+		return note, err
 	}
 	note, err := r.applyIssue(ctx, s, is, when, user, ours, func(string) bool { return true }, true)
 	if err != nil {

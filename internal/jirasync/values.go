@@ -19,6 +19,9 @@ type state struct {
 	Fields   map[string]any `json:"fields"`
 	Status   string         `json:"status"`
 	Priority string         `json:"priority"`
+	// Security is the issue security level (by name) last set by vulnsync
+	// or read from Jira ("" when none is mapped or known).
+	Security string `json:"security,omitempty"`
 	// Times holds, per field id ("status", "priority" included), Jira's
 	// time of the newest change applied from Jira, so a delivery that
 	// arrives late never rolls back a newer one (G3).
@@ -89,7 +92,7 @@ func normalize(v any) any {
 
 // desired is the Jira state an item should have under the mapping.
 func desired(it tracker.Item, doc *mapping.Document) state {
-	s := state{Fields: map[string]any{}, Status: doc.StatusToJira[it.Status], Priority: doc.PriorityFor(it.Severity)}
+	s := state{Fields: map[string]any{}, Status: doc.StatusToJira[it.Status], Priority: doc.PriorityFor(it.Severity), Security: doc.SecurityLevelFor(it.Severity)}
 	for _, f := range doc.Fields {
 		if f.ToJira() {
 			s.Fields[f.Jira] = normalize(itemValue(it, f.Vulnsync))

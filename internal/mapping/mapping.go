@@ -95,6 +95,26 @@ const (
 	OnIssueDeletedRecreate = "recreate"
 )
 
+// Move policies: what happens when the linked issue is moved to another
+// project in Jira (its id stays, its key changes).
+const (
+	// OnIssueMovedDeletion (default): the issue left the integrated
+	// project, so on_issue_deleted applies (unlink, or recreate in the
+	// integrated project).
+	OnIssueMovedDeletion = "deletion_policy"
+	// OnIssueMovedFollow: the link follows the issue by its id into the
+	// other project and the item shows its new key.
+	OnIssueMovedFollow = "follow"
+)
+
+// Restricted-comment policies: what the sync does with a Jira comment whose
+// visibility is restricted to a role or group. Either way such a comment is
+// never shown as public in vulnsync.
+const (
+	RestrictedSkip = "skip" // not mirrored at all
+	RestrictedKeep = "keep" // mirrored, marked restricted with its visibility
+)
+
 // MaxAttachmentBytes is the largest max_bytes a mapping may set.
 const MaxAttachmentBytes = 64 << 20
 
@@ -116,6 +136,18 @@ type Document struct {
 	Attachments    Attachments       `json:"attachments"`
 	OnItemDeleted  string            `json:"on_item_deleted,omitempty"`
 	OnIssueDeleted string            `json:"on_issue_deleted,omitempty"`
+	// SecurityLevels names, per severity, the issue security level the
+	// issue gets (e.g. critical → "Security only"): set at create and
+	// changed when the severity changes to one mapped to another level.
+	// An unmapped severity leaves the issue's level as it is: the sync
+	// never lowers an issue's confidentiality on its own.
+	SecurityLevels map[tracker.Severity]string `json:"security_levels,omitempty"`
+	// RestrictedComments is the policy for Jira comments restricted to a
+	// role or group: skip (default) or keep (marked restricted).
+	RestrictedComments string `json:"restricted_comments,omitempty"`
+	// OnIssueMoved is the policy for an issue moved out of the integrated
+	// project: deletion_policy (default) or follow.
+	OnIssueMoved string `json:"on_issue_moved,omitempty"`
 }
 
 // Normalize fills the defaults the spec gives: summary and description flow
@@ -133,6 +165,12 @@ func (d *Document) Normalize() {
 	}
 	if d.OnIssueDeleted == "" {
 		d.OnIssueDeleted = OnIssueDeletedUnlink
+	}
+	if d.RestrictedComments == "" {
+		d.RestrictedComments = RestrictedSkip
+	}
+	if d.OnIssueMoved == "" {
+		d.OnIssueMoved = OnIssueMovedDeletion
 	}
 	for i := range d.Fields {
 		if d.Fields[i].Direction == "" && (d.Fields[i].Vulnsync == "title" || d.Fields[i].Vulnsync == "description") {
@@ -191,6 +229,12 @@ func (d *Document) PriorityFor(s tracker.Severity) string {
 	return d.DefaultPriority
 }
 
+// SecurityLevelFor is the issue security level mapped to a severity, or ""
+// when none is.
+func (d *Document) SecurityLevelFor(s tracker.Severity) string {
+	return d.SecurityLevels[s]
+}
+
 // Meta describes the Jira project a mapping is validated against.
 type Meta struct {
 	ProjectKey string
@@ -202,6 +246,26 @@ type Meta struct {
 	// Resolutions are the site's resolutions (a transition screen may
 	// require one).
 	Resolutions []string
+	// SecurityLevels are the issue security levels the project's scheme
+	// offers (the security field's allowedValues on the create screen);
+	// empty when the project has no scheme.
+	SecurityLevels []SecurityLevel
+}
+
+// SecurityLevel is one issue security level of the project.
+type SecurityLevel struct {
+	ID   string
+	Name string
+}
+
+// SecurityLevel finds a level by name (case-insensitive).
+func (m Meta) SecurityLevel(name string) (SecurityLevel, bool) {
+	for _, l := range m.SecurityLevels {
+		if strings.EqualFold(l.Name, name) {
+			return l, true
+		}
+	}
+	return SecurityLevel{}, false
 }
 
 // IssueType is one issue type of the project with its create-screen fields.
@@ -279,6 +343,7 @@ func (d *Document) Validate(m Meta, cat tracker.Catalog) error {
 	d.validateStatuses(p, m, used)
 	d.validatePriorities(p, m)
 	d.validateResolutions(p, m)
+	d.validateSecurityLevels(p, m)
 	d.validateFields(p, m, cat, used)
 	d.validatePolicies(p)
 	return p.Err(tracker.EUnprocessable, "the mapping does not fit the Jira project "+m.ProjectKey)
@@ -667,6 +732,25 @@ func containsFold(list []string, s string) bool {
 	return false
 }
 
+// validateSecurityLevels checks that each mapped level exists in the
+// project's issue security scheme.
+func (d *Document) validateSecurityLevels(p tracker.Problems, m Meta) {
+	for _, sev := range sortedKeys(d.SecurityLevels) {
+		key := "security_levels." + string(sev)
+		name := d.SecurityLevels[sev]
+		switch {
+		case !sev.Valid():
+			p.Add(key, "unknown severity %q", sev)
+		case len(m.SecurityLevels) == 0:
+			p.Add(key, "project %s has no issue security scheme (or the service account may not set levels)", m.ProjectKey)
+		default:
+			if _, ok := m.SecurityLevel(name); !ok {
+				p.Add(key, "security level %q does not exist in project %s (its levels: %s)", name, m.ProjectKey, names(m.SecurityLevels, func(l SecurityLevel) string { return l.Name }))
+			}
+		}
+	}
+}
+
 func (d *Document) validatePolicies(p tracker.Problems) {
 	switch d.Comments {
 	case CommentsBoth, CommentsToJira, CommentsFromJira, CommentsNone:
@@ -685,6 +769,16 @@ func (d *Document) validatePolicies(p tracker.Problems) {
 	case OnIssueDeletedUnlink, OnIssueDeletedRecreate:
 	default:
 		p.Add("on_issue_deleted", "must be unlink or recreate")
+	}
+	switch d.RestrictedComments {
+	case RestrictedSkip, RestrictedKeep:
+	default:
+		p.Add("restricted_comments", "must be skip or keep")
+	}
+	switch d.OnIssueMoved {
+	case OnIssueMovedDeletion, OnIssueMovedFollow:
+	default:
+		p.Add("on_issue_moved", "must be deletion_policy or follow")
 	}
 }
 

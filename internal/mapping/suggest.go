@@ -12,8 +12,9 @@ import (
 )
 
 // SetBySync are Jira fields the sync sets itself (or that the mapping
-// covers elsewhere: issue type, priority), so no field row maps them.
-var SetBySync = map[string]bool{"project": true, "issuetype": true, "parent": true, "reporter": true, "priority": true, "attachment": true, "issuelinks": true}
+// covers elsewhere: issue type, priority, security level), so no field
+// row maps them.
+var SetBySync = map[string]bool{"project": true, "issuetype": true, "parent": true, "reporter": true, "priority": true, "attachment": true, "issuelinks": true, "security": true}
 
 // ProjectField is a Jira field across the project's issue types, with the
 // issue types that require it.

@@ -517,12 +517,18 @@ func (s *Service) CommentsPage(ctx context.Context, itemID string, f store.PageF
 
 // AddComment adds a Markdown comment by actor to the item.
 func (s *Service) AddComment(ctx context.Context, actor Actor, itemID, body string) (tracker.Comment, error) {
+	return s.AddCommentNote(ctx, actor, itemID, body, false)
+}
+
+// AddCommentNote adds a Markdown comment by actor to the item; internal
+// makes it a note for vulnsync's users that never goes to Jira.
+func (s *Service) AddCommentNote(ctx context.Context, actor Actor, itemID, body string, internal bool) (tracker.Comment, error) {
 	if err := tracker.ValidateCommentBody(body); err != nil {
 		return tracker.Comment{}, err
 	}
 	now := s.Now()
 	c := tracker.Comment{ID: newID(), ItemID: itemID, Author: tracker.Author{Name: actor.Name, Email: actor.Email},
-		Body: body, CreatedAt: now, UpdatedAt: now, Origin: actor.Origin}
+		Body: body, CreatedAt: now, UpdatedAt: now, Origin: actor.Origin, Internal: internal}
 	err := s.write(ctx, func(tx store.Tx) error {
 		it, err := tx.GetItem(ctx, itemID)
 		if err != nil {
@@ -651,6 +657,16 @@ func (s *Service) MirrorComment(ctx context.Context, c tracker.Comment) (tracker
 // EditComment applies to a mirrored comment an edit made in Jira. It
 // emits no change event: the edit came from Jira and must not go back.
 func (s *Service) EditComment(ctx context.Context, id, body string, at time.Time) (tracker.Comment, error) {
+	return s.editComment(ctx, id, body, nil, false, at)
+}
+
+// EditRestrictedComment applies an edit made in Jira that may also have
+// changed the comment's visibility (nil: public now).
+func (s *Service) EditRestrictedComment(ctx context.Context, id, body string, vis *tracker.Visibility, at time.Time) (tracker.Comment, error) {
+	return s.editComment(ctx, id, body, vis, true, at)
+}
+
+func (s *Service) editComment(ctx context.Context, id, body string, vis *tracker.Visibility, setVis bool, at time.Time) (tracker.Comment, error) {
 	body = FromJiraText(body)
 	if err := tracker.ValidateCommentBody(body); err != nil {
 		return tracker.Comment{}, err
@@ -662,6 +678,9 @@ func (s *Service) EditComment(ctx context.Context, id, body string, at time.Time
 			return err
 		}
 		c.Body, c.UpdatedAt = body, tracker.Truncate(at)
+		if setVis {
+			c.Visibility, c.Restricted = vis, vis != nil
+		}
 		return tx.UpdateComment(ctx, c)
 	})
 	if err != nil {

@@ -55,6 +55,20 @@ type Comment struct {
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	Origin    Origin    `json:"origin"`
+	// Internal marks a note for vulnsync's users only: it never goes to
+	// Jira, whatever the comment policy.
+	Internal bool `json:"internal"`
+	// Restricted is true for a Jira comment whose visibility is limited
+	// to a role or group (Visibility says which): it must never be shown
+	// as public. Set from Visibility when the comment is read.
+	Restricted bool        `json:"restricted"`
+	Visibility *Visibility `json:"visibility,omitempty"`
+}
+
+// Visibility is the role or group a Jira comment is restricted to.
+type Visibility struct {
+	Type  string `json:"type"` // "role" or "group"
+	Value string `json:"value"`
 }
 
 // Attachment is a file on an item. The bytes are stored separately from the

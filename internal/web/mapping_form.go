@@ -91,9 +91,15 @@ type mappingForm struct {
 	MaxBytes       selectRow
 	OnItemDeleted  selectRow
 	OnIssueDeleted selectRow
-	Message        string
-	Problems       []keyedProblem
-	ProblemCount   int
+	// SecurityLevels: per severity, the issue security level (the
+	// project's levels are the choices; none when it has no scheme).
+	SecurityLevels     []selectRow
+	ProjectLevels      []string
+	RestrictedComments selectRow
+	OnIssueMoved       selectRow
+	Message            string
+	Problems           []keyedProblem
+	ProblemCount       int
 	// The choices every field row offers.
 	DirectionChoices []choice
 	LockChoices      []choice
@@ -108,6 +114,8 @@ var (
 	commentChoices   = []choice{{"both", "both ways"}, {"to_jira", "vulnsync → Jira only"}, {"from_jira", "Jira → vulnsync only"}, {"none", "not synced"}}
 	itemDelChoices   = []choice{{"close", "close the issue (done status, with a comment)"}, {"delete", "delete the issue"}, {"leave", "leave the issue alone"}}
 	issueDelChoices  = []choice{{"unlink", "unlink the item (and record why)"}, {"recreate", "create a new issue"}}
+	restrictChoices  = []choice{{"skip", "leave them out"}, {"keep", "keep them, marked restricted"}}
+	movedChoices     = []choice{{"deletion_policy", "as if it were deleted (the policy above)"}, {"follow", "follow it (the item shows its new key)"}}
 )
 
 // buildForm lays out doc over the project's metadata. rawDefaults keeps
@@ -282,6 +290,21 @@ func buildForm(v integration.View, meta mapping.Meta, cat tracker.Catalog, doc m
 		Hint: "larger ones are recorded as a link"}
 	f.OnItemDeleted = selectRow{Key: "on_item_deleted", Label: "When an item is deleted", Value: doc.OnItemDeleted, Options: withValue(itemDelChoices, doc.OnItemDeleted)}
 	f.OnIssueDeleted = selectRow{Key: "on_issue_deleted", Label: "When its Jira issue is deleted", Value: doc.OnIssueDeleted, Options: withValue(issueDelChoices, doc.OnIssueDeleted)}
+	f.OnIssueMoved = selectRow{Key: "on_issue_moved", Label: "When its Jira issue is moved to another project", Value: doc.OnIssueMoved, Options: withValue(movedChoices, doc.OnIssueMoved)}
+	f.RestrictedComments = selectRow{Key: "restricted_comments", Label: "Jira comments restricted to a role or group", Value: doc.RestrictedComments,
+		Hint: "never shown as public", Options: withValue(restrictChoices, doc.RestrictedComments)}
+	levelChoices := []choice{{"", "— no level —"}}
+	for _, l := range meta.SecurityLevels {
+		f.ProjectLevels = append(f.ProjectLevels, l.Name)
+		levelChoices = append(levelChoices, choice{l.Name, l.Name})
+	}
+	for _, sev := range tracker.Severities {
+		val := doc.SecurityLevels[sev]
+		if len(meta.SecurityLevels) == 0 && val == "" {
+			continue
+		}
+		f.SecurityLevels = append(f.SecurityLevels, selectRow{Key: "security_levels." + string(sev), Label: string(sev), Value: val, Options: withValue(levelChoices, val)})
+	}
 	return f
 }
 
@@ -440,6 +463,17 @@ func parseMappingForm(form url.Values, meta mapping.Meta) (mapping.Document, map
 			d.OnItemDeleted = val
 		case key == "on_issue_deleted":
 			d.OnIssueDeleted = val
+		case key == "on_issue_moved":
+			d.OnIssueMoved = val
+		case key == "restricted_comments":
+			d.RestrictedComments = val
+		case strings.HasPrefix(key, "security_levels."):
+			if val != "" {
+				if d.SecurityLevels == nil {
+					d.SecurityLevels = map[tracker.Severity]string{}
+				}
+				d.SecurityLevels[tracker.Severity(strings.TrimPrefix(key, "security_levels."))] = val
+			}
 		}
 	}
 	d.Attachments.ToJira = form.Get("attachments.to_jira") != ""
@@ -470,12 +504,12 @@ func (f *mappingForm) applyProblems(message string, problems map[string]string, 
 	f.Message = message
 	f.ProblemCount = len(problems)
 	rows := map[string]*string{}
-	for _, list := range [][]selectRow{f.IssueTypes, f.StatusTo, f.StatusFrom, f.Priority, f.Resolutions} {
+	for _, list := range [][]selectRow{f.IssueTypes, f.StatusTo, f.StatusFrom, f.Priority, f.Resolutions, f.SecurityLevels} {
 		for i := range list {
 			rows[list[i].Key] = &list[i].Err
 		}
 	}
-	for _, s := range []*selectRow{&f.DefaultPriority, &f.Comments, &f.MaxBytes, &f.OnItemDeleted, &f.OnIssueDeleted} {
+	for _, s := range []*selectRow{&f.DefaultPriority, &f.Comments, &f.MaxBytes, &f.OnItemDeleted, &f.OnIssueDeleted, &f.OnIssueMoved, &f.RestrictedComments} {
 		rows[s.Key] = &s.Err
 	}
 	for i := range f.Defaults {

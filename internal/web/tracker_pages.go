@@ -411,7 +411,7 @@ func (u *ui) handleUpdateItem(w http.ResponseWriter, r *http.Request, sv *sessio
 
 func (u *ui) handleAddComment(w http.ResponseWriter, r *http.Request, sv *sessionView) {
 	body := r.PostFormValue("body")
-	if _, err := u.svc.AddComment(r.Context(), actorOf(sv), r.PathValue("id"), body); err != nil {
+	if _, err := u.svc.AddCommentNote(r.Context(), actorOf(sv), r.PathValue("id"), body, r.PostFormValue("internal") != ""); err != nil {
 		p := u.explain(r, err)
 		if p.Status == http.StatusNotFound {
 			u.renderError(w, r, sv, err)

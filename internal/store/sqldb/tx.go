@@ -843,15 +843,31 @@ func (t *tx) ListHistory(ctx context.Context, itemID string) ([]tracker.HistoryE
 
 // ---- Comments ----
 
-const commentCols = `id, item_id, author_name, author_email, author_account_id, body, origin, created_at, updated_at`
+const commentCols = `id, item_id, author_name, author_email, author_account_id, body, origin, created_at, updated_at, internal, visibility_type, visibility_value`
 
 func scanComment(s interface{ Scan(...any) error }) (tracker.Comment, error) {
 	var c tracker.Comment
-	var origin string
+	var origin, visType, visValue string
 	err := s.Scan(&c.ID, &c.ItemID, &c.Author.Name, &c.Author.Email, &c.Author.AccountID, &c.Body, &origin,
-		timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt})
+		timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt}, &c.Internal, &visType, &visValue)
 	c.Origin = tracker.Origin(origin)
+	if visType != "" {
+		c.Visibility = &tracker.Visibility{Type: visType, Value: visValue}
+		c.Restricted = true
+	}
 	return c, err
+}
+
+// visibilityCols are the stored form of a comment's visibility ("" for
+// none), refusing a type Jira does not have.
+func visibilityCols(v *tracker.Visibility) (string, string, error) {
+	if v == nil {
+		return "", "", nil
+	}
+	if v.Type != "role" && v.Type != "group" {
+		return "", "", invalid("comment visibility type must be role or group, not %q", v.Type)
+	}
+	return v.Type, v.Value, nil
 }
 
 // CreateComment stores a comment on a live item.
@@ -865,6 +881,13 @@ func (t *tx) CreateComment(ctx context.Context, c tracker.Comment) error {
 	if err := tracker.ValidateCommentBody(c.Body); err != nil {
 		return err
 	}
+	visType, visValue, err := visibilityCols(c.Visibility)
+	if err != nil {
+		return err
+	}
+	if c.Internal && c.Origin != tracker.OriginVulnsync {
+		return invalid("only a vulnsync comment can be an internal note")
+	}
 	if err := t.itemLive(ctx, "create comment", c.ItemID); err != nil {
 		return err
 	}
@@ -873,8 +896,9 @@ func (t *tx) CreateComment(ctx context.Context, c tracker.Comment) error {
 	if !c.UpdatedAt.IsZero() {
 		updated = tracker.Truncate(c.UpdatedAt)
 	}
-	n, err := t.execN(ctx, `INSERT INTO comments (`+commentCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-		c.ID, c.ItemID, c.Author.Name, c.Author.Email, c.Author.AccountID, c.Body, string(c.Origin), t.d.ts(created), t.d.ts(updated))
+	n, err := t.execN(ctx, `INSERT INTO comments (`+commentCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		c.ID, c.ItemID, c.Author.Name, c.Author.Email, c.Author.AccountID, c.Body, string(c.Origin), t.d.ts(created), t.d.ts(updated),
+		c.Internal, visType, visValue)
 	if err != nil {
 		return wrap("create comment", err)
 	}
@@ -920,14 +944,18 @@ func (t *tx) ListComments(ctx context.Context, itemID string) ([]tracker.Comment
 	return out, nil
 }
 
-// UpdateComment replaces a comment's body and updated time; its item,
-// author, origin and creation time are fixed.
+// UpdateComment replaces a comment's body, visibility and updated time;
+// its item, author, origin, internal flag and creation time are fixed.
 func (t *tx) UpdateComment(ctx context.Context, c tracker.Comment) error {
 	if err := tracker.ValidateCommentBody(c.Body); err != nil {
 		return err
 	}
-	n, err := t.execN(ctx, `UPDATE comments SET body = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL`,
-		c.Body, t.d.ts(t.stamp(c.UpdatedAt)), c.ID)
+	visType, visValue, err := visibilityCols(c.Visibility)
+	if err != nil {
+		return err
+	}
+	n, err := t.execN(ctx, `UPDATE comments SET body = ?, updated_at = ?, visibility_type = ?, visibility_value = ? WHERE id = ? AND deleted_at IS NULL`,
+		c.Body, t.d.ts(t.stamp(c.UpdatedAt)), visType, visValue, c.ID)
 	if err != nil {
 		return wrap("update comment", err)
 	}

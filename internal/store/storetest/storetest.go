@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListItemsBadFilter", testListItemsBadFilter},
 		{"TimeRoundTrip", testTimeRoundTrip},
 		{"Comments", testComments},
+		{"CommentVisibility", testCommentVisibility},
 		{"Attachments", testAttachments},
 		{"Tokens", testTokens},
 		{"JobLifecycle", testJobLifecycle},
@@ -922,6 +923,71 @@ func testTimeRoundTrip(t *testing.T, s store.Store) {
 			}
 			return nil
 		})
+	}
+}
+
+// testCommentVisibility: an internal note and a restricted Jira comment
+// keep their flags; an update can restrict or open a comment but not
+// change its internal flag; bad input is refused with nothing stored.
+func testCommentVisibility(t *testing.T, s store.Store) {
+	tg := createTarget(t, s, "web")
+	it := createItem(t, s, tg.ID, vuln("xss"), nil, base)
+	at := tracker.Truncate(base)
+	note := tracker.Comment{ID: newID(), ItemID: it.ID, Author: tracker.Author{Name: "Alice"}, Body: "exploit path, do not share",
+		Origin: tracker.OriginVulnsync, Internal: true, CreatedAt: at, UpdatedAt: at}
+	restricted := tracker.Comment{ID: newID(), ItemID: it.ID, Author: tracker.Author{Name: "Dev"}, Body: "for developers",
+		Origin: tracker.OriginJira, Restricted: true, Visibility: &tracker.Visibility{Type: "role", Value: "Developers"},
+		CreatedAt: at.Add(time.Second), UpdatedAt: at.Add(time.Second)}
+	inTx(t, s, func(tx store.Tx) error {
+		if err := tx.CreateComment(t.Context(), note); err != nil {
+			return err
+		}
+		return tx.CreateComment(t.Context(), restricted)
+	})
+	list := func() []tracker.Comment {
+		var out []tracker.Comment
+		view(t, s, func(tx store.Tx) error {
+			var err error
+			out, err = tx.ListComments(t.Context(), it.ID)
+			return err
+		})
+		return out
+	}
+	if diff := cmp.Diff([]tracker.Comment{note, restricted}, list()); diff != "" {
+		t.Errorf("ListComments (-want +got):\n%s", diff)
+	}
+	var page store.CommentPage
+	view(t, s, func(tx store.Tx) error {
+		var err error
+		page, err = tx.ListCommentsPage(t.Context(), store.PageFilter{ItemID: it.ID, Limit: 10})
+		return err
+	})
+	if diff := cmp.Diff([]tracker.Comment{note, restricted}, page.Comments); diff != "" {
+		t.Errorf("ListCommentsPage (-want +got):\n%s", diff)
+	}
+
+	opened := restricted
+	opened.Visibility, opened.Restricted = nil, false
+	opened.UpdatedAt = at.Add(time.Minute)
+	inTx(t, s, func(tx store.Tx) error { return tx.UpdateComment(t.Context(), opened) })
+	notInternal := note
+	notInternal.Internal = false // the internal flag is fixed at creation
+	inTx(t, s, func(tx store.Tx) error { return tx.UpdateComment(t.Context(), notInternal) })
+	if diff := cmp.Diff([]tracker.Comment{note, opened}, list()); diff != "" {
+		t.Errorf("after updates (-want +got):\n%s", diff)
+	}
+
+	bad := tracker.Comment{ID: newID(), ItemID: it.ID, Body: "x", Origin: tracker.OriginJira, CreatedAt: at,
+		Visibility: &tracker.Visibility{Type: "everyone", Value: "x"}}
+	wantErr(t, "CreateComment with an unknown visibility type", txErr(t, s, func(tx store.Tx) error {
+		return tx.CreateComment(t.Context(), bad)
+	}), tracker.EInvalid, "role or group")
+	internalJira := tracker.Comment{ID: newID(), ItemID: it.ID, Body: "x", Origin: tracker.OriginJira, Internal: true, CreatedAt: at}
+	wantErr(t, "CreateComment of an internal Jira comment", txErr(t, s, func(tx store.Tx) error {
+		return tx.CreateComment(t.Context(), internalJira)
+	}), tracker.EInvalid, "internal")
+	if got := len(list()); got != 2 {
+		t.Errorf("refused comments were stored: %d comments, want 2", got)
 	}
 }
 
