@@ -170,16 +170,21 @@ func Parse(body []byte) (*Event, error) {
 		if err != nil {
 			return nil, fmt.Errorf("parse webhook %s: %w", p.Event, err)
 		}
-		e.Issue, e.IssueID, e.IssueKey = is, is.ID, is.Key
-		var proj struct {
-			Fields struct {
-				Project struct {
-					Key string `json:"key"`
-				} `json:"project"`
-			} `json:"fields"`
+		// An issue object without an id names no issue: it is left out
+		// (a comment event still names its issue by the comment's URL),
+		// so that an event's Issue, when set, is always IssueID's.
+		if is.ID != "" {
+			e.Issue, e.IssueID, e.IssueKey = is, is.ID, is.Key
+			var proj struct {
+				Fields struct {
+					Project struct {
+						Key string `json:"key"`
+					} `json:"project"`
+				} `json:"fields"`
+			}
+			_ = json.Unmarshal(p.Issue, &proj)
+			e.ProjectKey = proj.Fields.Project.Key
 		}
-		_ = json.Unmarshal(p.Issue, &proj)
-		e.ProjectKey = proj.Fields.Project.Key
 	}
 	if p.Changelog != nil {
 		e.Changelog = p.Changelog.Items
