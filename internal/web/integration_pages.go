@@ -140,8 +140,12 @@ type connectionData struct {
 	Events     []string
 	Test       *testResult
 	SecretErr  string
-	// CredErr says why replacing the credentials was refused.
-	CredErr string
+	// CredErr says why replacing the credentials was refused; CredEmail
+	// is the email typed then (kept; the secret is not).
+	CredErr   string
+	CredEmail string
+	// Health is the webhook health panel (nil hides it).
+	Health *webhookHealthView
 }
 
 func (u *ui) connectionPage(w http.ResponseWriter, r *http.Request, sv *sessionView, status int, d connectionData) {
@@ -171,6 +175,10 @@ func (u *ui) connectionPage(w http.ResponseWriter, r *http.Request, sv *sessionV
 		d.JQL = integration.WebhookJQL(d.Projects)
 	}
 	d.Events = integration.WebhookEvents
+	d.Health = u.webhookHealth(r, c.ID)
+	if d.CredEmail == "" {
+		d.CredEmail = c.Auth.Email
+	}
 	u.render(w, r, sv, status, "connection", c.Name, "integrations", d)
 }
 
@@ -226,7 +234,7 @@ func (u *ui) handleCredentials(w http.ResponseWriter, r *http.Request, sv *sessi
 			u.renderError(w, r, sv, err)
 			return
 		}
-		u.connectionPage(w, r, sv, p.Status, connectionData{CredErr: joinProblem(p)})
+		u.connectionPage(w, r, sv, p.Status, connectionData{CredErr: joinProblem(p), CredEmail: auth.Email})
 		return
 	}
 	if c.WebhookSecret != "" {
@@ -481,6 +489,8 @@ type activityData struct {
 	EventsError string
 	CanRetry    bool
 	CanBackfill bool
+	// Live is the part that follows the sync without a reload.
+	Live integrationLive
 }
 
 func (u *ui) handleActivity(w http.ResponseWriter, r *http.Request, sv *sessionView) {
@@ -506,6 +516,10 @@ func (u *ui) handleActivity(w http.ResponseWriter, r *http.Request, sv *sessionV
 		var rows []logRow
 		rows, d.Failures = readLog(evs)
 		d.Events = failuresFirst(rows)
+	}
+	d.Live = integrationLive{Integration: v, Failures: d.Failures, Every: liveEvery}
+	if !d.EventsShown {
+		d.Live.Failures = -1
 	}
 	u.render(w, r, sv, http.StatusOK, "activity", "Sync activity: "+v.TargetName+" ↔ "+v.ProjectKey, "integrations", d)
 }

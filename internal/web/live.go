@@ -1,0 +1,98 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/vulnsync/vulnsync/internal/integration"
+	"github.com/vulnsync/vulnsync/internal/tracker"
+)
+
+// Live parts of pages. A page that shows something the sync changes (an
+// item's Jira key and last sync, an integration's state and backfill
+// progress) includes a fragment that htmx fetches again every few seconds
+// and swaps in place (hx-trigger "every 2s"): the page follows the sync
+// without a reload and without a second code path, because the first
+// render and every refresh use the same template. The fragment routes are
+// read like the page they belong to (same role, same session); a page that
+// is closed stops asking. See docs/decisions.md ("Live updates by htmx
+// polling of small fragments").
+
+// liveEvery is how often an open page asks for its live fragments again.
+const liveEvery = "every 2s"
+
+// integrationLive is the live part of an integration's pages.
+type integrationLive struct {
+	Integration integration.View
+	// Failures counts the failures of its sync log that still stand (-1
+	// when the log is not available in this process).
+	Failures int
+	Every    string
+	// Pill renders the compact form (the target page's header).
+	Pill bool
+}
+
+// itemLive is the live part of an item's page: its Jira issue and its
+// last sync.
+type itemLive struct {
+	ItemID     string
+	Jira       *tracker.JiraRef
+	Integrated bool
+	ProjectKey string
+	LastSync   *logRow
+	Every      string
+}
+
+func (u *ui) integrationLive(r *http.Request, v integration.View) integrationLive {
+	d := integrationLive{Integration: v, Failures: -1, Every: liveEvery}
+	if u.cfg.SyncEvents != nil {
+		if evs, err := u.cfg.SyncEvents(r.Context(), v.ID, ""); err == nil {
+			_, d.Failures = readLog(evs)
+		}
+	}
+	return d
+}
+
+// handleIntegrationLive answers the live fragment of an integration:
+// GET /integrations/targets/{id}/live (?view=pill for the compact form).
+func (u *ui) handleIntegrationLive(w http.ResponseWriter, r *http.Request, sv *sessionView) {
+	if u.integ == nil {
+		u.renderError(w, r, sv, errNoIntegration)
+		return
+	}
+	v, err := u.integ.Integration(r.Context(), r.PathValue("id"))
+	if err != nil {
+		u.renderError(w, r, sv, err)
+		return
+	}
+	d := u.integrationLive(r, v)
+	d.Pill = r.URL.Query().Get("view") == "pill"
+	u.renderPartial(w, r, http.StatusOK, "integration-live", d)
+}
+
+// handleItemLive answers the live fragment of an item:
+// GET /items/{id}/live.
+func (u *ui) handleItemLive(w http.ResponseWriter, r *http.Request, sv *sessionView) {
+	it, err := u.svc.GetItem(r.Context(), r.PathValue("id"))
+	if err != nil {
+		u.renderError(w, r, sv, err)
+		return
+	}
+	d := itemLive{ItemID: it.ID, Every: liveEvery}
+	if row := u.rows(r, []tracker.Item{it}); row[0].Jira != nil {
+		d.Jira = row[0].Jira
+	}
+	if v, ok := u.integrationsByTarget(r)[it.TargetID]; ok {
+		d.Integrated, d.ProjectKey = true, v.ProjectKey
+		if u.cfg.SyncEvents != nil {
+			if evs, err := u.cfg.SyncEvents(r.Context(), v.ID, it.ID); err == nil {
+				rows, _ := readLog(evs)
+				for i := range rows {
+					if d.LastSync == nil || rows[i].At.After(d.LastSync.At) {
+						d.LastSync = &rows[i]
+					}
+				}
+			}
+		}
+	}
+	u.renderPartial(w, r, http.StatusOK, "item-live", d)
+}
