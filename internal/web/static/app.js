@@ -90,20 +90,20 @@
     var form = ev.target.closest("form[data-busy]");
     if (!form || ev.defaultPrevented) return;
     var btn = form.querySelector("button[type=submit]");
-    // Disable after the browser has taken the submission (a disabled
-    // button would not submit).
-    setTimeout(function () {
-      form.setAttribute("aria-busy", "true");
-      if (btn) {
-        btn.disabled = true;
-        btn.classList.add("busy");
-      }
-      var note = form.querySelector(".busy-note");
-      if (note) {
-        note.textContent = form.getAttribute("data-busy");
-        note.hidden = false;
-      }
-    }, 0);
+    // The submission is under way once the submit event fires:
+    // disabling the button now does not stop it (the button has no name
+    // that the form's data would need), and a timer might not run again
+    // on a page that is being left.
+    form.setAttribute("aria-busy", "true");
+    if (btn) {
+      btn.disabled = true;
+      btn.classList.add("busy");
+    }
+    var note = form.querySelector(".busy-note");
+    if (note) {
+      note.textContent = form.getAttribute("data-busy");
+      note.hidden = false;
+    }
   });
   // Coming back to the page (back button, bfcache): ready again.
   window.addEventListener("pageshow", function () {
