@@ -517,9 +517,13 @@ func (u *ui) handleActivity(w http.ResponseWriter, r *http.Request, sv *sessionV
 		rows, d.Failures = readLog(evs)
 		d.Events = failuresFirst(rows)
 	}
-	d.Live = integrationLive{Integration: v, Failures: d.Failures, Every: liveEvery}
+	d.Live = integrationLive{Integration: v, Failures: d.Failures, Every: liveEvery, CSRF: sv.CSRF}
 	if !d.EventsShown {
 		d.Live.Failures = -1
+	}
+	if _, _, err := u.versioned("integration-live", &d.Live, func(v string) { d.Live.Version = v }); err != nil {
+		u.renderError(w, r, sv, err)
+		return
 	}
 	u.render(w, r, sv, http.StatusOK, "activity", "Sync activity: "+v.TargetName+" ↔ "+v.ProjectKey, "integrations", d)
 }

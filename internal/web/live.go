@@ -1,7 +1,10 @@
 package web
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
+	"strings"
 
 	"github.com/vulnsync/vulnsync/internal/integration"
 	"github.com/vulnsync/vulnsync/internal/tracker"
@@ -20,6 +23,44 @@ import (
 // liveEvery is how often an open page asks for its live fragments again.
 const liveEvery = "every 2s"
 
+// A fragment carries the version of what it shows (a hash of its own
+// rendering) in the URL it polls; when nothing changed the answer is 204
+// No Content, which htmx leaves alone: no DOM churn, no focus lost, nothing
+// for a screen reader to announce again.
+
+// versioned renders the live fragment name of data twice: once without a
+// version to hash what it shows, then with that version (set through
+// setVersion) in its polling URL. It returns the version and the HTML.
+func (u *ui) versioned(name string, data any, setVersion func(string)) (string, string, error) {
+	var buf strings.Builder
+	if err := u.base.ExecuteTemplate(&buf, name, data); err != nil {
+		return "", "", err
+	}
+	sum := sha256.Sum256([]byte(buf.String()))
+	v := hex.EncodeToString(sum[:8])
+	setVersion(v)
+	buf.Reset()
+	err := u.base.ExecuteTemplate(&buf, name, data)
+	return v, buf.String(), err
+}
+
+// answerLive writes a live fragment, or 204 when the page already shows
+// this version of it.
+func (u *ui) answerLive(w http.ResponseWriter, r *http.Request, name string, data any, setVersion func(string)) {
+	v, html, err := u.versioned(name, data, setVersion)
+	if err != nil {
+		u.log.ErrorContext(r.Context(), "render live fragment", "template", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	if r.URL.Query().Get("seen") == v {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write([]byte(html))
+}
+
 // integrationLive is the live part of an integration's pages.
 type integrationLive struct {
 	Integration integration.View
@@ -29,6 +70,10 @@ type integrationLive struct {
 	Every    string
 	// Pill renders the compact form (the target page's header).
 	Pill bool
+	// CSRF is the session's token for the pause and resume forms.
+	CSRF string
+	// Version identifies what the fragment shows (see answerLive).
+	Version string
 }
 
 // itemLive is the live part of an item's page: its Jira issue and its
@@ -40,6 +85,7 @@ type itemLive struct {
 	ProjectKey string
 	LastSync   *logRow
 	Every      string
+	Version    string
 }
 
 func (u *ui) integrationLive(r *http.Request, v integration.View) integrationLive {
@@ -66,7 +112,8 @@ func (u *ui) handleIntegrationLive(w http.ResponseWriter, r *http.Request, sv *s
 	}
 	d := u.integrationLive(r, v)
 	d.Pill = r.URL.Query().Get("view") == "pill"
-	u.renderPartial(w, r, http.StatusOK, "integration-live", d)
+	d.CSRF = sv.CSRF
+	u.answerLive(w, r, "integration-live", &d, func(v string) { d.Version = v })
 }
 
 // handleItemLive answers the live fragment of an item:
@@ -94,5 +141,5 @@ func (u *ui) handleItemLive(w http.ResponseWriter, r *http.Request, sv *sessionV
 			}
 		}
 	}
-	u.renderPartial(w, r, http.StatusOK, "item-live", d)
+	u.answerLive(w, r, "item-live", &d, func(v string) { d.Version = v })
 }
