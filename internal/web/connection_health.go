@@ -86,9 +86,8 @@ type foldedError struct {
 	Detail string
 }
 
-// foldError splits msg at its first ": " when what follows reads like a
-// technical error chain rather than words for people; otherwise the whole
-// message is the headline.
+// foldError splits msg at its first ": " when what follows carries a
+// technical error chain; otherwise the whole message is the headline.
 func foldError(msg string) foldedError {
 	head, rest, ok := strings.Cut(msg, ": ")
 	if !ok || !technical(rest) {
@@ -97,10 +96,13 @@ func foldError(msg string) foldedError {
 	return foldedError{Head: head, Detail: msg}
 }
 
-// technical reports whether s looks like what a library says rather than
-// what a person needs to read first.
+// technical reports whether s carries what a library says (a URL, a
+// socket or TLS error, a decoder's complaint) rather than words for people.
+// Quotes and further colons alone do not count: people's messages name
+// fields and chain reasons too.
 func technical(s string) bool {
-	for _, marker := range []string{": ", `"`, "dial ", "tcp", "x509", "EOF", "deadline", "timeout", "://", "status ", "errno"} {
+	for _, marker := range []string{"://", "dial ", "EOF", "x509", "tls:", "connection refused", "connection reset", "i/o timeout",
+		"context deadline", "no such host", "json:", "unexpected end", "errno"} {
 		if strings.Contains(s, marker) {
 			return true
 		}
