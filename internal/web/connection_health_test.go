@@ -1,6 +1,8 @@
 package web
 
 import (
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -22,6 +24,42 @@ func TestFoldErrorKeepsPeoplesWordsInTheHeadline(t *testing.T) {
 	} {
 		if diff := cmp.Diff(tc.want, foldError(tc.msg)); diff != "" {
 			t.Errorf("foldError(%q) (-want +got):\n%s", tc.msg, diff)
+		}
+	}
+}
+
+// Replacing the credentials with ones Jira refuses keeps the email typed
+// (not the stored one), never the secret, and says why in words.
+func TestReplaceCredentialsKeepsWhatWasTyped(t *testing.T) {
+	e := newEnv(t, envOptions{jira: true})
+	b := e.browser()
+	b.signIn()
+	tok := b.csrf("/integrations")
+	conn := b.connect(tok)
+	a := b.post(conn+"/credentials", url.Values{"csrf_token": {tok}, "auth_type": {"basic"}, "email": {"typed@example.test"}, "secret": {"wrong-token-typed"}})
+	if a.status < 400 || a.status >= 500 {
+		t.Fatalf("refused credentials: status %d", a.status)
+	}
+	if !strings.Contains(a.body, `id="credentials-error"`) || !strings.Contains(a.body, `value="typed@example.test"`) {
+		t.Errorf("the page does not say why or lost the typed email: %.3000s", a.body)
+	}
+	if strings.Contains(a.body, "wrong-token-typed") {
+		t.Errorf("the page shows the typed secret again")
+	}
+}
+
+// The connection page lists webhook deliveries by result, zeros for the
+// two that always matter, and says when no delivery was rejected.
+func TestConnectionPageShowsWebhookHealth(t *testing.T) {
+	e := newEnv(t, envOptions{jira: true})
+	b := e.browser()
+	b.signIn()
+	tok := b.csrf("/integrations")
+	page := b.get(b.connect(tok)).body
+	for _, want := range []string{`id="webhook-health"`, `<tr data-result="accepted"><td>Accepted</td><td class="num">0</td></tr>`,
+		`data-result="unauthorized"`, "No delivery was rejected.", "none yet", `id="rotate-secret-confirm"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("connection page lacks %q", want)
 		}
 	}
 }
