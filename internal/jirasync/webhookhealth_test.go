@@ -83,4 +83,20 @@ func TestWebhookHealthCountsAndKeepsRejections(t *testing.T) {
 	if h.LastDeliveryAt.IsZero() {
 		t.Errorf("no last delivery time")
 	}
+
+	// The API's connection health says the same (validated against the
+	// OpenAPI document).
+	var api struct {
+		Webhooks map[string]int64 `json:"webhook_deliveries"`
+		Rejected []struct {
+			Result, Reason string
+		} `json:"rejected_deliveries"`
+	}
+	e.Must(200, "GET", "/api/v1/jira/connections/"+s.ConnectionID+"/health", nil, &api)
+	if diff := cmp.Diff(counts, api.Webhooks); diff != "" {
+		t.Errorf("API counts (-engine +api):\n%s", diff)
+	}
+	if len(api.Rejected) != 3 || api.Rejected[0].Result != "too_large" {
+		t.Errorf("API rejections: %+v", api.Rejected)
+	}
 }
