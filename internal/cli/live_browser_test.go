@@ -103,6 +103,17 @@ func TestBrowserLiveUpdates(t *testing.T) {
 	b3.open(ctx3, "/targets/"+target.ID)
 	b3.eval(ctx3, mark)
 
+	// The integrated targets list: the row's state and backfill.
+	ctx4, cancel4 := chromedp.NewContext(ctx)
+	defer cancel4()
+	b4 := &tab{t: t, base: b.base, shots: b.shots, opened: b.opened}
+	b4.open(ctx4, "/integrations/targets")
+	b4.eval(ctx4, mark)
+	cell := `document.getElementById("integration-live-` + integ.ID + `")`
+	if got := b4.eval(ctx4, `(c => c.dataset.state + " " + c.querySelector("progress").value)(`+cell+`)`); got != "paused 0" {
+		t.Errorf("integrated targets row while paused: %q", got)
+	}
+
 	in.mustDo(200, "POST", "/api/v1/integrations/"+integ.ID+"/resume", nil, nil)
 
 	b.waitFor(ctx, "the Jira key on the open item page", `(document.getElementById("jira-key") || {}).textContent?.startsWith("SEC-")`)
@@ -130,6 +141,12 @@ func TestBrowserLiveUpdates(t *testing.T) {
 		t.Errorf("the target page was reloaded")
 	}
 	b3.shot(ctx3, "live-target-after")
+
+	b4.waitFor(ctx4, "the active, backfilled row on the open integrated targets list", `(c => c && c.dataset.state === "active" && c.querySelector("progress").value === 3)(`+cell+`)`)
+	if got := b4.eval(ctx4, stillMarked); got != "true" {
+		t.Errorf("the integrated targets list was reloaded")
+	}
+	b4.shot(ctx4, "live-sync-setup-after")
 }
 
 // TestBrowserConnectShowsProgressAndFoldsErrors submits "Test and connect"

@@ -333,6 +333,8 @@ type syncData struct {
 	Projects     projectOptions
 	Integrations []integration.View
 	Results      []integrateResult
+	// Live is each integration's state and backfill cell, by id.
+	Live map[string]*integrationLive
 }
 
 // projects lists the Jira projects a connection sees, for the dropdown.
@@ -369,8 +371,15 @@ func (u *ui) syncPage(w http.ResponseWriter, r *http.Request, sv *sessionView, s
 		return
 	}
 	byTarget := map[string]integration.View{}
+	d.Live = map[string]*integrationLive{}
 	for _, v := range d.Integrations {
 		byTarget[v.TargetID] = v
+		l := &integrationLive{Integration: v, Failures: -1, Every: liveEvery, View: "cell"}
+		if _, _, err := u.versioned("integration-live", l, func(ver string) { l.Version = ver }); err != nil {
+			u.renderError(w, r, sv, err)
+			return
+		}
+		d.Live[v.ID] = l
 	}
 	for _, t := range ts {
 		row := targetRow{Target: t}

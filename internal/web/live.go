@@ -68,8 +68,9 @@ type integrationLive struct {
 	// when the log is not available in this process).
 	Failures int
 	Every    string
-	// Pill renders the compact form (the target page's header).
-	Pill bool
+	// View is "" for the activity page's block, "pill" for the target
+	// page's header and "cell" for a row of the integrated targets list.
+	View string
 	// CSRF is the session's token for the pause and resume forms.
 	CSRF string
 	// Version identifies what the fragment shows (see answerLive).
@@ -99,7 +100,8 @@ func (u *ui) integrationLive(r *http.Request, v integration.View) integrationLiv
 }
 
 // handleIntegrationLive answers the live fragment of an integration:
-// GET /integrations/targets/{id}/live (?view=pill for the compact form).
+// GET /integrations/targets/{id}/live (?view=pill or cell for the compact
+// forms).
 func (u *ui) handleIntegrationLive(w http.ResponseWriter, r *http.Request, sv *sessionView) {
 	if u.integ == nil {
 		u.renderError(w, r, sv, errNoIntegration)
@@ -110,8 +112,17 @@ func (u *ui) handleIntegrationLive(w http.ResponseWriter, r *http.Request, sv *s
 		u.renderError(w, r, sv, err)
 		return
 	}
-	d := u.integrationLive(r, v)
-	d.Pill = r.URL.Query().Get("view") == "pill"
+	view := r.URL.Query().Get("view")
+	var d integrationLive
+	switch view {
+	case "":
+		d = u.integrationLive(r, v)
+	case "pill", "cell": // no failure count: no sync log read
+		d = integrationLive{Integration: v, Failures: -1, Every: liveEvery, View: view}
+	default:
+		u.renderError(w, r, sv, tracker.Errorf(tracker.EInvalid, "view must be pill or cell"))
+		return
+	}
 	d.CSRF = sv.CSRF
 	u.answerLive(w, r, "integration-live", &d, func(v string) { d.Version = v })
 }
