@@ -124,6 +124,12 @@ func TestBrowserLiveUpdates(t *testing.T) {
 		t.Errorf("Jira link on the item page: %q", got)
 	}
 	b.waitFor(ctx, "the last sync on the open item page", `document.querySelector("#last-sync .badge-ok")`)
+	// The Jira sync card follows: Unlink instead of Link, the create in
+	// its log.
+	b.waitFor(ctx, "the linked Jira sync card", `document.querySelector("#sync #jira-unlink") && /create/.test(document.querySelector("#sync").textContent)`)
+	if got := b.eval(ctx, stillMarked+` + " " + document.querySelectorAll("#sync").length`); got != "true 1" {
+		t.Errorf("item page after the card's refresh (not reloaded, one card): %q", got)
+	}
 	b.shot(ctx, "live-item-after")
 
 	b2.waitFor(ctx2, "a full backfill bar on the open activity page", `(p => p && p.value === 3 && p.max === 3)(document.getElementById("backfill")) && document.querySelector("#integration-live").dataset.state === "active"`)

@@ -45,17 +45,26 @@ func (u *ui) versioned(name string, data any, setVersion func(string)) (string, 
 }
 
 // answerLive writes a live fragment, or 204 when the page already shows
-// this version of it.
-func (u *ui) answerLive(w http.ResponseWriter, r *http.Request, name string, data any, setVersion func(string)) {
+// this version of it. A fragment that changed since the version the page
+// had also raises the htmx event "<name>-changed", so a bigger part of the
+// page can follow on that event alone (the item page's Jira sync card:
+// hx-trigger="item-live-changed from:body") instead of polling itself.
+// The first poll of a page rendered without a version raises the event
+// only when changed says the page is behind.
+func (u *ui) answerLive(w http.ResponseWriter, r *http.Request, name string, data any, setVersion func(string), changed bool) {
 	v, html, err := u.versioned(name, data, setVersion)
 	if err != nil {
 		u.log.ErrorContext(r.Context(), "render live fragment", "template", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	if r.URL.Query().Get("seen") == v {
+	seen := r.URL.Query().Get("seen")
+	if seen == v {
 		w.WriteHeader(http.StatusNoContent)
 		return
+	}
+	if seen != "" || changed {
+		w.Header().Set("HX-Trigger", name+"-changed")
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_, _ = w.Write([]byte(html))
@@ -124,11 +133,12 @@ func (u *ui) handleIntegrationLive(w http.ResponseWriter, r *http.Request, sv *s
 		return
 	}
 	d.CSRF = sv.CSRF
-	u.answerLive(w, r, "integration-live", &d, func(v string) { d.Version = v })
+	u.answerLive(w, r, "integration-live", &d, func(v string) { d.Version = v }, false)
 }
 
 // handleItemLive answers the live fragment of an item:
-// GET /items/{id}/live.
+// GET /items/{id}/live (?seen= its version, or ?key= the Jira key the page
+// shows).
 func (u *ui) handleItemLive(w http.ResponseWriter, r *http.Request, sv *sessionView) {
 	it, err := u.svc.GetItem(r.Context(), r.PathValue("id"))
 	if err != nil {
@@ -152,5 +162,13 @@ func (u *ui) handleItemLive(w http.ResponseWriter, r *http.Request, sv *sessionV
 			}
 		}
 	}
-	u.answerLive(w, r, "item-live", &d, func(v string) { d.Version = v })
+	// A page rendered without a version says which Jira key it shows
+	// (?key=, empty for none): its sync card is behind when that changed.
+	q := r.URL.Query()
+	current := ""
+	if d.Jira != nil {
+		current = d.Jira.Key
+	}
+	behind := q.Get("seen") == "" && q.Has("key") && q.Get("key") != current
+	u.answerLive(w, r, "item-live", &d, func(v string) { d.Version = v }, behind)
 }

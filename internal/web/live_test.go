@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/vulnsync/vulnsync/internal/mapping"
+	"github.com/vulnsync/vulnsync/internal/service"
+	"github.com/vulnsync/vulnsync/internal/tracker"
 )
 
 var seenParam = regexp.MustCompile(`hx-get="(/integrations/targets/[^"?]+/live\?seen=([0-9a-f]+))"`)
@@ -51,5 +53,46 @@ func TestIntegrationLiveAnswersOnlyChanges(t *testing.T) {
 	}
 	if a := b.get(strings.ReplaceAll(m2[1], "&amp;", "&")); a.status != http.StatusNoContent {
 		t.Errorf("poll with the new version: %d, want 204", a.status)
+	}
+}
+
+// The item's live fragment raises "item-live-changed" (which refreshes the
+// page's Jira sync card) only when the page is behind: its version is
+// another, or, on a page rendered without one, the Jira key it shows is
+// not the item's.
+func TestItemLiveTellsWhenThePageIsBehind(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+	b.signIn()
+	tg, err := e.svc.CreateTarget(context.Background(), tracker.Target{Name: "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := e.svc.CreateItem(context.Background(), service.System, tg.ID, tracker.NewItem{Kind: tracker.KindVulnerability, Title: "XSS", Severity: "high"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := "/items/" + it.ID + "/live"
+	for _, tc := range []struct {
+		query       string
+		wantStatus  int
+		wantTrigger string
+	}{
+		{"?key=", http.StatusOK, ""},                       // the page shows no key, nor has the item one
+		{"?key=SEC-1", http.StatusOK, "item-live-changed"}, // the page shows a key the item no longer has
+		{"?seen=0123456789abcdef", http.StatusOK, "item-live-changed"},
+	} {
+		a := b.get(live + tc.query)
+		if a.status != tc.wantStatus || a.header.Get("HX-Trigger") != tc.wantTrigger {
+			t.Errorf("%s: %d trigger %q, want %d %q", tc.query, a.status, a.header.Get("HX-Trigger"), tc.wantStatus, tc.wantTrigger)
+		}
+	}
+	a := b.get(live)
+	m := regexp.MustCompile(`live\?seen=([0-9a-f]+)`).FindStringSubmatch(a.body)
+	if m == nil {
+		t.Fatalf("fragment without its version: %s", a.body)
+	}
+	if a := b.get(live + "?seen=" + m[1]); a.status != http.StatusNoContent || a.header.Get("HX-Trigger") != "" {
+		t.Errorf("poll with the current version: %d %q, want 204 without trigger", a.status, a.header.Get("HX-Trigger"))
 	}
 }
