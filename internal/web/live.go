@@ -98,6 +98,22 @@ type itemLive struct {
 	Version    string
 }
 
+// statusStopPolling is htmx's answer code for "stop polling": sent when
+// what a fragment follows is gone (an item deleted, an integration
+// removed), so an open page stops asking every 2 s.
+const statusStopPolling = 286
+
+// liveFailed answers a live fragment that cannot be read: gone for good
+// stops the polling, anything else is the usual error (htmx keeps the old
+// fragment and asks again).
+func (u *ui) liveFailed(w http.ResponseWriter, r *http.Request, sv *sessionView, err error) {
+	if tracker.KindOf(err) == tracker.ENotFound && r.Header.Get("HX-Request") == "true" {
+		w.WriteHeader(statusStopPolling)
+		return
+	}
+	u.renderError(w, r, sv, err)
+}
+
 func (u *ui) integrationLive(r *http.Request, v integration.View) integrationLive {
 	d := integrationLive{Integration: v, Failures: -1, Every: liveEvery}
 	if u.cfg.SyncEvents != nil {
@@ -118,7 +134,7 @@ func (u *ui) handleIntegrationLive(w http.ResponseWriter, r *http.Request, sv *s
 	}
 	v, err := u.integ.Integration(r.Context(), r.PathValue("id"))
 	if err != nil {
-		u.renderError(w, r, sv, err)
+		u.liveFailed(w, r, sv, err)
 		return
 	}
 	view := r.URL.Query().Get("view")
@@ -142,7 +158,7 @@ func (u *ui) handleIntegrationLive(w http.ResponseWriter, r *http.Request, sv *s
 func (u *ui) handleItemLive(w http.ResponseWriter, r *http.Request, sv *sessionView) {
 	it, err := u.svc.GetItem(r.Context(), r.PathValue("id"))
 	if err != nil {
-		u.renderError(w, r, sv, err)
+		u.liveFailed(w, r, sv, err)
 		return
 	}
 	d := itemLive{ItemID: it.ID, Every: liveEvery}

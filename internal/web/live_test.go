@@ -96,3 +96,21 @@ func TestItemLiveTellsWhenThePageIsBehind(t *testing.T) {
 		t.Errorf("poll with the current version: %d %q, want 204 without trigger", a.status, a.header.Get("HX-Trigger"))
 	}
 }
+
+// A fragment of something that is gone tells htmx to stop polling (286);
+// without htmx it is the usual 404 page.
+func TestLiveOfWhatIsGoneStopsPolling(t *testing.T) {
+	e := newEnv(t, envOptions{jira: true})
+	b := e.browser()
+	b.signIn()
+	for _, path := range []string{"/items/no-such-item/live", "/integrations/targets/no-such-integration/live"} {
+		if a := b.get(path); a.status != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", path, a.status)
+		}
+		req, _ := http.NewRequest("GET", e.srv.URL+path, nil)
+		req.Header.Set("HX-Request", "true")
+		if a := b.do(req); a.status != 286 {
+			t.Errorf("GET %s from htmx: %d, want 286", path, a.status)
+		}
+	}
+}
