@@ -101,6 +101,9 @@ func (nopSync) RetryJob(context.Context, int64) (store.Job, error)   { return st
 func (nopSync) ConnectionHealth(context.Context, string) (store.ConnectionHealth, error) {
 	return store.ConnectionHealth{}, nil
 }
+func (nopSync) WebhookHealth(context.Context, string) (store.WebhookHealth, error) {
+	return store.WebhookHealth{}, nil
+}
 
 // TestEveryRouteIsDocumented compares the routes the API registers (with
 // every optional part: integrations, sync and webhooks) with the document's

@@ -162,6 +162,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		ui = web.New(web.Config{
 			Tracker: a.Tracker, People: a.People, OIDC: sso, Integrations: a.Integrations, Logger: cfg.Logger, Links: a.Engine.Links,
 			ConnectionHealth: a.Engine.ConnectionHealth,
+			WebhookHealth:    a.Engine.WebhookHealth,
 			SyncEvents: func(ctx context.Context, integrationID, itemID string) ([]store.SyncEvent, error) {
 				return a.Engine.Events(ctx, integrationID, itemID, 200)
 			},

@@ -112,6 +112,17 @@ type connectionHealthView struct {
 	LastWebhookAt    *time.Time     `json:"last_webhook_at"`
 	QueuedDeliveries int            `json:"queued_deliveries"`
 	LastError        *lastErrorView `json:"last_error"`
+	// Webhooks counts deliveries by result; Rejected are the newest
+	// refused ones with their reason (issue 15's webhook health).
+	Webhooks map[string]int64 `json:"webhook_deliveries"`
+	Rejected []rejectedView   `json:"rejected_deliveries"`
+}
+
+type rejectedView struct {
+	At      time.Time `json:"at"`
+	Result  string    `json:"result"`
+	Reason  string    `json:"reason"`
+	Excerpt string    `json:"excerpt"`
 }
 
 type lastErrorView struct {
@@ -143,5 +154,18 @@ func (s *server) handleConnectionHealth(w http.ResponseWriter, r *http.Request) 
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, healthView(h))
+	wh, err := s.sync.WebhookHealth(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	v := healthView(h)
+	v.Webhooks, v.Rejected = map[string]int64{}, []rejectedView{}
+	for _, c := range wh.Counts {
+		v.Webhooks[c.Result] = c.Count
+	}
+	for _, rj := range wh.Rejections {
+		v.Rejected = append(v.Rejected, rejectedView{At: rj.At, Result: rj.Result, Reason: rj.Reason, Excerpt: rj.Excerpt})
+	}
+	writeJSON(w, http.StatusOK, v)
 }

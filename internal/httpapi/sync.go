@@ -35,6 +35,9 @@ type Sync interface {
 	// ConnectionHealth is a connection's last webhook, inbound queue and
 	// last failure.
 	ConnectionHealth(ctx context.Context, connectionID string) (store.ConnectionHealth, error)
+	// WebhookHealth is a connection's webhook deliveries by result and
+	// its newest rejected ones.
+	WebhookHealth(ctx context.Context, connectionID string) (store.WebhookHealth, error)
 }
 
 func limitParam(r *http.Request, def int) (int, error) {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -43,6 +44,7 @@ func (s *server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 			err = tracker.Errorf(tracker.EInvalid, "could not read the delivery")
 		}
 		s.hookMetrics.WebhookDelivery(webhookResult(false, err))
+		s.recordRejection(r, err, body)
 		writeError(w, r, s.log, err)
 		return
 	}
@@ -55,6 +57,7 @@ func (s *server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	})
 	s.hookMetrics.WebhookDelivery(webhookResult(rc.Duplicate, err))
 	if err != nil {
+		s.recordRejection(r, err, body)
 		writeError(w, r, s.log, err)
 		return
 	}
@@ -63,4 +66,34 @@ func (s *server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted"})
+}
+
+// WebhookRejections is implemented by a receiver that keeps refused
+// deliveries for the connection page's webhook health (the sync engine).
+type WebhookRejections interface {
+	RecordWebhookRejection(ctx context.Context, connectionID, result, reason string, body []byte) error
+}
+
+// recordRejection keeps a refused delivery with the reason it was answered
+// with. Not kept: deliveries for no known connection, and those refused for
+// overload or a store failure (writing more then would not help; the
+// metric counts them).
+func (s *server) recordRejection(r *http.Request, err error, body []byte) {
+	rec, ok := s.hooks.(WebhookRejections)
+	if !ok {
+		return
+	}
+	result := webhookResult(false, err)
+	switch result {
+	case "unknown_connection", "unavailable", "error":
+		return
+	}
+	reason := "refused"
+	var te *tracker.Error
+	if errors.As(err, &te) {
+		reason = te.Message
+	}
+	if err := rec.RecordWebhookRejection(r.Context(), r.PathValue("connection_id"), result, reason, body); err != nil {
+		s.log.ErrorContext(r.Context(), "record webhook rejection", "err", err)
+	}
 }

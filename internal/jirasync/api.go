@@ -66,10 +66,46 @@ func (e *Engine) EventPage(ctx context.Context, f store.SyncEventFilter) (page s
 			return err
 		}
 		f.FailuresFirst = true
-		page, err = tx.ListSyncEventsPage(ctx, f)
-		return err
+		if page, err = tx.ListSyncEventsPage(ctx, f); err != nil {
+			return err
+		}
+		return setOutcomes(ctx, tx, f.IntegrationID, page.Events)
 	})
 	return page, err
+}
+
+// setOutcomes sets the Outcome of a page of the sync log by the one rule
+// of store.EventOutcomes: for each failed row's item and action it reads
+// the newest success (one indexed row each; rows of other pages count),
+// so a failure that a later attempt got through reads "recovered" in the
+// API as in the UI.
+func setOutcomes(ctx context.Context, tx store.Tx, integrationID string, evs []store.SyncEvent) error {
+	var successes []store.SyncEvent
+	seen := map[store.RecoveryKey]bool{}
+	for _, e := range evs {
+		k := store.KeyOf(e)
+		if e.Result != "error" || seen[k] {
+			continue
+		}
+		seen[k] = true
+		// Without an item the filter cannot say "no item", so it reads a
+		// few newest successes of the action and EventOutcomes keeps only
+		// those of the integration itself.
+		limit := 1
+		if k.ItemID == "" {
+			limit = 20
+		}
+		oks, err := tx.ListSyncEvents(ctx, store.SyncEventFilter{IntegrationID: integrationID, ItemID: k.ItemID, Action: k.Action, Result: "ok", Limit: limit})
+		if err != nil {
+			return fmt.Errorf("read the later successes of %s: %w", k.Action, err)
+		}
+		successes = append(successes, oks...)
+	}
+	out, _ := store.EventOutcomes(evs, successes)
+	for i := range evs {
+		evs[i].Outcome = out[i]
+	}
+	return nil
 }
 
 // ItemEventPage is one page of an item's sync log, newest first, with f's
@@ -90,8 +126,10 @@ func (e *Engine) ItemEventPage(ctx context.Context, itemID string, f store.SyncE
 			return err
 		}
 		f.IntegrationID, f.ItemID, f.FailuresFirst = in.ID, itemID, false
-		page, err = tx.ListSyncEventsPage(ctx, f)
-		return err
+		if page, err = tx.ListSyncEventsPage(ctx, f); err != nil {
+			return err
+		}
+		return setOutcomes(ctx, tx, in.ID, page.Events)
 	})
 	return page, err
 }

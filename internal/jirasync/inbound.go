@@ -105,8 +105,20 @@ func (e *Engine) Receive(ctx context.Context, in Delivery) (Receipt, error) {
 // so its parsed event can be handed to the job once tx committed.
 func (e *Engine) recordOne(ctx context.Context, tx store.Tx, q intakeReq) (dup bool, queuedID int64, err error) {
 	stored, isNew, err := tx.RecordDelivery(ctx, q.d)
-	if err != nil || !isNew {
-		return !isNew && err == nil, 0, err
+	if err != nil {
+		return false, 0, err
+	}
+	// The connection page's webhook health counts it in the same
+	// transaction (no write of its own).
+	result := store.WebhookAccepted
+	if !isNew {
+		result = store.WebhookDuplicate
+	}
+	if err := tx.CountWebhookResult(ctx, q.d.ConnectionID, result, q.d.ReceivedAt); err != nil {
+		return false, 0, err
+	}
+	if !isNew {
+		return true, 0, nil
 	}
 	if stored.Status != store.DeliveryQueued {
 		return false, 0, nil
@@ -864,4 +876,35 @@ func (r *run) isServiceAccount(u jira.User) bool {
 		return false
 	}
 	return u.AccountID == acct || u.Key == acct || u.Name == acct
+}
+
+// RecordWebhookRejection keeps a delivery refused before it was recorded
+// (bad signature, unreadable, too large) for the connection page's webhook
+// health: result names why (a store.Webhook* result), reason is the message
+// Jira was answered with, and only a short printable excerpt of the
+// untrusted body is kept. Deliveries for no known connection are not kept
+// (there is nothing to show them on).
+func (e *Engine) RecordWebhookRejection(ctx context.Context, connectionID, result, reason string, body []byte) error {
+	if len(body) > store.MaxRejectionExcerpt {
+		body = body[:store.MaxRejectionExcerpt]
+	}
+	r := store.WebhookRejection{ConnectionID: connectionID, At: e.now(), Result: result, Reason: reason, Excerpt: store.SafeExcerpt(body)}
+	err := e.st.InTx(ctx, func(tx store.Tx) error { return tx.RecordWebhookRejection(ctx, r) })
+	if tracker.KindOf(err) == tracker.ENotFound {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("record the rejected webhook delivery of connection %s: %w", connectionID, err)
+	}
+	return nil
+}
+
+// WebhookHealth is a connection's webhook deliveries by result, the last
+// one's time and the newest rejections.
+func (e *Engine) WebhookHealth(ctx context.Context, connectionID string) (h store.WebhookHealth, err error) {
+	err = e.st.View(ctx, func(tx store.Tx) error {
+		h, err = tx.WebhookHealth(ctx, connectionID)
+		return err
+	})
+	return h, err
 }

@@ -5,7 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/vulnsync/vulnsync/internal/apptest"
+	"github.com/vulnsync/vulnsync/internal/store"
 )
 
 // allEvents lists an integration's sync log.
@@ -59,5 +62,51 @@ func TestIdleReconciliationWritesNoSyncLogRows(t *testing.T) {
 	}
 	if call, _ := summaries[0]["jira_call"].(string); summaries[0]["result"] != "ok" || !strings.Contains(call, "1 of") {
 		t.Errorf("reconcile row: %v", summaries[0])
+	}
+}
+
+// The sync log API reads failures by the UI's rule (store.EventOutcomes):
+// a failure that a later attempt of the same action on the same item got
+// through is "recovered", one that still stands "failed", even when the
+// success is on another page; the item's log says the same.
+func TestSyncLogAPIReportsRecoveredFailures(t *testing.T) {
+	e := apptest.New(t, apptest.Options{})
+	s, it, _ := setup(t, e)
+	t0 := time.Now().UTC().Add(time.Hour) // after everything setup logged
+	add := func(ev store.SyncEvent) {
+		t.Helper()
+		ev.IntegrationID, ev.Direction = s.IntegrationID, "to_jira"
+		if err := e.Store.InTx(t.Context(), func(tx store.Tx) error { return tx.AddSyncEvent(t.Context(), ev) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(store.SyncEvent{ItemID: it.ID, Action: "transition", Result: "error", Error: "400 Transition id '21' is not valid", At: t0})
+	add(store.SyncEvent{ItemID: it.ID, Action: "comment", Result: "error", Error: "503", At: t0})
+	add(store.SyncEvent{ItemID: it.ID, Action: "transition", Result: "ok", At: t0.Add(time.Second)})
+	add(store.SyncEvent{Action: "reconcile", Result: "error", Error: "search failed", At: t0.Add(2 * time.Second)})
+
+	outcomes := func(path string) map[string]string {
+		t.Helper()
+		var page struct {
+			Events []map[string]any `json:"events"`
+		}
+		e.Must(200, "GET", path, nil, &page)
+		out := map[string]string{}
+		for _, ev := range page.Events {
+			if ev["result"] == "error" {
+				out[ev["action"].(string)] = ev["outcome"].(string)
+			}
+		}
+		return out
+	}
+	want := map[string]string{"transition": "recovered", "comment": "failed", "reconcile": "failed"}
+	// limit=3: failures come first, so the transition's success is on a
+	// later page.
+	if diff := cmp.Diff(want, outcomes("/api/v1/integrations/"+s.IntegrationID+"/events?limit=3")); diff != "" {
+		t.Errorf("integration log outcomes (-want +got):\n%s", diff)
+	}
+	delete(want, "reconcile")
+	if diff := cmp.Diff(want, outcomes("/api/v1/items/"+it.ID+"/events?result=error")); diff != "" {
+		t.Errorf("item log outcomes (-want +got):\n%s", diff)
 	}
 }

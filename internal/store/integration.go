@@ -88,6 +88,10 @@ type SyncEvent struct {
 	Duration      time.Duration `json:"duration_ns"`
 	JobID         int64         `json:"job_id,omitempty"`
 	At            time.Time     `json:"at"`
+	// Outcome is how people read the row (OutcomeOK, OutcomeFailed,
+	// OutcomeRecovered, OutcomeInfo; see EventOutcomes). It is not stored:
+	// the sync engine sets it on the pages of the log it answers.
+	Outcome string `json:"outcome,omitempty"`
 }
 
 // IntegrationTx is the part of a transaction that stores Jira connections,

@@ -61,6 +61,8 @@ type Tx interface {
 	PeopleTx
 	// Scanner imports: fingerprints, import records, SLA policies.
 	IntakeTx
+	// Webhook delivery counts and rejections: see WebhookHealthTx.
+	WebhookHealthTx
 
 	// Targets. Names are unique.
 	CreateTarget(ctx context.Context, t tracker.Target) error

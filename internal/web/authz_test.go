@@ -33,6 +33,7 @@ var uiMinRole = map[string]tracker.Role{
 	"POST /integrations/targets/{id}/remove": tracker.RoleAdmin, "GET /integrations/targets/{id}/people": tracker.RoleAdmin,
 	"POST /integrations/targets/{id}/jobs/{job}/retry": tracker.RoleAdmin,
 	"POST /integrations/targets/{id}/pause":            tracker.RoleAdmin, "POST /integrations/targets/{id}/resume": tracker.RoleAdmin, "POST /integrations/targets/{id}/backfill": tracker.RoleAdmin,
+	"GET /integrations/targets/{id}/live": tracker.RoleViewer, "GET /items/{id}/live": tracker.RoleViewer,
 }
 
 var uiRank = map[tracker.Role]int{"": 0, tracker.RoleViewer: 1, tracker.RoleAnalyst: 2, tracker.RoleAdmin: 3}

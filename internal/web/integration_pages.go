@@ -140,8 +140,12 @@ type connectionData struct {
 	Events     []string
 	Test       *testResult
 	SecretErr  string
-	// CredErr says why replacing the credentials was refused.
-	CredErr string
+	// CredErr says why replacing the credentials was refused; CredEmail
+	// is the email typed then (kept; the secret is not).
+	CredErr   string
+	CredEmail string
+	// Health is the webhook health panel (nil hides it).
+	Health *webhookHealthView
 }
 
 func (u *ui) connectionPage(w http.ResponseWriter, r *http.Request, sv *sessionView, status int, d connectionData) {
@@ -171,6 +175,10 @@ func (u *ui) connectionPage(w http.ResponseWriter, r *http.Request, sv *sessionV
 		d.JQL = integration.WebhookJQL(d.Projects)
 	}
 	d.Events = integration.WebhookEvents
+	d.Health = u.webhookHealth(r, c.ID)
+	if d.CredEmail == "" {
+		d.CredEmail = c.Auth.Email
+	}
 	u.render(w, r, sv, status, "connection", c.Name, "integrations", d)
 }
 
@@ -226,7 +234,7 @@ func (u *ui) handleCredentials(w http.ResponseWriter, r *http.Request, sv *sessi
 			u.renderError(w, r, sv, err)
 			return
 		}
-		u.connectionPage(w, r, sv, p.Status, connectionData{CredErr: joinProblem(p)})
+		u.connectionPage(w, r, sv, p.Status, connectionData{CredErr: joinProblem(p), CredEmail: auth.Email})
 		return
 	}
 	if c.WebhookSecret != "" {
@@ -325,6 +333,8 @@ type syncData struct {
 	Projects     projectOptions
 	Integrations []integration.View
 	Results      []integrateResult
+	// Live is each integration's state and backfill cell, by id.
+	Live map[string]*integrationLive
 }
 
 // projects lists the Jira projects a connection sees, for the dropdown.
@@ -361,8 +371,15 @@ func (u *ui) syncPage(w http.ResponseWriter, r *http.Request, sv *sessionView, s
 		return
 	}
 	byTarget := map[string]integration.View{}
+	d.Live = map[string]*integrationLive{}
 	for _, v := range d.Integrations {
 		byTarget[v.TargetID] = v
+		l := &integrationLive{Integration: v, Failures: -1, Every: liveEvery, View: "cell"}
+		if _, _, err := u.versioned("integration-live", l, func(ver string) { l.Version = ver }); err != nil {
+			u.renderError(w, r, sv, err)
+			return
+		}
+		d.Live[v.ID] = l
 	}
 	for _, t := range ts {
 		row := targetRow{Target: t}
@@ -481,6 +498,8 @@ type activityData struct {
 	EventsError string
 	CanRetry    bool
 	CanBackfill bool
+	// Live is the part that follows the sync without a reload.
+	Live integrationLive
 }
 
 func (u *ui) handleActivity(w http.ResponseWriter, r *http.Request, sv *sessionView) {
@@ -506,6 +525,14 @@ func (u *ui) handleActivity(w http.ResponseWriter, r *http.Request, sv *sessionV
 		var rows []logRow
 		rows, d.Failures = readLog(evs)
 		d.Events = failuresFirst(rows)
+	}
+	d.Live = integrationLive{Integration: v, Failures: d.Failures, Every: liveEvery, CSRF: sv.CSRF}
+	if !d.EventsShown {
+		d.Live.Failures = -1
+	}
+	if _, _, err := u.versioned("integration-live", &d.Live, func(v string) { d.Live.Version = v }); err != nil {
+		u.renderError(w, r, sv, err)
+		return
 	}
 	u.render(w, r, sv, http.StatusOK, "activity", "Sync activity: "+v.TargetName+" ↔ "+v.ProjectKey, "integrations", d)
 }

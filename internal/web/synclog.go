@@ -6,17 +6,14 @@ import (
 	"github.com/vulnsync/vulnsync/internal/store"
 )
 
-// Kinds of sync log row as the UI shows them. The store keeps what
-// happened ("ok", "error", "skipped"); the UI tells a security lead what
-// needs attention: a failure that a later attempt of the same action on the
-// same item got through is "recovered", not "failed", and an event left
-// alone on purpose (an echo of our own write, a comment already mirrored)
-// is quiet "info", not a warning.
+// Kinds of sync log row as the UI shows them: the store's one rule
+// (store.EventOutcomes) tells a failure that still stands from one a later
+// attempt got through, and quiet info from a warning.
 const (
-	rowOK        = "ok"
-	rowFailed    = "failed"
-	rowRecovered = "recovered"
-	rowInfo      = "info"
+	rowOK        = store.OutcomeOK
+	rowFailed    = store.OutcomeFailed
+	rowRecovered = store.OutcomeRecovered
+	rowInfo      = store.OutcomeInfo
 )
 
 // logRow is one sync log event with how the UI shows it.
@@ -29,49 +26,15 @@ type logRow struct {
 // Failed reports whether the row still needs attention.
 func (r logRow) Failed() bool { return r.Shown == rowFailed }
 
-// readLog classifies events (in any order) and counts the failures that
-// still stand. An error is recovered when a later event of the same item
-// (or of the integration itself, for rows without an item) and the same
-// action succeeded: a transition refused because the issue had moved, then
-// done after reading where it was; a reconciliation that failed, then ran.
+// readLog classifies a whole log (in any order) by store.EventOutcomes and
+// counts the failures that still stand.
 func readLog(evs []store.SyncEvent) (rows []logRow, failures int) {
-	type key struct{ item, action string }
-	lastOK := map[key]store.SyncEvent{}
-	for _, e := range evs {
-		if e.Result != "ok" {
-			continue
-		}
-		k := key{e.ItemID, e.Action}
-		if prev, ok := lastOK[k]; !ok || later(e, prev) {
-			lastOK[k] = e
-		}
-	}
-	rows = make([]logRow, 0, len(evs))
-	for _, e := range evs {
-		row := logRow{SyncEvent: e, Shown: rowOK}
-		switch e.Result {
-		case "error":
-			row.Shown = rowFailed
-			if ok, found := lastOK[key{e.ItemID, e.Action}]; found && later(ok, e) {
-				row.Shown = rowRecovered
-			} else {
-				failures++
-			}
-		case "skipped":
-			row.Shown = rowInfo
-		}
-		rows = append(rows, row)
+	shown, failures := store.EventOutcomes(evs, evs)
+	rows = make([]logRow, len(evs))
+	for i, e := range evs {
+		rows[i] = logRow{SyncEvent: e, Shown: shown[i]}
 	}
 	return rows, failures
-}
-
-// later reports whether a was recorded after b: by time, and by id (the
-// store's order of insertion) within the same instant.
-func later(a, b store.SyncEvent) bool {
-	if !a.At.Equal(b.At) {
-		return a.At.After(b.At)
-	}
-	return a.ID > b.ID
 }
 
 // failuresFirst orders rows with the failures that still stand first,

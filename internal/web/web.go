@@ -64,6 +64,9 @@ type Config struct {
 	// ConnectionHealth reads a Jira connection's health (its last webhook
 	// received) for the dashboard; nil shows the last webhook as unknown.
 	ConnectionHealth func(ctx context.Context, connectionID string) (store.ConnectionHealth, error)
+	// WebhookHealth reads a connection's webhook deliveries by result and
+	// its newest rejections for the connection page; nil hides the panel.
+	WebhookHealth func(ctx context.Context, connectionID string) (store.WebhookHealth, error)
 	// RetryJob backs the retry buttons of failed sync work; nil hides them.
 	RetryJob RetryJobFunc
 	// Backfill starts a backfill of an integration (it returns how many
@@ -202,8 +205,9 @@ func (u *ui) parseTemplates() (*template.Template, map[string]*template.Template
 		"domid":    domID,
 		"markdown": renderMarkdown,
 		"label":    label,
+		"fold":     foldError,
 	}
-	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html"))
+	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/live.html"))
 	pages := map[string]*template.Template{}
 	entries, err := fs.ReadDir(templateFS, "templates")
 	if err != nil {
@@ -211,7 +215,7 @@ func (u *ui) parseTemplates() (*template.Template, map[string]*template.Template
 	}
 	for _, e := range entries {
 		name := e.Name()
-		if name == "layout.html" || name == "partials.html" {
+		if name == "layout.html" || name == "partials.html" || name == "live.html" {
 			continue
 		}
 		pages[strings.TrimSuffix(name, ".html")] = template.Must(template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name))
@@ -300,6 +304,9 @@ func (u *ui) routes() {
 	m.Handle("POST /integrations/targets/{id}/backfill", ad(u.handleBackfill))
 	m.Handle("POST /integrations/targets/{id}/pause", ad(u.handlePause))
 	m.Handle("POST /integrations/targets/{id}/resume", ad(u.handleResume))
+	// Live fragments (live.go), read like the pages that include them.
+	m.Handle("GET /integrations/targets/{id}/live", a(u.handleIntegrationLive))
+	m.Handle("GET /items/{id}/live", a(u.handleItemLive))
 
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		u.renderError(w, r, nil, tracker.Errorf(tracker.ENotFound, "no such page: %s", r.URL.Path))

@@ -103,6 +103,13 @@ func newEnv(t testing.TB, o envOptions) *env {
 		ConnectionHealth: func(ctx context.Context, connectionID string) (store.ConnectionHealth, error) {
 			return store.ConnectionHealth{ConnectionID: connectionID, LastWebhookAt: e.lastWebhook}, nil
 		},
+		WebhookHealth: func(ctx context.Context, connectionID string) (h store.WebhookHealth, err error) {
+			err = st.View(ctx, func(tx store.Tx) error {
+				h, err = tx.WebhookHealth(ctx, connectionID)
+				return err
+			})
+			return h, err
+		},
 	}
 	if o.jira {
 		_, e.simURL = jirasim.StartTest(t, jirasim.Config{Deployment: jirasim.Cloud, ManualWebhooks: true})

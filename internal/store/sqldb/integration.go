@@ -227,6 +227,11 @@ func (t *tx) DeleteConnection(ctx context.Context, id string) error {
 	if _, err := t.exec(ctx, `DELETE FROM deliveries WHERE connection_id = ?`, id); err != nil {
 		return wrap("delete connection: delete deliveries", err)
 	}
+	for _, table := range []string{"webhook_counts", "webhook_rejections"} {
+		if _, err := t.exec(ctx, `DELETE FROM `+table+` WHERE connection_id = ?`, id); err != nil {
+			return wrap("delete connection: delete "+table, err)
+		}
+	}
 	if _, err := t.exec(ctx, `DELETE FROM connections WHERE id = ?`, id); err != nil {
 		return wrap("delete connection", err)
 	}

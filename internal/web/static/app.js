@@ -79,3 +79,38 @@
     xhr.send(new FormData(form));
   });
 })();
+
+// Long actions (issue 15): a form marked data-busy="what is happening"
+// disables its submit button and shows a spinner with that text while the
+// request runs; the answer replaces the page. Without JavaScript the form
+// posts the same way, only without the spinner.
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target.closest("form[data-busy]");
+    if (!form || ev.defaultPrevented) return;
+    var btn = form.querySelector("button[type=submit]");
+    // The submission is under way once the submit event fires:
+    // disabling the button now does not stop it (the button has no name
+    // that the form's data would need), and a timer might not run again
+    // on a page that is being left.
+    form.setAttribute("aria-busy", "true");
+    if (btn) {
+      btn.disabled = true;
+      btn.classList.add("busy");
+    }
+    var note = form.querySelector(".busy-note");
+    if (note) {
+      note.textContent = form.getAttribute("data-busy");
+      note.hidden = false;
+    }
+  });
+  // Coming back to the page (back button, bfcache): ready again.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-busy][aria-busy]").forEach(function (form) {
+      form.removeAttribute("aria-busy");
+      form.querySelectorAll("button.busy").forEach(function (b) { b.disabled = false; b.classList.remove("busy"); });
+      form.querySelectorAll(".busy-note").forEach(function (n) { n.hidden = true; });
+    });
+  });
+})();

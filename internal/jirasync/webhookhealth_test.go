@@ -1,0 +1,102 @@
+package jirasync_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/vulnsync/vulnsync/internal/apptest"
+	"github.com/vulnsync/vulnsync/internal/jirasim"
+	"github.com/vulnsync/vulnsync/internal/store"
+)
+
+// Every delivery to a known connection is counted by result; the refused
+// ones are kept with the reason they were answered with and only a short
+// excerpt of their body; deliveries for no known connection are not kept.
+func TestWebhookHealthCountsAndKeepsRejections(t *testing.T) {
+	e := apptest.New(t, apptest.Options{})
+	s := e.Setup("payments-api")
+	send := func(conn, id, sig, body string) int {
+		t.Helper()
+		req, _ := http.NewRequest("POST", e.API.URL+"/webhooks/jira/"+conn, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if id != "" {
+			req.Header.Set("X-Atlassian-Webhook-Identifier", id)
+		}
+		if sig != "" {
+			req.Header.Set("X-Hub-Signature", sig)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	body := func(n int) string {
+		return fmt.Sprintf(`{"timestamp":%d,"webhookEvent":"jira:issue_updated","issue":{"id":"77%d","key":"SEC-77%d","fields":{"project":{"key":"SEC"}}}}`, 1700000000000+n, n, n)
+	}
+	signed := func(b string) string { return jirasim.Signature(s.WebhookSecret, []byte(b)) }
+	huge := strings.Repeat("x", store.MaxDeliveryBytes+1)
+	for _, d := range []struct {
+		conn, id, sig, body string
+		want                int
+	}{
+		{s.ConnectionID, "a", signed(body(1)), body(1), 202},
+		{s.ConnectionID, "a", signed(body(1)), body(1), 200},
+		{s.ConnectionID, "b", "", body(2), 401},
+		{s.ConnectionID, "c", "sha256=00", body(3), 401},
+		{s.ConnectionID, "d", signed(huge), huge, 413},
+		{"no-such-connection", "e", signed(body(4)), body(4), 404},
+	} {
+		if got := send(d.conn, d.id, d.sig, d.body); got != d.want {
+			t.Fatalf("delivery %s: status %d, want %d", d.id, got, d.want)
+		}
+	}
+	h, err := e.Engine.WebhookHealth(t.Context(), s.ConnectionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int64{}
+	for _, c := range h.Counts {
+		counts[c.Result] = c.Count
+	}
+	if diff := cmp.Diff(map[string]int64{"accepted": 1, "duplicate": 1, "unauthorized": 2, "too_large": 1}, counts); diff != "" {
+		t.Errorf("counts (-want +got):\n%s", diff)
+	}
+	var got []string
+	for _, r := range h.Rejections {
+		if len(r.Excerpt) > store.MaxRejectionExcerpt {
+			t.Errorf("excerpt of %d bytes kept", len(r.Excerpt))
+		}
+		got = append(got, r.Result+": "+r.Reason)
+	}
+	want := []string{"too_large: delivery larger than " + fmt.Sprint(store.MaxDeliveryBytes) + " bytes",
+		"unauthorized: webhook signature missing or wrong: the delivery's signature does not match",
+		"unauthorized: webhook signature missing or wrong: the delivery has no X-Hub-Signature"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rejections, newest first (-want +got):\n%s", diff)
+	}
+	if h.LastDeliveryAt.IsZero() {
+		t.Errorf("no last delivery time")
+	}
+
+	// The API's connection health says the same (validated against the
+	// OpenAPI document).
+	var api struct {
+		Webhooks map[string]int64 `json:"webhook_deliveries"`
+		Rejected []struct {
+			Result, Reason string
+		} `json:"rejected_deliveries"`
+	}
+	e.Must(200, "GET", "/api/v1/jira/connections/"+s.ConnectionID+"/health", nil, &api)
+	if diff := cmp.Diff(counts, api.Webhooks); diff != "" {
+		t.Errorf("API counts (-engine +api):\n%s", diff)
+	}
+	if len(api.Rejected) != 3 || api.Rejected[0].Result != "too_large" {
+		t.Errorf("API rejections: %+v", api.Rejected)
+	}
+}
