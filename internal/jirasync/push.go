@@ -554,7 +554,7 @@ func (r *run) pushFields(ctx context.Context, s *snapshot) error {
 // unless Jira's current status already maps back to the item's status.
 func (r *run) pushStatus(ctx context.Context, s *snapshot) error {
 	synced := decodeState(s.link.Synced)
-	target := r.doc.StatusToJira[s.item.Status]
+	target := r.doc.JiraStatus(s.item.Status)
 	if target == "" || strings.EqualFold(target, synced.Status) {
 		return nil
 	}

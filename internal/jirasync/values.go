@@ -89,7 +89,7 @@ func normalize(v any) any {
 
 // desired is the Jira state an item should have under the mapping.
 func desired(it tracker.Item, doc *mapping.Document) state {
-	s := state{Fields: map[string]any{}, Status: doc.StatusToJira[it.Status], Priority: doc.PriorityFor(it.Severity)}
+	s := state{Fields: map[string]any{}, Status: doc.JiraStatus(it.Status), Priority: doc.PriorityFor(it.Severity)}
 	for _, f := range doc.Fields {
 		if f.ToJira() {
 			s.Fields[f.Jira] = normalize(itemValue(it, f.Vulnsync))

@@ -95,6 +95,13 @@ const (
 	OnIssueDeletedRecreate = "recreate"
 )
 
+// What a person's move into a done status that maps to resolved means
+// (done_means): a claimed fix awaiting retest (the default), or a verdict.
+const (
+	DoneMeansFixed    = tracker.StatusFixed
+	DoneMeansResolved = tracker.StatusResolved
+)
+
 // MaxAttachmentBytes is the largest max_bytes a mapping may set.
 const MaxAttachmentBytes = 64 << 20
 
@@ -116,6 +123,10 @@ type Document struct {
 	Attachments    Attachments       `json:"attachments"`
 	OnItemDeleted  string            `json:"on_item_deleted,omitempty"`
 	OnIssueDeleted string            `json:"on_issue_deleted,omitempty"`
+	// DoneMeans is the vulnsync status a person's move into a Jira status
+	// mapped to resolved gives: fixed (awaiting retest; the default) or
+	// resolved.
+	DoneMeans tracker.Status `json:"done_means,omitempty"`
 }
 
 // Normalize fills the defaults the spec gives: summary and description flow
@@ -133,6 +144,9 @@ func (d *Document) Normalize() {
 	}
 	if d.OnIssueDeleted == "" {
 		d.OnIssueDeleted = OnIssueDeletedUnlink
+	}
+	if d.DoneMeans == "" {
+		d.DoneMeans = DoneMeansFixed
 	}
 	for i := range d.Fields {
 		if d.Fields[i].Direction == "" && (d.Fields[i].Vulnsync == "title" || d.Fields[i].Vulnsync == "description") {
@@ -153,8 +167,19 @@ func (d *Document) FieldFor(vulnsync string) (Field, bool) {
 
 // StatusFromJiraName maps a Jira status to vulnsync's (G5): by name through
 // status_from_jira, else by its status category, the stable meaning of a
-// status across custom workflows.
+// status across custom workflows. A status meaning resolved gives
+// done_means instead (fixed unless the mapping says resolved): an
+// engineer's Done is a claim that a retest settles. This is the one place
+// Jira statuses become vulnsync statuses.
 func (d *Document) StatusFromJiraName(name, category string) (tracker.Status, bool) {
+	st, ok := d.statusFromJira(name, category)
+	if ok && st == tracker.StatusResolved && d.DoneMeans != DoneMeansResolved {
+		st = tracker.StatusFixed
+	}
+	return st, ok
+}
+
+func (d *Document) statusFromJira(name, category string) (tracker.Status, bool) {
 	for k, v := range d.StatusFromJira {
 		if strings.EqualFold(k, name) {
 			return v, true
@@ -169,6 +194,19 @@ func (d *Document) StatusFromJiraName(name, category string) (tracker.Status, bo
 		return tracker.StatusResolved, true
 	}
 	return "", false
+}
+
+// JiraStatus is the Jira status a vulnsync status shows as: the
+// status_to_jira entry, and for fixed, when unmapped, resolved's (a
+// claimed fix and a verified one are both done in Jira).
+func (d *Document) JiraStatus(st tracker.Status) string {
+	if s, ok := d.StatusToJira[st]; ok && s != "" {
+		return s
+	}
+	if st == tracker.StatusFixed {
+		return d.StatusToJira[tracker.StatusResolved]
+	}
+	return ""
 }
 
 // SeverityOf inverts the priority mapping; when several severities share
@@ -334,7 +372,7 @@ func (d *Document) validateStatuses(p tracker.Problems, m Meta, used []IssueType
 		}
 	}
 	for _, st := range tracker.Statuses {
-		if _, ok := d.StatusToJira[st]; !ok && len(used) > 0 {
+		if _, ok := d.StatusToJira[st]; !ok && len(used) > 0 && st != tracker.StatusFixed { // fixed falls back to resolved's
 			p.Add("status_to_jira."+string(st), "map vulnsync status %q to a Jira status", st)
 		}
 	}
@@ -685,6 +723,11 @@ func (d *Document) validatePolicies(p tracker.Problems) {
 	case OnIssueDeletedUnlink, OnIssueDeletedRecreate:
 	default:
 		p.Add("on_issue_deleted", "must be unlink or recreate")
+	}
+	switch d.DoneMeans {
+	case "", DoneMeansFixed, DoneMeansResolved:
+	default:
+		p.Add("done_means", "must be fixed or resolved")
 	}
 }
 
