@@ -235,6 +235,13 @@ func scenario(t *testing.T, profile jirasim.Profile) {
 	c.call(201, "POST", "/api/v1/items/"+vuln.ID+"/comments", map[string]any{"body": "Reproduced on *staging*."})
 	c.call(400, "POST", "/api/v1/items/"+vuln.ID+"/comments", map[string]any{"body": " "})
 	c.call(200, "GET", "/api/v1/items/"+vuln.ID+"/comments", nil)
+	// A retest settles a claimed fix (issue 16); the item ends in progress again.
+	c.call(409, "POST", "/api/v1/items/"+vuln.ID+"/retest", map[string]any{"result": "pass", "evidence": "not fixed yet"})
+	c.call(200, "PATCH", "/api/v1/items/"+vuln.ID, map[string]any{"status": "fixed"})
+	c.call(400, "POST", "/api/v1/items/"+vuln.ID+"/retest", map[string]any{"result": "maybe", "evidence": "x"})
+	c.call(200, "POST", "/api/v1/items/"+vuln.ID+"/retest", map[string]any{"result": "fail", "evidence": "still injectable"})
+	c.call(404, "POST", "/api/v1/items/nope/retest", map[string]any{"result": "pass", "evidence": "x"})
+	c.call(200, "PATCH", "/api/v1/items/"+vuln.ID, map[string]any{"status": "in_progress"})
 	att := decode[idOnly](t, c.upload(201, vuln.ID, "poc.png", "image/png", []byte("\x89PNG\r\n\x1a\nfake")))
 	c.upload(201, vuln.ID, "notes.txt", "text/plain", []byte("curl -d ' or 1=1 --"))
 	c.call(400, "POST", "/api/v1/items/"+vuln.ID+"/attachments", `{"not":"multipart"}`)

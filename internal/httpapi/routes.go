@@ -48,6 +48,8 @@ func (s *server) routes() {
 	s.mux.Handle("POST /api/v1/items/{id}/attachments", write(s.handleCreateAttachment))
 	s.mux.Handle("GET /api/v1/attachments/{id}", read(s.handleGetAttachment))
 	s.mux.Handle("GET /api/v1/attachments/{id}/content", read(s.handleAttachmentContent))
+	// A retest's verdict on a claimed fix (issue 16).
+	s.mux.Handle("POST /api/v1/items/{id}/retest", write(s.handleRetest))
 
 	s.mux.Handle("GET /api/v1/kinds", read(s.handleListKinds))
 	s.mux.Handle("POST /api/v1/kinds", admin(s.handleCreateKind))

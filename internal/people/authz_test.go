@@ -81,6 +81,8 @@ var minRole = map[string]tracker.Role{
 	"GET /api/v1/users/{id}/tokens":  tracker.RoleAdmin,
 	"POST /api/v1/users/{id}/tokens": tracker.RoleAdmin,
 	"DELETE /api/v1/tokens/{id}":     tracker.RoleAdmin,
+	// Lifecycle (issue 16).
+	"POST /api/v1/items/{id}/retest": tracker.RoleAnalyst,
 }
 
 // roleRank orders the roles, the none role (no token) first.

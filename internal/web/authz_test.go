@@ -16,6 +16,7 @@ import (
 // the page table is held to ("" for the public pages).
 var uiMinRole = map[string]tracker.Role{
 	"GET /items/{id}/jira-preview": tracker.RoleViewer, "POST /items/{id}/jira-link": tracker.RoleAdmin, "POST /items/{id}/jira-unlink": tracker.RoleAdmin,
+	"POST /items/{id}/retest": tracker.RoleAnalyst,
 	"POST /signout": tracker.RoleViewer, "POST /signout/everywhere": tracker.RoleViewer,
 	"GET /dashboard": tracker.RoleViewer, "GET /targets": tracker.RoleViewer, "GET /targets/{id}": tracker.RoleViewer, "GET /items/{id}": tracker.RoleViewer,
 	"GET /attachments/{id}": tracker.RoleViewer, "GET /account": tracker.RoleViewer, "POST /account/tokens": tracker.RoleViewer,

@@ -269,6 +269,7 @@ func (u *ui) routes() {
 	m.Handle("GET /items/{id}/jira-preview", a(u.handlePreview))
 	m.Handle("POST /items/{id}/jira-link", ad(u.handleLinkIssue))
 	m.Handle("POST /items/{id}/jira-unlink", ad(u.handleUnlinkIssue))
+	m.Handle("POST /items/{id}/retest", wr(u.handleRetest))
 	m.Handle("GET /attachments/{id}", a(u.handleDownload))
 
 	m.Handle("GET /account", a(u.handleAccount))
