@@ -16,7 +16,6 @@ import (
 // the page table is held to ("" for the public pages).
 var uiMinRole = map[string]tracker.Role{
 	"GET /items/{id}/jira-preview": tracker.RoleViewer, "POST /items/{id}/jira-link": tracker.RoleAdmin, "POST /items/{id}/jira-unlink": tracker.RoleAdmin,
-	"POST /items/{id}/retest": tracker.RoleAnalyst,
 	"POST /signout": tracker.RoleViewer, "POST /signout/everywhere": tracker.RoleViewer,
 	"GET /dashboard": tracker.RoleViewer, "GET /targets": tracker.RoleViewer, "GET /targets/{id}": tracker.RoleViewer, "GET /items/{id}": tracker.RoleViewer,
 	"GET /attachments/{id}": tracker.RoleViewer, "GET /account": tracker.RoleViewer, "POST /account/tokens": tracker.RoleViewer,
@@ -34,6 +33,8 @@ var uiMinRole = map[string]tracker.Role{
 	"POST /integrations/targets/{id}/remove": tracker.RoleAdmin, "GET /integrations/targets/{id}/people": tracker.RoleAdmin,
 	"POST /integrations/targets/{id}/jobs/{job}/retry": tracker.RoleAdmin,
 	"POST /integrations/targets/{id}/pause":            tracker.RoleAdmin, "POST /integrations/targets/{id}/resume": tracker.RoleAdmin, "POST /integrations/targets/{id}/backfill": tracker.RoleAdmin,
+	// Lifecycle (issue 16).
+	"POST /items/{id}/retest": tracker.RoleAnalyst,
 }
 
 var uiRank = map[tracker.Role]int{"": 0, tracker.RoleViewer: 1, tracker.RoleAnalyst: 2, tracker.RoleAdmin: 3}
