@@ -61,6 +61,8 @@ type Tx interface {
 	PeopleTx
 	// Scanner imports: fingerprints, import records, SLA policies.
 	IntakeTx
+	// Risk acceptances and their decisions.
+	AcceptanceTx
 
 	// Targets. Names are unique.
 	CreateTarget(ctx context.Context, t tracker.Target) error
