@@ -63,6 +63,9 @@ type Config struct {
 	// Metrics records sync lags and reconciliation drift; nil records
 	// nothing.
 	Metrics Metrics
+	// AcceptanceInterval is how often expired risk acceptances are looked
+	// for; default 15 min.
+	AcceptanceInterval time.Duration
 }
 
 // Engine runs the sync.
@@ -106,6 +109,7 @@ func New(cfg Config) *Engine {
 	e.intake = newIntake(e)
 	jobs.Register(cfg.Runner, e.workItem)
 	jobs.Register(cfg.Runner, e.workReconcile)
+	jobs.Register(cfg.Runner, e.workExpireAcceptances)
 	return e
 }
 
