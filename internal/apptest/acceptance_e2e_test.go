@@ -132,3 +132,72 @@ func TestAcceptanceLifecycle(t *testing.T) {
 		})
 	}
 }
+
+// TestJiraWontDoOpensAPendingAcceptance, on Cloud and Data Center: an
+// engineer's Won't Do in Jira opens a pending acceptance instead of
+// closing the item; Jira keeps Won't Do while it is pending; a rejection
+// moves the issue back; the next Won't Do, approved, accepts the item.
+func TestJiraWontDoOpensAPendingAcceptance(t *testing.T) {
+	for _, p := range []jirasim.Profile{jirasim.ProfileCloud, jirasim.ProfileDC10} {
+		t.Run(string(p), func(t *testing.T) {
+			clock := apptest.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+			e := apptest.New(t, apptest.Options{Profile: p, Clock: clock})
+			in := e.Setup("shop")
+			var it apiItem
+			e.Must(201, "POST", "/api/v1/targets/"+in.TargetID+"/items", map[string]any{"kind": "vulnerability", "title": "Verbose errors", "severity": "low"}, &it)
+			e.Sync()
+			key := issueOf(t, e, it).Key
+			status := func() (string, string) {
+				var got apiItem
+				e.Must(200, "GET", "/api/v1/items/"+it.ID, nil, &got)
+				return got.Status, issueOf(t, e, it).Fields.Status.Name
+			}
+			pending := func() []acceptance {
+				var page struct {
+					Acceptances []acceptance `json:"acceptances"`
+				}
+				e.Must(200, "GET", "/api/v1/acceptances?state=pending&item_id="+it.ID, nil, &page)
+				return page.Acceptances
+			}
+
+			clock.Advance(time.Minute)
+			if !jiraMove(t, e, key, "Won't Do") {
+				t.Fatalf("%s offers no Won't Do", key)
+			}
+			e.Deliver()
+			e.Sync()
+			if v, j := status(); v != "open" || j != "Won't Do" {
+				t.Errorf("after Won't Do in Jira: vulnsync %s, Jira %s; want open (pending) and Won't Do kept", v, j)
+			}
+			ps := pending()
+			if len(ps) != 1 {
+				t.Fatalf("pending acceptances after Won't Do: %+v, want 1", ps)
+			}
+			clock.Advance(time.Minute)
+			e.Must(200, "POST", "/api/v1/acceptances/"+ps[0].ID+"/reject", map[string]any{"note": "needs a fix"}, nil)
+			e.Sync()
+			if v, j := status(); v != "open" || j != "To Do" {
+				t.Errorf("after the rejection: vulnsync %s, Jira %s; want open and To Do", v, j)
+			}
+			e.Deliver()
+			e.Sync()
+
+			clock.Advance(time.Minute)
+			jiraMove(t, e, key, "Won't Do")
+			e.Deliver()
+			e.Sync()
+			ps = pending()
+			if len(ps) != 1 {
+				t.Fatalf("pending acceptances after the second Won't Do: %+v, want 1", ps)
+			}
+			clock.Advance(time.Minute)
+			e.Must(200, "POST", "/api/v1/acceptances/"+ps[0].ID+"/approve", map[string]any{}, nil)
+			e.Sync()
+			e.Deliver()
+			e.Sync()
+			if v, j := status(); v != "accepted_risk" || j != "Won't Do" {
+				t.Errorf("after the approval: vulnsync %s, Jira %s; want accepted_risk and Won't Do", v, j)
+			}
+		})
+	}
+}

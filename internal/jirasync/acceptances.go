@@ -3,10 +3,13 @@ package jirasync
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/vulnsync/vulnsync/internal/jira"
 	"github.com/vulnsync/vulnsync/internal/jobs"
 	"github.com/vulnsync/vulnsync/internal/store"
+	"github.com/vulnsync/vulnsync/internal/tracker"
 )
 
 // expireAcceptances is the periodic job that ends approved risk
@@ -53,4 +56,34 @@ func (e *Engine) acceptanceInterval() time.Duration {
 		return e.cfg.AcceptanceInterval
 	}
 	return 15 * time.Minute
+}
+
+// jiraAcceptanceDays is how long an acceptance proposed from Jira runs
+// once approved; the approver may revoke it earlier.
+const jiraAcceptanceDays = 90
+
+// requestAcceptance turns a person's move in Jira into a status meaning
+// accepted_risk or false_positive into a pending acceptance (issue 16);
+// the item keeps its status and Jira keeps the proposed one until an
+// admin decides. An item with an open acceptance already is left alone.
+func (r *run) requestAcceptance(ctx context.Context, s *snapshot, st tracker.Status, jiraStatus string, user jira.User) error {
+	actor := jiraActor(user)
+	req := tracker.AcceptanceRequest{Status: st, ExpiresAt: r.e.now().Add(jiraAcceptanceDays * 24 * time.Hour),
+		Reason: fmt.Sprintf("%s moved %s to %s in Jira.", strings.TrimPrefix(actor.Name, "jira:"), s.link.IssueKey, jiraStatus)}
+	_, err := r.e.cfg.Tracker.RequestAcceptance(ctx, actor, s.item.ID, req)
+	if tracker.KindOf(err) == tracker.EConflict {
+		return nil
+	}
+	return err
+}
+
+// heldByPendingAcceptance reports whether the issue's Jira status is the
+// one a pending acceptance of the item proposes: the push leaves it there
+// until an admin decides (a rejection then moves it back).
+func (r *run) heldByPendingAcceptance(ctx context.Context, itemID, jiraStatus string) (bool, error) {
+	a, pending, err := r.e.cfg.Tracker.PendingAcceptance(ctx, itemID)
+	if err != nil || !pending {
+		return false, err
+	}
+	return strings.EqualFold(r.doc.JiraStatus(a.Status), jiraStatus), nil
 }

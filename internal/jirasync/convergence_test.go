@@ -275,6 +275,10 @@ func convergeSeed(t *testing.T, seed uint64, dep jirasim.Profile, broken bool) c
 		breakPolicy()
 	}
 	s := e.Setup("target")
+	// Won't Do applies at once here: the model has no pending acceptances
+	// (TestJiraWontDoOpensAPendingAcceptance covers them).
+	doc.AcceptFromJira = mapping.AcceptFromJiraApply
+	e.Must(200, "PUT", "/api/v1/integrations/"+s.IntegrationID+"/mapping", doc, nil)
 	var items []*itemModel
 	for i := 0; i < 2; i++ {
 		title := fmt.Sprintf("Vuln %d", i)

@@ -505,7 +505,15 @@ func (r *run) applyIssue(ctx context.Context, s *snapshot, is *jira.Issue, when 
 		}
 		touched = true
 		if st, ok := r.doc.StatusFromJiraName(is.Status.Name, is.Status.Category.Key); ok && !echo && st != it.Status && r.e.jiraNewer(at, it.FieldTimes["status"]) {
-			patchAt(at).Status = &st
+			if r.doc.AcceptsByRequest(st) {
+				// A person's Won't Do is a proposal: a pending acceptance,
+				// approved by an admin, not a silent close.
+				if err := r.requestAcceptance(ctx, s, st, is.Status.Name, user); err != nil {
+					return "", err
+				}
+			} else {
+				patchAt(at).Status = &st
+			}
 		}
 	}
 	if at := when("priority"); changed("priority") && fresh(at, synced.Times["priority"], ours("priority")) && is.Priority != nil {

@@ -562,6 +562,9 @@ func (r *run) pushStatus(ctx context.Context, s *snapshot) error {
 		if st, ok := r.doc.StatusFromJiraName(synced.Status, r.category(s.item.Kind, synced.Status)); ok && st == s.item.Status {
 			return nil
 		}
+		if held, err := r.heldByPendingAcceptance(ctx, s.item.ID, synced.Status); err != nil || held {
+			return err
+		}
 	}
 	from := synced.Status
 	reached, err := r.transitionTo(ctx, s.item.Kind, s.link.IssueKey, synced.Status, target)

@@ -102,6 +102,15 @@ const (
 	DoneMeansResolved = tracker.StatusResolved
 )
 
+// What a person's move into a Jira status mapped to accepted_risk or
+// false_positive (Won't Do, say) does (accept_from_jira): open a pending
+// acceptance that an admin approves (the default), or apply the status at
+// once.
+const (
+	AcceptFromJiraRequest = "request"
+	AcceptFromJiraApply   = "apply"
+)
+
 // MaxAttachmentBytes is the largest max_bytes a mapping may set.
 const MaxAttachmentBytes = 64 << 20
 
@@ -127,6 +136,9 @@ type Document struct {
 	// mapped to resolved gives: fixed (awaiting retest; the default) or
 	// resolved.
 	DoneMeans tracker.Status `json:"done_means,omitempty"`
+	// AcceptFromJira is request (the default: a pending acceptance) or
+	// apply.
+	AcceptFromJira string `json:"accept_from_jira,omitempty"`
 }
 
 // Normalize fills the defaults the spec gives: summary and description flow
@@ -147,6 +159,9 @@ func (d *Document) Normalize() {
 	}
 	if d.DoneMeans == "" {
 		d.DoneMeans = DoneMeansFixed
+	}
+	if d.AcceptFromJira == "" {
+		d.AcceptFromJira = AcceptFromJiraRequest
 	}
 	for i := range d.Fields {
 		if d.Fields[i].Direction == "" && (d.Fields[i].Vulnsync == "title" || d.Fields[i].Vulnsync == "description") {
@@ -194,6 +209,12 @@ func (d *Document) statusFromJira(name, category string) (tracker.Status, bool) 
 		return tracker.StatusResolved, true
 	}
 	return "", false
+}
+
+// AcceptsByRequest reports whether a person's move in Jira into a status
+// meaning st opens a pending acceptance instead of changing the item.
+func (d *Document) AcceptsByRequest(st tracker.Status) bool {
+	return (st == tracker.StatusAcceptedRisk || st == tracker.StatusFalsePositive) && d.AcceptFromJira != AcceptFromJiraApply
 }
 
 // JiraStatus is the Jira status a vulnsync status shows as: the
@@ -728,6 +749,11 @@ func (d *Document) validatePolicies(p tracker.Problems) {
 	case "", DoneMeansFixed, DoneMeansResolved:
 	default:
 		p.Add("done_means", "must be fixed or resolved")
+	}
+	switch d.AcceptFromJira {
+	case "", AcceptFromJiraRequest, AcceptFromJiraApply:
+	default:
+		p.Add("accept_from_jira", "must be request or apply")
 	}
 }
 
