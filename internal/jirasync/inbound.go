@@ -630,7 +630,10 @@ func (r *run) applyComment(ctx context.Context, s *snapshot, ev *jirahook.Event,
 		}
 		ol := store.ObjectLink{Kind: store.ObjectComment, LocalID: mc.ID, ItemID: s.item.ID, IntegrationID: r.in.ID, JiraID: c.ID,
 			IssueID: s.link.IssueID, Origin: string(tracker.OriginJira), Hash: hash(c.Body), UpdatedAt: r.e.now()}
-		return "", r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertObjectLink(ctx, ol) })
+		if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertObjectLink(ctx, ol) }); err != nil {
+			return "", err
+		}
+		return "", r.triage(ctx, s, c) // a /vulnsync command, once: the comment's link says it was handled
 	case jirahook.CommentUpdated:
 		if !known || link.Deleted {
 			return "edit of a comment that is not mirrored", nil
