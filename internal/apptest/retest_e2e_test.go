@@ -218,3 +218,74 @@ func TestFixRetestLifecycle(t *testing.T) {
 		})
 	}
 }
+
+// TestFailedRetestFilesANewIssue, on Cloud and Data Center, under
+// on_retest_failed: new_issue: a failed retest leaves the done issue done
+// (without the item's marker) and files a new issue, linked to the old one
+// in Jira, where the evidence goes; the old issue says where it continues.
+func TestFailedRetestFilesANewIssue(t *testing.T) {
+	for _, p := range []jirasim.Profile{jirasim.ProfileCloud, jirasim.ProfileDC10} {
+		t.Run(string(p), func(t *testing.T) {
+			e := apptest.New(t, apptest.Options{Profile: p, Clock: apptest.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))})
+			in := e.Setup("shop")
+			var doc map[string]any
+			if err := json.Unmarshal([]byte(apptest.SpecMapping), &doc); err != nil {
+				t.Fatal(err)
+			}
+			doc["on_retest_failed"] = "new_issue"
+			e.Must(200, "PUT", "/api/v1/integrations/"+in.IntegrationID+"/mapping", doc, nil)
+			var it apiItem
+			e.Must(201, "POST", "/api/v1/targets/"+in.TargetID+"/items", map[string]any{"kind": "vulnerability", "title": "SSRF in the webhook tester", "severity": "high"}, &it)
+			e.Sync()
+			oldKey := issueOf(t, e, it).Key
+			jiraDone(t, e, oldKey)
+			e.Deliver()
+			e.Sync()
+			e.Must(200, "POST", "/api/v1/items/"+it.ID+"/retest", map[string]any{"result": "fail", "evidence": "metadata endpoint still reachable"}, nil)
+			e.Sync()
+			e.Deliver()
+			e.Sync()
+
+			newIssue := issueOf(t, e, it)
+			if newIssue.Key == oldKey {
+				t.Fatalf("the item is still on %s after a failed retest under new_issue", oldKey)
+			}
+			if newIssue.Fields.Status.Name != "To Do" {
+				t.Errorf("the new issue %s is %s, want To Do", newIssue.Key, newIssue.Fields.Status.Name)
+			}
+			var old struct {
+				Fields struct {
+					Status struct{ Name string } `json:"status"`
+					Labels []string              `json:"labels"`
+				} `json:"fields"`
+			}
+			e.Jira("admin", "GET", "/rest/api/"+e.APIVersion()+"/issue/"+oldKey, nil, &old)
+			if old.Fields.Status.Name != "Done" {
+				t.Errorf("the old issue %s was moved to %s; the workflow does not reopen", oldKey, old.Fields.Status.Name)
+			}
+			for _, l := range old.Fields.Labels {
+				if strings.HasPrefix(l, "vulnsync-") {
+					t.Errorf("the old issue %s still carries the item's marker %s", oldKey, l)
+				}
+			}
+			var links struct {
+				Fields struct {
+					IssueLinks []struct {
+						Type         struct{ Name string } `json:"type"`
+						OutwardIssue *struct{ Key string } `json:"outwardIssue"`
+					} `json:"issuelinks"`
+				} `json:"fields"`
+			}
+			e.Jira("admin", "GET", "/rest/api/"+e.APIVersion()+"/issue/"+newIssue.Key+"?fields=issuelinks", nil, &links)
+			if len(links.Fields.IssueLinks) != 1 || links.Fields.IssueLinks[0].OutwardIssue == nil || links.Fields.IssueLinks[0].OutwardIssue.Key != oldKey {
+				t.Errorf("links of the new issue %s: %+v, want one to %s", newIssue.Key, links.Fields.IssueLinks, oldKey)
+			}
+			if n := countContaining(issueComments(t, e, newIssue.Key), "Retest failed", "metadata endpoint still reachable"); n != 1 {
+				t.Errorf("%d comments with the evidence on the new issue, want 1", n)
+			}
+			if n := countContaining(issueComments(t, e, oldKey), "continued in "+newIssue.Key); n != 1 {
+				t.Errorf("%d comments on the old issue say where it continues, want 1: %q", n, issueComments(t, e, oldKey))
+			}
+		})
+	}
+}

@@ -324,7 +324,7 @@ func (r *run) ensureIssue(ctx context.Context, s snapshot) (bool, error) {
 			return false, err
 		}
 	}
-	synced := state{Fields: want.Fields, Priority: want.Priority, Status: r.initialStatus(it.Kind)}
+	synced := state{Fields: want.Fields, Priority: want.Priority, Status: r.initialStatus(it.Kind), Previous: decodeState(s.link.Synced).Previous}
 	if err := r.storeLink(ctx, it.ID, created.ID, created.Key, synced); err != nil {
 		return false, err
 	}
@@ -553,6 +553,9 @@ func (r *run) pushFields(ctx context.Context, s *snapshot) error {
 // pushStatus moves the issue through the workflow to the mapped status,
 // unless Jira's current status already maps back to the item's status.
 func (r *run) pushStatus(ctx context.Context, s *snapshot) error {
+	if err := r.linkPrevious(ctx, s); err != nil {
+		return err
+	}
 	synced := decodeState(s.link.Synced)
 	target := r.doc.JiraStatus(s.item.Status)
 	if target == "" || strings.EqualFold(target, synced.Status) {
@@ -567,6 +570,9 @@ func (r *run) pushStatus(ctx context.Context, s *snapshot) error {
 		}
 	}
 	from := synced.Status
+	if r.reopensAsNewIssue(s, from) {
+		return r.replaceIssue(ctx, s)
+	}
 	reached, err := r.transitionTo(ctx, s.item.Kind, s.link.IssueKey, synced.Status, target)
 	if err != nil {
 		if jira.IsNotFound(err) {

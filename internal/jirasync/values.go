@@ -28,6 +28,9 @@ type state struct {
 	// webhook's value older than that write is not taken for Jira's
 	// (overtaken).
 	Pushed map[string]time.Time `json:"pushed,omitempty"`
+	// Previous is the key of the issue a failed retest replaced
+	// (on_retest_failed: new_issue) until the new issue links to it.
+	Previous string `json:"previous,omitempty"`
 }
 
 func decodeState(raw []byte) state {

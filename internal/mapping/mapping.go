@@ -102,6 +102,15 @@ const (
 	DoneMeansResolved = tracker.StatusResolved
 )
 
+// What reopening an item whose issue is done does in Jira
+// (on_retest_failed; a failed retest is the usual cause): reopen the
+// issue, or file a new issue linked to the old one, for workflows that
+// forbid reopening a done issue.
+const (
+	OnRetestFailedReopen   = "reopen"
+	OnRetestFailedNewIssue = "new_issue"
+)
+
 // What a person's move into a Jira status mapped to accepted_risk or
 // false_positive (Won't Do, say) does (accept_from_jira): open a pending
 // acceptance that an admin approves (the default), or apply the status at
@@ -139,6 +148,8 @@ type Document struct {
 	// AcceptFromJira is request (the default: a pending acceptance) or
 	// apply.
 	AcceptFromJira string `json:"accept_from_jira,omitempty"`
+	// OnRetestFailed is reopen (the default) or new_issue.
+	OnRetestFailed string `json:"on_retest_failed,omitempty"`
 }
 
 // Normalize fills the defaults the spec gives: summary and description flow
@@ -162,6 +173,9 @@ func (d *Document) Normalize() {
 	}
 	if d.AcceptFromJira == "" {
 		d.AcceptFromJira = AcceptFromJiraRequest
+	}
+	if d.OnRetestFailed == "" {
+		d.OnRetestFailed = OnRetestFailedReopen
 	}
 	for i := range d.Fields {
 		if d.Fields[i].Direction == "" && (d.Fields[i].Vulnsync == "title" || d.Fields[i].Vulnsync == "description") {
@@ -754,6 +768,11 @@ func (d *Document) validatePolicies(p tracker.Problems) {
 	case "", AcceptFromJiraRequest, AcceptFromJiraApply:
 	default:
 		p.Add("accept_from_jira", "must be request or apply")
+	}
+	switch d.OnRetestFailed {
+	case "", OnRetestFailedReopen, OnRetestFailedNewIssue:
+	default:
+		p.Add("on_retest_failed", "must be reopen or new_issue")
 	}
 }
 
