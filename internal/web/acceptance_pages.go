@@ -15,6 +15,7 @@ import (
 type acceptancesData struct {
 	Rows   []acceptanceRow
 	State  string
+	ItemID string
 	States []tracker.AcceptanceState
 	Next   string
 }
@@ -26,14 +27,15 @@ type acceptanceRow struct {
 }
 
 // handleAcceptances lists acceptances newest first, filtered by state
-// (pending by default, the ones that need a decision).
+// (pending by default, the ones that need a decision) and item (the item
+// page links here).
 func (u *ui) handleAcceptances(w http.ResponseWriter, r *http.Request, sv *sessionView) {
 	q := r.URL.Query()
 	state := q.Get("state")
 	if !q.Has("state") {
 		state = string(tracker.AcceptancePending)
 	}
-	f := store.AcceptanceFilter{State: tracker.AcceptanceState(state), Cursor: q.Get("cursor"), Limit: 100}
+	f := store.AcceptanceFilter{State: tracker.AcceptanceState(state), ItemID: q.Get("item_id"), Cursor: q.Get("cursor"), Limit: 100}
 	if f.State != "" && !f.State.Valid() {
 		u.renderError(w, r, sv, tracker.Errorf(tracker.EInvalid, "unknown state %q", state))
 		return
@@ -43,7 +45,7 @@ func (u *ui) handleAcceptances(w http.ResponseWriter, r *http.Request, sv *sessi
 		u.renderError(w, r, sv, err)
 		return
 	}
-	d := acceptancesData{State: state, States: []tracker.AcceptanceState{tracker.AcceptancePending, tracker.AcceptanceApproved,
+	d := acceptancesData{State: state, ItemID: f.ItemID, States: []tracker.AcceptanceState{tracker.AcceptancePending, tracker.AcceptanceApproved,
 		tracker.AcceptanceRejected, tracker.AcceptanceRevoked, tracker.AcceptanceExpired}}
 	for _, a := range page.Acceptances {
 		row := acceptanceRow{Acceptance: a, ItemTitle: a.ItemID}
@@ -53,7 +55,7 @@ func (u *ui) handleAcceptances(w http.ResponseWriter, r *http.Request, sv *sessi
 		d.Rows = append(d.Rows, row)
 	}
 	if page.NextCursor != "" {
-		d.Next = "/acceptances?" + url.Values{"state": {state}, "cursor": {page.NextCursor}}.Encode()
+		d.Next = "/acceptances?" + url.Values{"state": {state}, "item_id": {f.ItemID}, "cursor": {page.NextCursor}}.Encode()
 	}
 	u.render(w, r, sv, http.StatusOK, "acceptances", "Risk acceptances", "acceptances", d)
 }
