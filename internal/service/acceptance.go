@@ -121,8 +121,12 @@ func (s *Service) decide(ctx context.Context, actor Actor, id, note string, from
 			return tracker.Errorf(tracker.EForbidden, "the requester cannot approve their own acceptance: another admin must")
 		}
 		it, err := tx.GetItem(ctx, a.ItemID)
-		if err != nil {
+		gone := tracker.KindOf(err) == tracker.ENotFound // deleted since: the acceptance still ends
+		if err != nil && !gone {
 			return err
+		}
+		if gone && to == tracker.AcceptanceApproved {
+			return tracker.Errorf(tracker.EConflict, "item %s was deleted", a.ItemID)
 		}
 		now := s.Now()
 		a.State, a.UpdatedAt = to, now
@@ -131,6 +135,9 @@ func (s *Service) decide(ctx context.Context, actor Actor, id, note string, from
 		}
 		if err := tx.UpdateAcceptance(ctx, a, from); err != nil {
 			return err
+		}
+		if gone {
+			return nil
 		}
 		why := ""
 		if note != "" {

@@ -139,3 +139,32 @@ func TestRevokeReopens(t *testing.T) {
 }
 
 func asError(err error, target **tracker.Error) bool { return errors.As(err, target) }
+
+// TestExpiryOfADeletedItemsAcceptance: an approved acceptance of an item
+// deleted since still expires (the job is not stuck on it).
+func TestExpiryOfADeletedItemsAcceptance(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	it, err := f.svc.CreateItem(ctx, alice, f.target.ID, tracker.NewItem{Kind: tracker.KindRisk, Title: "Old vendor", Severity: tracker.SeverityLow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := service.Actor{UserID: "u-bob", Name: "bob", Role: tracker.RoleAdmin, Origin: tracker.OriginVulnsync}
+	a, err := f.svc.RequestAcceptance(ctx, alice, it.ID, tracker.AcceptanceRequest{Reason: "leaving", ExpiresAt: f.now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.ApproveAcceptance(ctx, bob, a.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.DeleteItem(ctx, alice, it.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.now = f.now.Add(2 * time.Hour)
+	if n, err := f.svc.ExpireAcceptances(ctx); err != nil || n != 1 {
+		t.Fatalf("expiry: %d, %v; want 1", n, err)
+	}
+	if got, _ := f.svc.GetAcceptance(ctx, a.ID); got.State != tracker.AcceptanceExpired {
+		t.Errorf("the deleted item's acceptance is %s, want expired", got.State)
+	}
+}
