@@ -129,6 +129,38 @@ func TestAcceptanceLifecycle(t *testing.T) {
 			if len(page.Acceptances) != 1 || page.Acceptances[0].ID != a.ID {
 				t.Errorf("expired acceptances: %+v", page.Acceptances)
 			}
+
+			// Accepted again, then revoked: reopened on both sides at once.
+			e.Deliver()
+			e.Sync()
+			var b acceptance
+			if st := asUser(t, e, ben, "POST", "/api/v1/items/"+it.ID+"/acceptances", map[string]any{"reason": "migration slipped", "expires_at": clock.Now().Add(7 * 24 * time.Hour)}, &b); st != 201 {
+				t.Fatalf("second request: %d", st)
+			}
+			if st := asUser(t, e, ann, "POST", "/api/v1/acceptances/"+b.ID+"/approve", map[string]any{}, nil); st != 200 {
+				t.Fatalf("second approval: %d", st)
+			}
+			e.Sync()
+			e.Deliver()
+			e.Sync()
+			if is := issueOf(t, e, it); is.Fields.Status.Name != "Won't Do" {
+				t.Fatalf("after the second approval the issue is %s", is.Fields.Status.Name)
+			}
+			if st := asUser(t, e, ann, "POST", "/api/v1/acceptances/"+b.ID+"/revoke", map[string]any{"note": "the host is exposed after all"}, nil); st != 200 {
+				t.Fatalf("revoke: %d", st)
+			}
+			e.Sync()
+			e.Deliver()
+			e.Sync()
+			if e.Must(200, "GET", "/api/v1/items/"+it.ID, nil, &got); got.Status != "open" {
+				t.Errorf("after the revocation the item is %s, want open", got.Status)
+			}
+			if is := issueOf(t, e, it); is.Fields.Status.Name != "To Do" {
+				t.Errorf("after the revocation the issue is %s, want To Do", is.Fields.Status.Name)
+			}
+			if n := countContaining(issueComments(t, e, key), "revoked", "the host is exposed after all"); n != 1 {
+				t.Errorf("%d comments on %s say the acceptance was revoked, want 1", n, key)
+			}
 		})
 	}
 }
