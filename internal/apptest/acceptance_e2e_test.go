@@ -167,8 +167,9 @@ func TestAcceptanceLifecycle(t *testing.T) {
 
 // TestJiraWontDoOpensAPendingAcceptance, on Cloud and Data Center: an
 // engineer's Won't Do in Jira opens a pending acceptance instead of
-// closing the item; Jira keeps Won't Do while it is pending; a rejection
-// moves the issue back; the next Won't Do, approved, accepts the item.
+// closing the item; Jira keeps Won't Do while it is pending; moving the
+// issue on withdraws it; a rejection moves the issue back; the next Won't
+// Do, approved, accepts the item.
 func TestJiraWontDoOpensAPendingAcceptance(t *testing.T) {
 	for _, p := range []jirasim.Profile{jirasim.ProfileCloud, jirasim.ProfileDC10} {
 		t.Run(string(p), func(t *testing.T) {
@@ -204,6 +205,21 @@ func TestJiraWontDoOpensAPendingAcceptance(t *testing.T) {
 			ps := pending()
 			if len(ps) != 1 {
 				t.Fatalf("pending acceptances after Won't Do: %+v, want 1", ps)
+			}
+			// The engineer moves it on: the proposal is withdrawn.
+			clock.Advance(time.Minute)
+			jiraMove(t, e, key, "To Do")
+			e.Deliver()
+			e.Sync()
+			if ps := pending(); len(ps) != 0 {
+				t.Errorf("after the issue left Won't Do, %d acceptances are still pending", len(ps))
+			}
+			clock.Advance(time.Minute)
+			jiraMove(t, e, key, "Won't Do")
+			e.Deliver()
+			e.Sync()
+			if ps = pending(); len(ps) != 1 {
+				t.Fatalf("pending acceptances after Won't Do again: %+v, want 1", ps)
 			}
 			clock.Advance(time.Minute)
 			e.Must(200, "POST", "/api/v1/acceptances/"+ps[0].ID+"/reject", map[string]any{"note": "needs a fix"}, nil)

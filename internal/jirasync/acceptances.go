@@ -87,3 +87,19 @@ func (r *run) heldByPendingAcceptance(ctx context.Context, itemID, jiraStatus st
 	}
 	return strings.EqualFold(r.doc.JiraStatus(a.Status), jiraStatus), nil
 }
+
+// withdrawMovedProposal ends the item's pending acceptance proposed from
+// Jira when a person moves the issue out of the proposed status: the
+// proposal no longer stands.
+func (r *run) withdrawMovedProposal(ctx context.Context, s *snapshot, jiraStatus string, user jira.User) error {
+	a, pending, err := r.e.cfg.Tracker.PendingAcceptance(ctx, s.item.ID)
+	if err != nil || !pending || a.Origin != tracker.OriginJira || strings.EqualFold(r.doc.JiraStatus(a.Status), jiraStatus) {
+		return err
+	}
+	who := strings.TrimPrefix(jiraActor(user).Name, "jira:")
+	_, err = r.e.cfg.Tracker.WithdrawAcceptance(ctx, a.ID, fmt.Sprintf("Withdrawn in Jira: %s moved %s to %s.", who, s.link.IssueKey, jiraStatus))
+	if tracker.KindOf(err) == tracker.EConflict {
+		return nil // decided meanwhile
+	}
+	return err
+}

@@ -504,6 +504,11 @@ func (r *run) applyIssue(ctx context.Context, s *snapshot, is *jira.Issue, when 
 			synced.Status, synced.Times["status"] = is.Status.Name, at
 		}
 		touched = true
+		if !echo {
+			if err := r.withdrawMovedProposal(ctx, s, is.Status.Name, user); err != nil {
+				return "", err
+			}
+		}
 		if st, ok := r.doc.StatusFromJiraName(is.Status.Name, is.Status.Category.Key); ok && !echo && st != it.Status && r.e.jiraNewer(at, it.FieldTimes["status"]) {
 			if r.doc.AcceptsByRequest(st) {
 				// A person's Won't Do is a proposal: a pending acceptance,

@@ -60,6 +60,14 @@ func (s *Service) RejectAcceptance(ctx context.Context, actor Actor, id, note st
 	return s.decide(ctx, actor, id, note, tracker.AcceptancePending, tracker.AcceptanceRejected)
 }
 
+// WithdrawAcceptance ends a pending acceptance proposed from Jira whose
+// proposer moved the issue on (rejected, by vulnsync, with note saying
+// so): the proposal no longer stands, and an admin approving it later
+// would move the issue back against the engineer's last word.
+func (s *Service) WithdrawAcceptance(ctx context.Context, id, note string) (tracker.Acceptance, error) {
+	return s.decide(ctx, System, id, note, tracker.AcceptancePending, tracker.AcceptanceRejected)
+}
+
 // RevokeAcceptance ends an approved acceptance before its expiry (an
 // admin); the item reopens.
 func (s *Service) RevokeAcceptance(ctx context.Context, actor Actor, id, note string) (tracker.Acceptance, error) {
