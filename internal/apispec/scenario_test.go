@@ -235,6 +235,13 @@ func scenario(t *testing.T, profile jirasim.Profile) {
 	c.call(201, "POST", "/api/v1/items/"+vuln.ID+"/comments", map[string]any{"body": "Reproduced on *staging*."})
 	c.call(400, "POST", "/api/v1/items/"+vuln.ID+"/comments", map[string]any{"body": " "})
 	c.call(200, "GET", "/api/v1/items/"+vuln.ID+"/comments", nil)
+	// A retest settles a claimed fix (issue 16); the item ends in progress again.
+	c.call(409, "POST", "/api/v1/items/"+vuln.ID+"/retest", map[string]any{"result": "pass", "evidence": "not fixed yet"})
+	c.call(200, "PATCH", "/api/v1/items/"+vuln.ID, map[string]any{"status": "fixed"})
+	c.call(400, "POST", "/api/v1/items/"+vuln.ID+"/retest", map[string]any{"result": "maybe", "evidence": "x"})
+	c.call(200, "POST", "/api/v1/items/"+vuln.ID+"/retest", map[string]any{"result": "fail", "evidence": "still injectable"})
+	c.call(404, "POST", "/api/v1/items/nope/retest", map[string]any{"result": "pass", "evidence": "x"})
+	c.call(200, "PATCH", "/api/v1/items/"+vuln.ID, map[string]any{"status": "in_progress"})
 	att := decode[idOnly](t, c.upload(201, vuln.ID, "poc.png", "image/png", []byte("\x89PNG\r\n\x1a\nfake")))
 	c.upload(201, vuln.ID, "notes.txt", "text/plain", []byte("curl -d ' or 1=1 --"))
 	c.call(400, "POST", "/api/v1/items/"+vuln.ID+"/attachments", `{"not":"multipart"}`)
@@ -368,6 +375,30 @@ func scenario(t *testing.T, profile jirasim.Profile) {
 	c.call(200, "GET", "/api/v1/audit?limit=5", nil)
 	c.call(200, "GET", "/api/v1/audit?action=user.", nil)
 	c.call(400, "GET", "/api/v1/audit?since=yesterday", nil)
+
+	// Risk acceptances (issue 16): Dana (an admin) requests, another admin
+	// decides; the requester cannot approve her own.
+	dana := decode[idOnly](t, c.call(201, "POST", "/api/v1/users", map[string]any{"email": "dana@example.test", "name": "Dana", "role": "admin"}))
+	danaTok := decode[struct {
+		Token string `json:"token"`
+	}](t, c.call(201, "POST", "/api/v1/users/"+dana.ID+"/tokens", map[string]any{"name": "ci"}))
+	asDana := []string{"Authorization", "Bearer " + danaTok.Token}
+	until := time.Now().Add(30 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	acc := decode[idOnly](t, c.call(201, "POST", "/api/v1/items/"+vuln.ID+"/acceptances", map[string]any{"reason": "behind the VPN only", "expires_at": until}, asDana...))
+	c.call(409, "POST", "/api/v1/items/"+vuln.ID+"/acceptances", map[string]any{"reason": "again", "expires_at": until})
+	c.call(400, "POST", "/api/v1/items/"+vuln.ID+"/acceptances", map[string]any{"reason": "", "expires_at": "2001-01-01T00:00:00Z"})
+	c.call(404, "POST", "/api/v1/items/nope/acceptances", map[string]any{"reason": "x", "expires_at": until})
+	c.call(403, "POST", "/api/v1/acceptances/"+acc.ID+"/approve", map[string]any{}, asDana...)
+	c.call(200, "POST", "/api/v1/acceptances/"+acc.ID+"/approve", map[string]any{"note": "until the VPN goes"})
+	c.call(409, "POST", "/api/v1/acceptances/"+acc.ID+"/reject", map[string]any{})
+	c.call(200, "POST", "/api/v1/acceptances/"+acc.ID+"/revoke", map[string]any{"note": "exposed after all"})
+	c.call(404, "POST", "/api/v1/acceptances/nope/revoke", map[string]any{})
+	acc = decode[idOnly](t, c.call(201, "POST", "/api/v1/items/"+vuln.ID+"/acceptances", map[string]any{"status": "false_positive", "reason": "test data", "expires_at": until}, asDana...))
+	c.call(200, "POST", "/api/v1/acceptances/"+acc.ID+"/reject", map[string]any{})
+	c.call(200, "GET", "/api/v1/acceptances?state=rejected&limit=1", nil)
+	c.call(200, "GET", "/api/v1/acceptances?item_id="+vuln.ID, nil)
+	c.call(400, "GET", "/api/v1/acceptances?state=maybe", nil)
+	c.call(400, "GET", "/api/v1/acceptances?cursor=!!", nil)
 
 	// Failed work and its retry: a job failed for good, made in the store.
 	jobID := failJob(t, e)

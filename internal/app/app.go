@@ -197,6 +197,12 @@ func (a *App) RunWorkers(ctx context.Context) error {
 		}
 		return fmt.Errorf("schedule reconciliation: %w", err)
 	}
+	if err := a.Engine.ScheduleAcceptanceExpiry(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
 	if err := a.Runner.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("run sync workers: %w", err)
 	}

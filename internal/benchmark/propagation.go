@@ -32,6 +32,9 @@ const (
 var (
 	cycleVulnsync = []tracker.Status{tracker.StatusOpen, tracker.StatusInProgress, tracker.StatusResolved}
 	cycleJira     = []string{"To Do", "In Progress", "Done"}
+	// cycleFromJira is what each of cycleJira gives in vulnsync: a Done
+	// made in Jira is a claimed fix awaiting retest (mapping done_means).
+	cycleFromJira = []tracker.Status{tracker.StatusOpen, tracker.StatusInProgress, tracker.StatusFixed}
 )
 
 // changeKind is one kind of change whose propagation is timed.
@@ -277,7 +280,7 @@ func (pr *propagator) inStatus(ctx context.Context, p *propItem) (time.Duration,
 		return 0, fmt.Errorf("transition %s to %s in Jira: %w", p.key, cycleJira[next], err)
 	}
 	p.status = next
-	want := cycleVulnsync[next]
+	want := cycleFromJira[next]
 	return pr.seenInVulnsync(ctx, sent.Add(pr.L), p.id, func(it tracker.Item) bool { return it.Status == want })
 }
 

@@ -48,6 +48,14 @@ func (s *server) routes() {
 	s.mux.Handle("POST /api/v1/items/{id}/attachments", write(s.handleCreateAttachment))
 	s.mux.Handle("GET /api/v1/attachments/{id}", read(s.handleGetAttachment))
 	s.mux.Handle("GET /api/v1/attachments/{id}/content", read(s.handleAttachmentContent))
+	// A retest's verdict on a claimed fix (issue 16).
+	s.mux.Handle("POST /api/v1/items/{id}/retest", write(s.handleRetest))
+	// Risk acceptances: analysts request, another admin decides (issue 16).
+	s.mux.Handle("POST /api/v1/items/{id}/acceptances", write(s.handleRequestAcceptance))
+	s.mux.Handle("GET /api/v1/acceptances", read(s.handleListAcceptances))
+	s.mux.Handle("POST /api/v1/acceptances/{id}/approve", admin(s.decideAcceptance("approve")))
+	s.mux.Handle("POST /api/v1/acceptances/{id}/reject", admin(s.decideAcceptance("reject")))
+	s.mux.Handle("POST /api/v1/acceptances/{id}/revoke", admin(s.decideAcceptance("revoke")))
 
 	s.mux.Handle("GET /api/v1/kinds", read(s.handleListKinds))
 	s.mux.Handle("POST /api/v1/kinds", admin(s.handleCreateKind))

@@ -378,3 +378,21 @@ func (c *Client) GetIssueProperty(ctx context.Context, key, prop string, v any) 
 	}
 	return nil
 }
+
+// LinkIssues links two issues with a link type by name (Relates, Blocks,
+// Duplicate, Cloners on a default site): POST issueLink, whose body is the
+// same on Cloud (v3) and Data Center (v2). inward is the issue the type's
+// inward phrase applies to ("is cloned by"), outward the other.
+func (c *Client) LinkIssues(ctx context.Context, linkType, inwardKey, outwardKey string) error {
+	for _, k := range []string{inwardKey, outwardKey} {
+		if err := checkKey("issue", k); err != nil {
+			return fmt.Errorf("link issues: %w", err)
+		}
+	}
+	body := map[string]any{"type": map[string]any{"name": linkType},
+		"inwardIssue": map[string]any{"key": inwardKey}, "outwardIssue": map[string]any{"key": outwardKey}}
+	if err := c.call(ctx, http.MethodPost, "issueLink", body, nil); err != nil {
+		return fmt.Errorf("link %s to %s (%s): %w", inwardKey, outwardKey, linkType, err)
+	}
+	return nil
+}

@@ -75,6 +75,8 @@ type issue struct {
 	History        []*history
 	Props          map[string]json.RawMessage
 	deleted        bool
+	// Links are the issue's issue links, from its side (links.go).
+	Links []issueLinkEnd
 }
 
 // comment is a comment on an issue.

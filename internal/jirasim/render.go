@@ -300,6 +300,9 @@ var notNavigable = map[string]bool{"comment": true, "worklog": true, "attachment
 // fieldValue renders one issue field; ok is false when the issue has no
 // such field (parent on a top-level issue, unknown names).
 func (v view) fieldValue(is *issue, id string) (any, bool) {
+	if id == "issuelinks" {
+		return v.issueLinks(is), true
+	}
 	switch id {
 	case "statuscategorychangedate":
 		return jiraTime(is.StatusChanged), true

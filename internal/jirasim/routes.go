@@ -73,6 +73,7 @@ var routes = func() []*route {
 		{method: "GET", pattern: "/rest/api/{v}/issue/{issueIdOrKey}/properties/{propertyKey}", handler: (*Simulator).getProperty, auth: true},
 		{method: "PUT", pattern: "/rest/api/{v}/issue/{issueIdOrKey}/properties/{propertyKey}", handler: (*Simulator).setProperty, auth: true, issueScoped: true},
 		{method: "DELETE", pattern: "/rest/api/{v}/issue/{issueIdOrKey}/properties/{propertyKey}", handler: (*Simulator).deleteProperty, auth: true, issueScoped: true},
+		{method: "POST", pattern: "/rest/api/{v}/issueLink", handler: (*Simulator).createIssueLink, auth: true},
 		{method: "GET", pattern: "/rest/api/{v}/search/jql", handler: (*Simulator).searchJQL, auth: true, cloudOnly: true},
 		{method: "POST", pattern: "/rest/api/{v}/search/jql", handler: (*Simulator).searchJQL, auth: true, cloudOnly: true},
 		{method: "GET", pattern: "/rest/api/{v}/search", handler: (*Simulator).searchOld, auth: true},

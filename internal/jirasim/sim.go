@@ -99,6 +99,7 @@ type Simulator struct {
 	nextComment int64
 	nextHistory int64
 	nextAttach  int64
+	nextLinkID  int64 // issue links (links.go)
 	attachments map[int64]*attachment
 	hooks       map[int64]*webhookReg
 	nextHook    int64

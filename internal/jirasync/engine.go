@@ -66,6 +66,9 @@ type Config struct {
 	// Audit records the admin's link, unlink and relink actions in the
 	// audit log; nil records nothing.
 	Audit service.Auditor
+	// AcceptanceInterval is how often expired risk acceptances are looked
+	// for; default 15 min.
+	AcceptanceInterval time.Duration
 }
 
 // Engine runs the sync.
@@ -114,6 +117,7 @@ func New(cfg Config) *Engine {
 	e.intake = newIntake(e)
 	jobs.Register(cfg.Runner, e.workItem)
 	jobs.Register(cfg.Runner, e.workReconcile)
+	jobs.Register(cfg.Runner, e.workExpireAcceptances)
 	return e
 }
 

@@ -539,8 +539,21 @@ func (r *run) applyIssue(ctx context.Context, s *snapshot, is *jira.Issue, when 
 			synced.Status, synced.Times["status"] = is.Status.Name, at
 		}
 		touched = true
+		if !echo {
+			if err := r.withdrawMovedProposal(ctx, s, is.Status.Name, user); err != nil {
+				return "", err
+			}
+		}
 		if st, ok := r.doc.StatusFromJiraName(is.Status.Name, is.Status.Category.Key); ok && !echo && st != it.Status && r.e.jiraNewer(at, it.FieldTimes["status"]) {
-			patchAt(at).Status = &st
+			if r.doc.AcceptsByRequest(st) {
+				// A person's Won't Do is a proposal: a pending acceptance,
+				// approved by an admin, not a silent close.
+				if err := r.requestAcceptance(ctx, s, st, is.Status.Name, user); err != nil {
+					return "", err
+				}
+			} else {
+				patchAt(at).Status = &st
+			}
 		}
 	}
 	if at := when("priority"); changed("priority") && fresh(at, synced.Times["priority"], ours("priority")) && is.Priority != nil {
@@ -662,7 +675,10 @@ func (r *run) applyComment(ctx context.Context, s *snapshot, ev *jirahook.Event,
 		}
 		ol := store.ObjectLink{Kind: store.ObjectComment, LocalID: mc.ID, ItemID: s.item.ID, IntegrationID: r.in.ID, JiraID: c.ID,
 			IssueID: s.link.IssueID, Origin: string(tracker.OriginJira), Hash: commentHash(c), UpdatedAt: r.e.now()}
-		return "", r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertObjectLink(ctx, ol) })
+		if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertObjectLink(ctx, ol) }); err != nil {
+			return "", err
+		}
+		return "", r.triage(ctx, s, c) // a /vulnsync command, once: the comment's link says it was handled
 	case jirahook.CommentUpdated:
 		if !known || link.Deleted {
 			return "edit of a comment that is not mirrored", nil

@@ -335,7 +335,7 @@ func (r *run) ensureIssue(ctx context.Context, s snapshot) (bool, error) {
 			return false, err
 		}
 	}
-	synced := state{Fields: want.Fields, Priority: want.Priority, Security: want.Security, Status: r.initialStatus(it.Kind)}
+	synced := state{Fields: want.Fields, Priority: want.Priority, Security: want.Security, Status: r.initialStatus(it.Kind), Previous: decodeState(s.link.Synced).Previous}
 	if err := r.storeLink(ctx, it.ID, created.ID, created.Key, synced); err != nil {
 		return false, err
 	}
@@ -619,8 +619,11 @@ func (r *run) pushFields(ctx context.Context, s *snapshot) error {
 // pushStatus moves the issue through the workflow to the mapped status,
 // unless Jira's current status already maps back to the item's status.
 func (r *run) pushStatus(ctx context.Context, s *snapshot) error {
+	if err := r.linkPrevious(ctx, s); err != nil {
+		return err
+	}
 	synced := decodeState(s.link.Synced)
-	target := r.doc.StatusToJira[s.item.Status]
+	target := r.doc.JiraStatus(s.item.Status)
 	if target == "" || strings.EqualFold(target, synced.Status) {
 		return nil
 	}
@@ -628,8 +631,14 @@ func (r *run) pushStatus(ctx context.Context, s *snapshot) error {
 		if st, ok := r.doc.StatusFromJiraName(synced.Status, r.category(s.item.Kind, synced.Status)); ok && st == s.item.Status {
 			return nil
 		}
+		if held, err := r.heldByPendingAcceptance(ctx, s.item.ID, synced.Status); err != nil || held {
+			return err
+		}
 	}
 	from := synced.Status
+	if r.reopensAsNewIssue(s, from) {
+		return r.replaceIssue(ctx, s)
+	}
 	reached, err := r.transitionTo(ctx, s.item.Kind, s.link.IssueKey, synced.Status, target)
 	if err != nil {
 		if jira.IsNotFound(err) {

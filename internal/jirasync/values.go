@@ -31,6 +31,9 @@ type state struct {
 	// webhook's value older than that write is not taken for Jira's
 	// (overtaken).
 	Pushed map[string]time.Time `json:"pushed,omitempty"`
+	// Previous is the key of the issue a failed retest replaced
+	// (on_retest_failed: new_issue) until the new issue links to it.
+	Previous string `json:"previous,omitempty"`
 }
 
 func decodeState(raw []byte) state {
@@ -92,7 +95,7 @@ func normalize(v any) any {
 
 // desired is the Jira state an item should have under the mapping.
 func desired(it tracker.Item, doc *mapping.Document) state {
-	s := state{Fields: map[string]any{}, Status: doc.StatusToJira[it.Status], Priority: doc.PriorityFor(it.Severity), Security: doc.SecurityLevelFor(it.Severity)}
+	s := state{Fields: map[string]any{}, Status: doc.JiraStatus(it.Status), Priority: doc.PriorityFor(it.Severity), Security: doc.SecurityLevelFor(it.Severity)}
 	for _, f := range doc.Fields {
 		if f.ToJira() {
 			s.Fields[f.Jira] = normalize(itemValue(it, f.Vulnsync))

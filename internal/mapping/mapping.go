@@ -115,6 +115,31 @@ const (
 	RestrictedKeep = "keep" // mirrored, marked restricted with its visibility
 )
 
+// What a person's move into a done status that maps to resolved means
+// (done_means): a claimed fix awaiting retest (the default), or a verdict.
+const (
+	DoneMeansFixed    = tracker.StatusFixed
+	DoneMeansResolved = tracker.StatusResolved
+)
+
+// What reopening an item whose issue is done does in Jira
+// (on_retest_failed; a failed retest is the usual cause): reopen the
+// issue, or file a new issue linked to the old one, for workflows that
+// forbid reopening a done issue.
+const (
+	OnRetestFailedReopen   = "reopen"
+	OnRetestFailedNewIssue = "new_issue"
+)
+
+// What a person's move into a Jira status mapped to accepted_risk or
+// false_positive (Won't Do, say) does (accept_from_jira): open a pending
+// acceptance that an admin approves (the default), or apply the status at
+// once.
+const (
+	AcceptFromJiraRequest = "request"
+	AcceptFromJiraApply   = "apply"
+)
+
 // MaxAttachmentBytes is the largest max_bytes a mapping may set.
 const MaxAttachmentBytes = 64 << 20
 
@@ -148,6 +173,15 @@ type Document struct {
 	// OnIssueMoved is the policy for an issue moved out of the integrated
 	// project: deletion_policy (default) or follow.
 	OnIssueMoved string `json:"on_issue_moved,omitempty"`
+	// DoneMeans is the vulnsync status a person's move into a Jira status
+	// mapped to resolved gives: fixed (awaiting retest; the default) or
+	// resolved.
+	DoneMeans tracker.Status `json:"done_means,omitempty"`
+	// AcceptFromJira is request (the default: a pending acceptance) or
+	// apply.
+	AcceptFromJira string `json:"accept_from_jira,omitempty"`
+	// OnRetestFailed is reopen (the default) or new_issue.
+	OnRetestFailed string `json:"on_retest_failed,omitempty"`
 }
 
 // Normalize fills the defaults the spec gives: summary and description flow
@@ -172,6 +206,15 @@ func (d *Document) Normalize() {
 	if d.OnIssueMoved == "" {
 		d.OnIssueMoved = OnIssueMovedDeletion
 	}
+	if d.DoneMeans == "" {
+		d.DoneMeans = DoneMeansFixed
+	}
+	if d.AcceptFromJira == "" {
+		d.AcceptFromJira = AcceptFromJiraRequest
+	}
+	if d.OnRetestFailed == "" {
+		d.OnRetestFailed = OnRetestFailedReopen
+	}
 	for i := range d.Fields {
 		if d.Fields[i].Direction == "" && (d.Fields[i].Vulnsync == "title" || d.Fields[i].Vulnsync == "description") {
 			d.Fields[i].Direction = ToJira
@@ -191,8 +234,19 @@ func (d *Document) FieldFor(vulnsync string) (Field, bool) {
 
 // StatusFromJiraName maps a Jira status to vulnsync's (G5): by name through
 // status_from_jira, else by its status category, the stable meaning of a
-// status across custom workflows.
+// status across custom workflows. A status meaning resolved gives
+// done_means instead (fixed unless the mapping says resolved): an
+// engineer's Done is a claim that a retest settles. This is the one place
+// Jira statuses become vulnsync statuses.
 func (d *Document) StatusFromJiraName(name, category string) (tracker.Status, bool) {
+	st, ok := d.statusFromJira(name, category)
+	if ok && st == tracker.StatusResolved && d.DoneMeans != DoneMeansResolved {
+		st = tracker.StatusFixed
+	}
+	return st, ok
+}
+
+func (d *Document) statusFromJira(name, category string) (tracker.Status, bool) {
 	for k, v := range d.StatusFromJira {
 		if strings.EqualFold(k, name) {
 			return v, true
@@ -207,6 +261,25 @@ func (d *Document) StatusFromJiraName(name, category string) (tracker.Status, bo
 		return tracker.StatusResolved, true
 	}
 	return "", false
+}
+
+// AcceptsByRequest reports whether a person's move in Jira into a status
+// meaning st opens a pending acceptance instead of changing the item.
+func (d *Document) AcceptsByRequest(st tracker.Status) bool {
+	return (st == tracker.StatusAcceptedRisk || st == tracker.StatusFalsePositive) && d.AcceptFromJira != AcceptFromJiraApply
+}
+
+// JiraStatus is the Jira status a vulnsync status shows as: the
+// status_to_jira entry, and for fixed, when unmapped, resolved's (a
+// claimed fix and a verified one are both done in Jira).
+func (d *Document) JiraStatus(st tracker.Status) string {
+	if s, ok := d.StatusToJira[st]; ok && s != "" {
+		return s
+	}
+	if st == tracker.StatusFixed {
+		return d.StatusToJira[tracker.StatusResolved]
+	}
+	return ""
 }
 
 // SeverityOf inverts the priority mapping; when several severities share
@@ -399,7 +472,7 @@ func (d *Document) validateStatuses(p tracker.Problems, m Meta, used []IssueType
 		}
 	}
 	for _, st := range tracker.Statuses {
-		if _, ok := d.StatusToJira[st]; !ok && len(used) > 0 {
+		if _, ok := d.StatusToJira[st]; !ok && len(used) > 0 && st != tracker.StatusFixed { // fixed falls back to resolved's
 			p.Add("status_to_jira."+string(st), "map vulnsync status %q to a Jira status", st)
 		}
 	}
@@ -779,6 +852,21 @@ func (d *Document) validatePolicies(p tracker.Problems) {
 	case OnIssueMovedDeletion, OnIssueMovedFollow:
 	default:
 		p.Add("on_issue_moved", "must be deletion_policy or follow")
+	}
+	switch d.DoneMeans {
+	case "", DoneMeansFixed, DoneMeansResolved:
+	default:
+		p.Add("done_means", "must be fixed or resolved")
+	}
+	switch d.AcceptFromJira {
+	case "", AcceptFromJiraRequest, AcceptFromJiraApply:
+	default:
+		p.Add("accept_from_jira", "must be request or apply")
+	}
+	switch d.OnRetestFailed {
+	case "", OnRetestFailedReopen, OnRetestFailedNewIssue:
+	default:
+		p.Add("on_retest_failed", "must be reopen or new_issue")
 	}
 }
 

@@ -126,9 +126,10 @@ func TestRequiredFieldWithoutMappingOrDefault(t *testing.T) {
 }
 
 // The reverse translations: a Jira status by name, else by category; a
-// priority back to the most severe severity that maps to it.
+// priority back to the most severe severity that maps to it. (A done
+// status means resolved here: done_means says so.)
 func TestReverseTranslations(t *testing.T) {
-	d := Document{StatusFromJira: map[string]tracker.Status{"Won't Do": tracker.StatusAcceptedRisk},
+	d := Document{StatusFromJira: map[string]tracker.Status{"Won't Do": tracker.StatusAcceptedRisk}, DoneMeans: DoneMeansResolved,
 		Priority: map[tracker.Severity]string{tracker.SeverityCritical: "Highest", tracker.SeverityHigh: "High", tracker.SeverityMedium: "High"}}
 	for _, c := range []struct {
 		name, category string
@@ -150,5 +151,38 @@ func TestReverseTranslations(t *testing.T) {
 	}
 	if _, ok := d.SeverityOf("Lowest"); ok {
 		t.Error("SeverityOf(Lowest) found a severity no priority maps to")
+	}
+}
+
+// TestDoneMeansFixed: by default a Jira status meaning resolved (by name
+// or by its done category) gives fixed, awaiting retest; done_means
+// resolved keeps it resolved; other statuses are untouched. Fixed shows in
+// Jira as resolved's status unless mapped, and needs no mapping of its own.
+func TestDoneMeansFixed(t *testing.T) {
+	d := Document{StatusFromJira: map[string]tracker.Status{"Done": tracker.StatusResolved, "Won't Do": tracker.StatusAcceptedRisk},
+		StatusToJira: map[tracker.Status]string{tracker.StatusResolved: "Done"}}
+	d.Normalize()
+	type tr struct {
+		Status tracker.Status
+		OK     bool
+	}
+	from := func(name, cat string) tr { st, ok := d.StatusFromJiraName(name, cat); return tr{st, ok} }
+	want := map[string]tr{"Done": {tracker.StatusFixed, true}, "Closed": {tracker.StatusFixed, true}, "Won't Do": {tracker.StatusAcceptedRisk, true}}
+	got := map[string]tr{"Done": from("Done", "done"), "Closed": from("Closed", "done"), "Won't Do": from("Won't Do", "done")}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("default done_means (-want +got):\n%s", diff)
+	}
+	if got := d.JiraStatus(tracker.StatusFixed); got != "Done" {
+		t.Errorf("JiraStatus(fixed) = %q, want resolved's Done", got)
+	}
+	d.DoneMeans = DoneMeansResolved
+	if got := from("Done", "done"); got != (tr{tracker.StatusResolved, true}) {
+		t.Errorf("done_means resolved: Done gives %+v", got)
+	}
+	d.DoneMeans = "maybe"
+	p := tracker.Problems{}
+	d.validatePolicies(p)
+	if _, ok := p["done_means"]; !ok {
+		t.Errorf("done_means %q accepted", d.DoneMeans)
 	}
 }

@@ -81,6 +81,13 @@ var minRole = map[string]tracker.Role{
 	"GET /api/v1/users/{id}/tokens":  tracker.RoleAdmin,
 	"POST /api/v1/users/{id}/tokens": tracker.RoleAdmin,
 	"DELETE /api/v1/tokens/{id}":     tracker.RoleAdmin,
+	// Lifecycle (issue 16).
+	"POST /api/v1/items/{id}/retest":        tracker.RoleAnalyst,
+	"POST /api/v1/items/{id}/acceptances":   tracker.RoleAnalyst,
+	"GET /api/v1/acceptances":               tracker.RoleViewer,
+	"POST /api/v1/acceptances/{id}/approve": tracker.RoleAdmin,
+	"POST /api/v1/acceptances/{id}/reject":  tracker.RoleAdmin,
+	"POST /api/v1/acceptances/{id}/revoke":  tracker.RoleAdmin,
 }
 
 // roleRank orders the roles, the none role (no token) first.

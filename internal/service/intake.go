@@ -41,9 +41,11 @@ type ImportRequest struct {
 // finding under it, both identified by fingerprint: a fingerprint already
 // in the target updates that item, so importing a report twice creates
 // nothing the second time. A resolved item detected again is reopened with
-// a new due date; false positives and accepted risks are left alone. With
-// CloseMissing, the scanner's open items the report no longer contains are
-// resolved with a comment saying which import did it.
+// a new due date, and so is a fixed one (awaiting retest: the scan is the
+// retest, and it failed); false positives and accepted risks are left
+// alone. With CloseMissing, the scanner's open and fixed items the report
+// no longer contains are resolved with a comment saying which import did
+// it (for a fixed item, that its retest passed).
 func (s *Service) Import(ctx context.Context, actor Actor, req ImportRequest) (tracker.Import, error) {
 	p := tracker.Problems{}
 	req.Filename = strings.TrimSpace(req.Filename)
@@ -305,7 +307,8 @@ func (a *applier) upsert(fp string, n tracker.NewItem, parentID *string) (string
 			patch.Fields[name] = nil
 		}
 	}
-	reopen := it.Status == tracker.StatusResolved
+	retestFailed := it.Status.AwaitsRetest() // a claimed fix the scanner still finds
+	reopen := it.Status == tracker.StatusResolved || retestFailed
 	if reopen {
 		open := tracker.StatusOpen
 		patch.Status = &open
@@ -327,6 +330,10 @@ func (a *applier) upsert(fp string, n tracker.NewItem, parentID *string) (string
 	}
 	if err := a.s.emit(a.ctx, a.tx, Event{Type: ItemUpdated, Item: it, History: hist, Origin: a.origin}); err != nil {
 		return "", err
+	}
+	if retestFailed {
+		a.counts.Reopened++
+		return it.ID, a.note(it, fmt.Sprintf("**Retest failed** — reopened by import %s: %s still detects this after the fix (%s).", a.im.ID, a.im.Scanner, a.fileLabel()))
 	}
 	if reopen {
 		a.counts.Reopened++
@@ -368,7 +375,7 @@ func (a *applier) closeMissing() error {
 		if a.seen[fp] || r.Scanner != a.im.Scanner {
 			continue
 		}
-		if r.Status == tracker.StatusOpen || r.Status == tracker.StatusInProgress {
+		if r.Status == tracker.StatusOpen || r.Status == tracker.StatusInProgress || r.Status.AwaitsRetest() {
 			missing = append(missing, r)
 		}
 	}
@@ -379,6 +386,7 @@ func (a *applier) closeMissing() error {
 		if err != nil {
 			return err
 		}
+		retested := it.Status.AwaitsRetest()
 		prev := it.Version
 		hist, err := a.catalog.Apply(&it, tracker.Patch{Status: &resolved}, a.change)
 		if err != nil {
@@ -394,7 +402,11 @@ func (a *applier) closeMissing() error {
 			return err
 		}
 		a.counts.Closed++
-		if err := a.note(it, fmt.Sprintf("Resolved by import %s: %s no longer reports this in a full re-scan (%s).", a.im.ID, a.im.Scanner, a.fileLabel())); err != nil {
+		body := fmt.Sprintf("Resolved by import %s: %s no longer reports this in a full re-scan (%s).", a.im.ID, a.im.Scanner, a.fileLabel())
+		if retested {
+			body = fmt.Sprintf("**Retest passed** — resolved by import %s: %s no longer reports this in a full re-scan after the fix (%s).", a.im.ID, a.im.Scanner, a.fileLabel())
+		}
+		if err := a.note(it, body); err != nil {
 			return err
 		}
 	}

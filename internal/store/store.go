@@ -63,6 +63,8 @@ type Tx interface {
 	IntakeTx
 	// Webhook delivery counts and rejections: see WebhookHealthTx.
 	WebhookHealthTx
+	// Risk acceptances and their decisions.
+	AcceptanceTx
 
 	// Targets. Names are unique.
 	CreateTarget(ctx context.Context, t tracker.Target) error

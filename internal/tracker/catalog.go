@@ -47,10 +47,14 @@ const (
 	StatusResolved      Status = "resolved"
 	StatusAcceptedRisk  Status = "accepted_risk"
 	StatusFalsePositive Status = "false_positive"
+	// StatusFixed is an engineer's claim that the item is fixed (Done in
+	// Jira), awaiting the retest that resolves or reopens it: a fix is
+	// only a verdict once someone checked it.
+	StatusFixed Status = "fixed"
 )
 
 // Statuses lists every status.
-var Statuses = []Status{StatusOpen, StatusInProgress, StatusResolved, StatusAcceptedRisk, StatusFalsePositive}
+var Statuses = []Status{StatusOpen, StatusInProgress, StatusResolved, StatusAcceptedRisk, StatusFalsePositive, StatusFixed}
 
 // Valid reports whether s is a known status.
 func (s Status) Valid() bool {

@@ -34,6 +34,9 @@ var uiMinRole = map[string]tracker.Role{
 	"POST /integrations/targets/{id}/jobs/{job}/retry": tracker.RoleAdmin,
 	"POST /integrations/targets/{id}/pause":            tracker.RoleAdmin, "POST /integrations/targets/{id}/resume": tracker.RoleAdmin, "POST /integrations/targets/{id}/backfill": tracker.RoleAdmin,
 	"GET /integrations/targets/{id}/live": tracker.RoleViewer, "GET /items/{id}/live": tracker.RoleViewer,
+	// Lifecycle (issue 16).
+	"POST /items/{id}/retest": tracker.RoleAnalyst, "GET /acceptances": tracker.RoleViewer,
+	"POST /acceptances/{id}/approve": tracker.RoleAdmin, "POST /acceptances/{id}/reject": tracker.RoleAdmin, "POST /acceptances/{id}/revoke": tracker.RoleAdmin,
 }
 
 var uiRank = map[tracker.Role]int{"": 0, tracker.RoleViewer: 1, tracker.RoleAnalyst: 2, tracker.RoleAdmin: 3}

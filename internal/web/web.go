@@ -273,6 +273,11 @@ func (u *ui) routes() {
 	m.Handle("GET /items/{id}/jira-preview", a(u.handlePreview))
 	m.Handle("POST /items/{id}/jira-link", ad(u.handleLinkIssue))
 	m.Handle("POST /items/{id}/jira-unlink", ad(u.handleUnlinkIssue))
+	m.Handle("POST /items/{id}/retest", wr(u.handleRetest))
+	m.Handle("GET /acceptances", a(u.handleAcceptances))
+	m.Handle("POST /acceptances/{id}/approve", ad(u.decideAcceptance(u.svc.ApproveAcceptance, "approved")))
+	m.Handle("POST /acceptances/{id}/reject", ad(u.decideAcceptance(u.svc.RejectAcceptance, "rejected")))
+	m.Handle("POST /acceptances/{id}/revoke", ad(u.decideAcceptance(u.svc.RevokeAcceptance, "revoked")))
 	m.Handle("GET /attachments/{id}", a(u.handleDownload))
 
 	m.Handle("GET /account", a(u.handleAccount))

@@ -1,0 +1,112 @@
+package jirasync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vulnsync/vulnsync/internal/jira"
+	"github.com/vulnsync/vulnsync/internal/service"
+	"github.com/vulnsync/vulnsync/internal/tracker"
+)
+
+// Triage from Jira (issue 16): an engineer's comment
+//
+//	/vulnsync accept <reason>
+//	/vulnsync false-positive <reason>
+//
+// opens the corresponding pending acceptance in vulnsync (an admin still
+// approves it), and vulnsync answers in a comment on the issue: the
+// request's own comment when it is opened, else why not.
+//
+// Once only: the command runs where its comment is first mirrored, in the
+// transaction that records the comment's link (a redelivery, or the same
+// comment found by reconciliation, is "already mirrored"); the answer is an
+// item comment written in that transaction, which the push posts to Jira
+// like any vulnsync comment. No echo: the answer is vulnsync's own comment
+// (its link marks it ours when its webhook comes back), comments by the
+// service account never run commands, and the answer does not start with
+// the command prefix.
+
+// commandPrefix starts a command comment.
+const commandPrefix = "/vulnsync"
+
+// command is a parsed command comment.
+type command struct {
+	verb   string
+	status tracker.Status
+	reason string
+}
+
+// parseCommand reads a command from a comment's first line (Markdown may
+// escape the slash). ok is false for an ordinary comment.
+func parseCommand(body string) (cmd command, ok bool) {
+	line, rest, _ := strings.Cut(strings.TrimSpace(body), "\n")
+	line = strings.TrimPrefix(strings.TrimSpace(line), `\`)
+	fields := strings.Fields(line)
+	if len(fields) == 0 || !strings.EqualFold(fields[0], commandPrefix) {
+		return command{}, false
+	}
+	if len(fields) > 1 {
+		cmd.verb = strings.ToLower(fields[1])
+	}
+	switch cmd.verb {
+	case "accept":
+		cmd.status = tracker.StatusAcceptedRisk
+	case "false-positive", "fp":
+		cmd.status = tracker.StatusFalsePositive
+	}
+	reason := ""
+	if len(fields) > 2 {
+		reason = strings.Join(fields[2:], " ")
+	}
+	cmd.reason = strings.TrimSpace(reason + "\n" + strings.TrimSpace(rest))
+	return cmd, true
+}
+
+// triage runs a command comment and answers it on the item (and so in
+// Jira). Refusals are answered too: the engineer sees why.
+func (r *run) triage(ctx context.Context, s *snapshot, c *jira.Comment) error {
+	cmd, ok := parseCommand(c.Body)
+	if !ok || r.isServiceAccount(c.Author) {
+		return nil
+	}
+	who := firstNonEmpty(c.Author.DisplayName, c.Author.Name, "someone")
+	var answer string
+	switch {
+	case cmd.status == "":
+		answer = fmt.Sprintf("vulnsync: %s, I do not know the command %q. Write `%s accept <reason>` or `%s false-positive <reason>`.",
+			who, strings.TrimSpace(commandPrefix+" "+cmd.verb), commandPrefix, commandPrefix)
+	default:
+		req := tracker.AcceptanceRequest{Status: cmd.status, Reason: cmd.reason, ExpiresAt: r.e.now().Add(jiraAcceptanceDays * 24 * time.Hour)}
+		_, err := r.e.cfg.Tracker.RequestAcceptance(ctx, jiraActor(c.Author), s.item.ID, req)
+		switch {
+		case err == nil:
+			return nil // the request's own comment ("… requested by …, awaiting an admin's approval") is the answer
+		case tracker.KindOf(err) == tracker.EInvalid || tracker.KindOf(err) == tracker.EConflict:
+			answer = fmt.Sprintf("vulnsync: %s, your request was not opened: %s.", who, explainRefusal(err))
+		default:
+			return err
+		}
+	}
+	_, err := r.e.cfg.Tracker.AddComment(ctx, service.System, s.item.ID, answer)
+	return err
+}
+
+// explainRefusal says in one sentence why a request was refused.
+func explainRefusal(err error) string {
+	var te *tracker.Error
+	if !errors.As(err, &te) {
+		return err.Error()
+	}
+	if te.Fields["reason"] != "" {
+		return "give a reason after the command"
+	}
+	parts := []string{te.Message}
+	for k, v := range te.Fields {
+		parts = append(parts, k+" "+v)
+	}
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,244 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vulnsync/vulnsync/internal/store"
+	"github.com/vulnsync/vulnsync/internal/tracker"
+)
+
+// Risk acceptance as a workflow (issue 16): a request (a reason and an
+// expiry) changes nothing until an admin other than the requester approves
+// it; the approved item takes the accepted status (the sync moves its Jira
+// issue), and expiry or revocation reopens it. Each step comments the item
+// (the comment reaches Jira) and is audited.
+
+// RequestAcceptance opens a pending acceptance of an item. The item keeps
+// its status until approval.
+func (s *Service) RequestAcceptance(ctx context.Context, actor Actor, itemID string, req tracker.AcceptanceRequest) (tracker.Acceptance, error) {
+	if err := req.Validate(s.Now()); err != nil {
+		return tracker.Acceptance{}, err
+	}
+	var a tracker.Acceptance
+	err := s.write(ctx, func(tx store.Tx) error {
+		it, err := tx.GetItem(ctx, itemID)
+		if err != nil {
+			return err
+		}
+		if it.Status == req.Status {
+			return tracker.Errorf(tracker.EConflict, "item %s is already %s", itemID, it.Status)
+		}
+		now := s.Now()
+		a = tracker.Acceptance{ID: newID(), ItemID: it.ID, TargetID: it.TargetID, Status: req.Status, State: tracker.AcceptancePending,
+			Reason: req.Reason, ExpiresAt: tracker.Truncate(req.ExpiresAt), RequestedByID: actor.UserID, RequestedBy: actor.label(),
+			Origin: actor.Origin, CreatedAt: now, UpdatedAt: now}
+		if err := tx.CreateAcceptance(ctx, a); err != nil {
+			return err
+		}
+		return s.systemNote(ctx, tx, it, fmt.Sprintf("**%s requested** by %s until %s, awaiting an admin's approval. Reason:\n\n%s",
+			acceptanceWhat(a), a.RequestedBy, day(a.ExpiresAt), a.Reason))
+	})
+	if err != nil {
+		return tracker.Acceptance{}, fmt.Errorf("request acceptance of item %s: %w", itemID, err)
+	}
+	s.audit.Record(ContextWithActor(ctx, actor), "acceptance.request", "item:"+itemID, fmt.Sprintf("%s until %s: %s", a.Status, day(a.ExpiresAt), a.Reason))
+	return a, nil
+}
+
+// ApproveAcceptance approves a pending acceptance: only an admin, and not
+// the requester (EForbidden). The item takes the accepted status.
+func (s *Service) ApproveAcceptance(ctx context.Context, actor Actor, id, note string) (tracker.Acceptance, error) {
+	return s.decide(ctx, actor, id, note, tracker.AcceptancePending, tracker.AcceptanceApproved)
+}
+
+// RejectAcceptance rejects a pending acceptance (an admin); the item stays
+// as it is.
+func (s *Service) RejectAcceptance(ctx context.Context, actor Actor, id, note string) (tracker.Acceptance, error) {
+	return s.decide(ctx, actor, id, note, tracker.AcceptancePending, tracker.AcceptanceRejected)
+}
+
+// WithdrawAcceptance ends a pending acceptance proposed from Jira whose
+// proposer moved the issue on (rejected, by vulnsync, with note saying
+// so): the proposal no longer stands, and an admin approving it later
+// would move the issue back against the engineer's last word.
+func (s *Service) WithdrawAcceptance(ctx context.Context, id, note string) (tracker.Acceptance, error) {
+	return s.decide(ctx, System, id, note, tracker.AcceptancePending, tracker.AcceptanceRejected)
+}
+
+// RevokeAcceptance ends an approved acceptance before its expiry (an
+// admin); the item reopens.
+func (s *Service) RevokeAcceptance(ctx context.Context, actor Actor, id, note string) (tracker.Acceptance, error) {
+	return s.decide(ctx, actor, id, note, tracker.AcceptanceApproved, tracker.AcceptanceRevoked)
+}
+
+// ExpireAcceptances ends the approved acceptances whose expiry is at or
+// before the service clock's now, reopening their items; it returns how
+// many it ended. The periodic expiry job calls it; it is idempotent (an
+// acceptance decided meanwhile is skipped).
+func (s *Service) ExpireAcceptances(ctx context.Context) (int, error) {
+	n := 0
+	for {
+		var due []tracker.Acceptance
+		if err := s.st.View(ctx, func(tx store.Tx) error {
+			var err error
+			due, err = tx.DueAcceptances(ctx, s.Now(), 100)
+			return err
+		}); err != nil {
+			return n, fmt.Errorf("list due acceptances: %w", err)
+		}
+		if len(due) == 0 {
+			return n, nil
+		}
+		for _, a := range due {
+			_, err := s.decide(ctx, System, a.ID, "", tracker.AcceptanceApproved, tracker.AcceptanceExpired)
+			switch {
+			case err == nil:
+				n++
+			case tracker.KindOf(err) == tracker.EConflict:
+				// decided meanwhile (revoked, or expired by another replica)
+			default:
+				return n, err
+			}
+		}
+	}
+}
+
+// decide moves an acceptance from one state to another with its effect on
+// the item, a comment and an audit entry, in one transaction.
+func (s *Service) decide(ctx context.Context, actor Actor, id, note string, from, to tracker.AcceptanceState) (tracker.Acceptance, error) {
+	note = strings.TrimSpace(note)
+	if len(note) > 4000 {
+		return tracker.Acceptance{}, &tracker.Error{Kind: tracker.EInvalid, Message: "invalid decision", Fields: map[string]string{"note": "must be at most 4000 characters"}}
+	}
+	if to != tracker.AcceptanceExpired && actor.Role != RoleAdmin {
+		return tracker.Acceptance{}, tracker.Errorf(tracker.EForbidden, "only an admin decides on acceptances")
+	}
+	var a tracker.Acceptance
+	err := s.write(ctx, func(tx store.Tx) error {
+		var err error
+		if a, err = tx.GetAcceptance(ctx, id); err != nil {
+			return err
+		}
+		if a.State != from {
+			return tracker.Errorf(tracker.EConflict, "acceptance %s is %s, not %s", id, a.State, from)
+		}
+		if to == tracker.AcceptanceApproved && sameActor(actor, a) {
+			return tracker.Errorf(tracker.EForbidden, "the requester cannot approve their own acceptance: another admin must")
+		}
+		it, err := tx.GetItem(ctx, a.ItemID)
+		gone := tracker.KindOf(err) == tracker.ENotFound // deleted since: the acceptance still ends
+		if err != nil && !gone {
+			return err
+		}
+		if gone && to == tracker.AcceptanceApproved {
+			return tracker.Errorf(tracker.EConflict, "item %s was deleted", a.ItemID)
+		}
+		now := s.Now()
+		a.State, a.UpdatedAt = to, now
+		if to != tracker.AcceptanceExpired {
+			a.DecidedByID, a.DecidedBy, a.DecidedAt, a.Note = actor.UserID, actor.label(), now, note
+		}
+		if err := tx.UpdateAcceptance(ctx, a, from); err != nil {
+			return err
+		}
+		if gone {
+			return nil
+		}
+		why := ""
+		if note != "" {
+			why = "\n\n" + note
+		}
+		var body string
+		switch to {
+		case tracker.AcceptanceApproved:
+			body = fmt.Sprintf("**%s approved** by %s until %s.%s", acceptanceWhat(a), a.DecidedBy, day(a.ExpiresAt), why)
+			if err := s.setStatus(ctx, tx, actor, &it, a.Status); err != nil {
+				return err
+			}
+		case tracker.AcceptanceRejected:
+			body = fmt.Sprintf("**%s rejected** by %s; the item stays %s.%s", acceptanceWhat(a), a.DecidedBy, it.Status, why)
+		case tracker.AcceptanceRevoked, tracker.AcceptanceExpired:
+			body = fmt.Sprintf("**%s revoked** by %s — reopened.%s", acceptanceWhat(a), a.DecidedBy, why)
+			if to == tracker.AcceptanceExpired {
+				body = fmt.Sprintf("**%s expired** on %s — reopened.", acceptanceWhat(a), day(a.ExpiresAt))
+			}
+			if it.Status == a.Status { // changed by hand meanwhile: left as it is
+				if err := s.setStatus(ctx, tx, actor, &it, tracker.StatusOpen); err != nil {
+					return err
+				}
+			}
+		}
+		return s.systemNote(ctx, tx, it, body)
+	})
+	if err != nil {
+		return tracker.Acceptance{}, fmt.Errorf("%s acceptance %s: %w", verbOf(to), id, err)
+	}
+	s.audit.Record(ContextWithActor(ctx, actor), "acceptance."+verbOf(to), "acceptance:"+id, fmt.Sprintf("item %s: %s", a.ItemID, note))
+	return a, nil
+}
+
+// ListAcceptances returns a page of acceptances, newest first.
+func (s *Service) ListAcceptances(ctx context.Context, f store.AcceptanceFilter) (page store.AcceptancePage, err error) {
+	err = s.st.View(ctx, func(tx store.Tx) error { page, err = tx.ListAcceptances(ctx, f); return err })
+	return page, err
+}
+
+// GetAcceptance returns one acceptance.
+func (s *Service) GetAcceptance(ctx context.Context, id string) (a tracker.Acceptance, err error) {
+	err = s.st.View(ctx, func(tx store.Tx) error { a, err = tx.GetAcceptance(ctx, id); return err })
+	return a, err
+}
+
+// PendingAcceptance returns the item's pending acceptance, if any.
+func (s *Service) PendingAcceptance(ctx context.Context, itemID string) (a tracker.Acceptance, ok bool, err error) {
+	err = s.st.View(ctx, func(tx store.Tx) error { a, err = tx.OpenAcceptance(ctx, itemID); return err })
+	if tracker.KindOf(err) == tracker.ENotFound {
+		return tracker.Acceptance{}, false, nil
+	}
+	return a, err == nil && a.State == tracker.AcceptancePending, err
+}
+
+// sameActor reports whether actor made the request: by user id when both
+// have one, else by label (the bootstrap token, people from Jira).
+func sameActor(actor Actor, a tracker.Acceptance) bool {
+	if actor.UserID != "" && a.RequestedByID != "" {
+		return actor.UserID == a.RequestedByID
+	}
+	return strings.EqualFold(actor.label(), a.RequestedBy)
+}
+
+// systemNote comments an item as vulnsync (the comment syncs to Jira).
+func (s *Service) systemNote(ctx context.Context, tx store.Tx, it tracker.Item, body string) error {
+	now := s.Now()
+	c := tracker.Comment{ID: newID(), ItemID: it.ID, Author: tracker.Author{Name: System.Name}, Body: body, CreatedAt: now, UpdatedAt: now, Origin: tracker.OriginVulnsync}
+	if err := tx.CreateComment(ctx, c); err != nil {
+		return err
+	}
+	return s.emit(ctx, tx, Event{Type: CommentCreated, Item: it, Comment: &c, Origin: tracker.OriginVulnsync})
+}
+
+func acceptanceWhat(a tracker.Acceptance) string {
+	if a.Status == tracker.StatusFalsePositive {
+		return "False positive"
+	}
+	return "Risk acceptance"
+}
+
+func verbOf(st tracker.AcceptanceState) string {
+	switch st {
+	case tracker.AcceptanceApproved:
+		return "approve"
+	case tracker.AcceptanceRejected:
+		return "reject"
+	case tracker.AcceptanceRevoked:
+		return "revoke"
+	case tracker.AcceptanceExpired:
+		return "expire"
+	}
+	return string(st)
+}
+
+func day(t time.Time) string { return t.UTC().Format(time.DateOnly) }

@@ -1,0 +1,170 @@
+package service_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/vulnsync/vulnsync/internal/service"
+	"github.com/vulnsync/vulnsync/internal/store"
+	"github.com/vulnsync/vulnsync/internal/tracker"
+)
+
+type auditLog struct{ actions []string }
+
+func (l *auditLog) Record(ctx context.Context, action, object, detail string) {
+	a, _ := service.ActorFrom(ctx)
+	l.actions = append(l.actions, a.Name+" "+action)
+}
+
+// TestAcceptanceWorkflow: a request needs a reason and a future expiry and
+// changes nothing; the requester cannot approve it, nor can a non-admin;
+// another admin's approval accepts the item; the expiry reopens it; each
+// step comments the item and is audited; a decided acceptance cannot be
+// decided again.
+func TestAcceptanceWorkflow(t *testing.T) {
+	f := newFixture(t)
+	audit := &auditLog{}
+	f.svc = service.New(service.Config{Store: f.st, Clock: func() time.Time { return f.now }, Audit: audit})
+	ctx := t.Context()
+	it, err := f.svc.CreateItem(ctx, alice, f.target.ID, tracker.NewItem{Kind: tracker.KindVulnerability, Title: "TLS 1.0 on legacy host", Severity: tracker.SeverityMedium})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := service.Actor{UserID: "u-alice", Name: "alice", Email: "alice@example.test", Role: tracker.RoleAdmin, Origin: tracker.OriginVulnsync}
+	bob := service.Actor{UserID: "u-bob", Name: "bob", Email: "bob@example.test", Role: tracker.RoleAdmin, Origin: tracker.OriginVulnsync}
+	carol := service.Actor{UserID: "u-carol", Name: "carol", Email: "carol@example.test", Role: tracker.RoleAnalyst, Origin: tracker.OriginVulnsync}
+	until := f.now.Add(30 * 24 * time.Hour)
+
+	for _, c := range []struct {
+		name  string
+		req   tracker.AcceptanceRequest
+		field string
+	}{
+		{"no reason", tracker.AcceptanceRequest{ExpiresAt: until}, "reason"},
+		{"no expiry", tracker.AcceptanceRequest{Reason: "legacy"}, "expires_at"},
+		{"past expiry", tracker.AcceptanceRequest{Reason: "legacy", ExpiresAt: f.now.Add(-time.Hour)}, "expires_at"},
+		{"bad status", tracker.AcceptanceRequest{Reason: "legacy", ExpiresAt: until, Status: tracker.StatusResolved}, "status"},
+	} {
+		_, err := f.svc.RequestAcceptance(ctx, carol, it.ID, c.req)
+		var te *tracker.Error
+		if tracker.KindOf(err) != tracker.EInvalid || !asError(err, &te) || te.Fields[c.field] == "" {
+			t.Errorf("%s: %v, want a problem on %s", c.name, err, c.field)
+		}
+	}
+	a, err := f.svc.RequestAcceptance(ctx, alice, it.ID, tracker.AcceptanceRequest{Reason: "decommissioned in Q3", ExpiresAt: until})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.State != tracker.AcceptancePending || a.Status != tracker.StatusAcceptedRisk {
+		t.Errorf("request: %+v", a)
+	}
+	if got, _ := f.svc.GetItem(ctx, it.ID); got.Status != tracker.StatusOpen {
+		t.Errorf("a pending request changed the item to %s", got.Status)
+	}
+	if _, err := f.svc.RequestAcceptance(ctx, bob, it.ID, tracker.AcceptanceRequest{Reason: "again", ExpiresAt: until}); tracker.KindOf(err) != tracker.EConflict {
+		t.Errorf("a second request while one is pending: %v, want a conflict", err)
+	}
+	if _, err := f.svc.ApproveAcceptance(ctx, alice, a.ID, ""); tracker.KindOf(err) != tracker.EForbidden {
+		t.Errorf("self-approval: %v, want forbidden", err)
+	}
+	if _, err := f.svc.ApproveAcceptance(ctx, carol, a.ID, ""); tracker.KindOf(err) != tracker.EForbidden {
+		t.Errorf("approval by an analyst: %v, want forbidden", err)
+	}
+	if a, err = f.svc.ApproveAcceptance(ctx, bob, a.ID, "ok until decommissioning"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.svc.GetItem(ctx, it.ID); got.Status != tracker.StatusAcceptedRisk || a.DecidedBy != "bob@example.test" {
+		t.Errorf("after approval: item %s, decided by %q", got.Status, a.DecidedBy)
+	}
+	if _, err := f.svc.RejectAcceptance(ctx, bob, a.ID, ""); tracker.KindOf(err) != tracker.EConflict {
+		t.Errorf("rejecting an approved acceptance: %v, want a conflict", err)
+	}
+
+	if n, err := f.svc.ExpireAcceptances(ctx); err != nil || n != 0 {
+		t.Errorf("expiry before the date: %d, %v", n, err)
+	}
+	f.now = until.Add(time.Minute)
+	if n, err := f.svc.ExpireAcceptances(ctx); err != nil || n != 1 {
+		t.Errorf("expiry after the date: %d, %v; want 1", n, err)
+	}
+	if got, _ := f.svc.GetItem(ctx, it.ID); got.Status != tracker.StatusOpen {
+		t.Errorf("after expiry the item is %s, want open", got.Status)
+	}
+	if got, _ := f.svc.GetAcceptance(ctx, a.ID); got.State != tracker.AcceptanceExpired {
+		t.Errorf("after expiry the acceptance is %s", got.State)
+	}
+	if body := f.lastComment(t, it.ID); !strings.Contains(body, "expired") || !strings.Contains(body, "reopened") {
+		t.Errorf("last comment %q, want it to say the acceptance expired", body)
+	}
+	want := []string{"alice acceptance.request", "bob acceptance.approve", "vulnsync acceptance.expire"}
+	if diff := cmp.Diff(want, audit.actions); diff != "" {
+		t.Errorf("audit (-want +got):\n%s", diff)
+	}
+	page, err := f.svc.ListAcceptances(ctx, store.AcceptanceFilter{State: tracker.AcceptanceExpired})
+	if err != nil || len(page.Acceptances) != 1 {
+		t.Errorf("expired acceptances: %+v, %v", page, err)
+	}
+}
+
+// TestRevokeReopens: revoking an approved acceptance reopens the item.
+func TestRevokeReopens(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	it, err := f.svc.CreateItem(ctx, alice, f.target.ID, tracker.NewItem{Kind: tracker.KindRisk, Title: "Vendor without SOC 2", Severity: tracker.SeverityLow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := service.Actor{UserID: "u-bob", Name: "bob", Role: tracker.RoleAdmin, Origin: tracker.OriginVulnsync}
+	a, err := f.svc.RequestAcceptance(ctx, alice, it.ID, tracker.AcceptanceRequest{Reason: "contract ends soon", ExpiresAt: f.now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.ApproveAcceptance(ctx, bob, a.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.RevokeAcceptance(ctx, alice, a.ID, "contract renewed"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.svc.GetItem(ctx, it.ID); got.Status != tracker.StatusOpen {
+		t.Errorf("after revocation the item is %s, want open", got.Status)
+	}
+	if body := f.lastComment(t, it.ID); !strings.Contains(body, "revoked") || !strings.Contains(body, "contract renewed") {
+		t.Errorf("last comment %q", body)
+	}
+}
+
+func asError(err error, target **tracker.Error) bool { return errors.As(err, target) }
+
+// TestExpiryOfADeletedItemsAcceptance: an approved acceptance of an item
+// deleted since still expires (the job is not stuck on it).
+func TestExpiryOfADeletedItemsAcceptance(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	it, err := f.svc.CreateItem(ctx, alice, f.target.ID, tracker.NewItem{Kind: tracker.KindRisk, Title: "Old vendor", Severity: tracker.SeverityLow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := service.Actor{UserID: "u-bob", Name: "bob", Role: tracker.RoleAdmin, Origin: tracker.OriginVulnsync}
+	a, err := f.svc.RequestAcceptance(ctx, alice, it.ID, tracker.AcceptanceRequest{Reason: "leaving", ExpiresAt: f.now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.ApproveAcceptance(ctx, bob, a.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.DeleteItem(ctx, alice, it.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.now = f.now.Add(2 * time.Hour)
+	if n, err := f.svc.ExpireAcceptances(ctx); err != nil || n != 1 {
+		t.Fatalf("expiry: %d, %v; want 1", n, err)
+	}
+	if got, _ := f.svc.GetAcceptance(ctx, a.ID); got.State != tracker.AcceptanceExpired {
+		t.Errorf("the deleted item's acceptance is %s, want expired", got.State)
+	}
+}
