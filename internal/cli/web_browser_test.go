@@ -615,7 +615,7 @@ func TestBrowserDashboard(t *testing.T) {
 		const svg = document.querySelector("#chart-status svg");
 		return svg.getAttribute("role") + "|" + svg.getAttribute("aria-labelledby").split(" ").map(id => document.getElementById(id).textContent).join("|");
 	})()`)
-	if want := "img|Items by status|Open: 4, In progress: 2, Resolved: 4, Accepted risk: 1, False positive: 0."; name != want {
+	if want := "img|Items by status|Open: 4, In progress: 2, Fixed: 0, Resolved: 4, Accepted risk: 1, False positive: 0."; name != want {
 		t.Errorf("chart's role and name: got %q, want %q", name, want)
 	}
 	if got := b.eval(ctx, `String(document.querySelector("#chart-status .visually-hidden").getBoundingClientRect().width <= 1) + "/" + document.querySelector("#chart-status table").textContent`); !strings.HasPrefix(got, "true/") || !strings.Contains(got, "In progress2") {

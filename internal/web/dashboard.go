@@ -234,7 +234,7 @@ func (u *ui) handleDashboard(w http.ResponseWriter, r *http.Request, sv *session
 	}
 
 	var statusBars []bar
-	for _, s := range []tracker.Status{tracker.StatusOpen, tracker.StatusInProgress, tracker.StatusResolved, tracker.StatusAcceptedRisk, tracker.StatusFalsePositive} {
+	for _, s := range []tracker.Status{tracker.StatusOpen, tracker.StatusInProgress, tracker.StatusFixed, tracker.StatusResolved, tracker.StatusAcceptedRisk, tracker.StatusFalsePositive} {
 		statusBars = append(statusBars, bar{Label: enumLabel(s), Value: byStatus[s]})
 		delete(byStatus, s)
 	}

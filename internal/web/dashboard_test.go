@@ -59,7 +59,7 @@ func TestDashboardShowsCountsAndSyncHealth(t *testing.T) {
 	for _, want := range []string{
 		`<strong id="unresolved-total">9</strong> unresolved`,
 		`<a href="/dashboard" aria-current="page">Dashboard</a>`,
-		`<desc id="chart-status-desc">Open: 7, In progress: 2, Resolved: 1, Accepted risk: 1, False positive: 0.</desc>`,
+		`<desc id="chart-status-desc">Open: 7, In progress: 2, Fixed: 0, Resolved: 1, Accepted risk: 1, False positive: 0.</desc>`,
 		`<desc id="chart-kind-desc">Risk: 4, Vulnerability: 5.</desc>`,
 		`<td><span class="state state-needs_mapping">Needs mapping</span></td>`, // no mapping saved yet
 		`<time datetime="2026-03-01T08:30:00Z">2026-03-01 08:30 UTC</time>`,
