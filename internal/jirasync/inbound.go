@@ -102,28 +102,32 @@ func (e *Engine) Receive(ctx context.Context, in Delivery) (Receipt, error) {
 
 // recordOne records one delivery and queues its item's sync inside tx. It
 // returns the delivery's id when a sync was queued for it (0 otherwise),
-// so its parsed event can be handed to the job once tx committed.
-func (e *Engine) recordOne(ctx context.Context, tx store.Tx, q intakeReq) (dup bool, queuedID int64, err error) {
+// so its parsed event can be handed to the job once tx committed. What
+// the deliveries of one transaction share (the integrations, the webhook
+// health counts) is read and written once per transaction through b.
+func (e *Engine) recordOne(ctx context.Context, tx store.Tx, q intakeReq, b *intakeTx) (dup bool, queuedID int64, err error) {
 	stored, isNew, err := tx.RecordDelivery(ctx, q.d)
 	if err != nil {
 		return false, 0, err
 	}
 	// The connection page's webhook health counts it in the same
-	// transaction (no write of its own).
+	// transaction (b.flush: no write of its own).
 	result := store.WebhookAccepted
 	if !isNew {
 		result = store.WebhookDuplicate
 	}
-	if err := tx.CountWebhookResult(ctx, q.d.ConnectionID, result, q.d.ReceivedAt); err != nil {
-		return false, 0, err
-	}
+	b.count(q.d.ConnectionID, result, q.d.ReceivedAt)
 	if !isNew {
 		return true, 0, nil
 	}
 	if stored.Status != store.DeliveryQueued {
 		return false, 0, nil
 	}
-	itemID, note, err := e.route(ctx, tx, q.d.ConnectionID, q.ev)
+	ins, err := b.integrations(ctx, tx)
+	if err != nil {
+		return false, 0, err
+	}
+	itemID, note, err := e.route(ctx, tx, ins, q.d.ConnectionID, q.ev)
 	if err != nil {
 		return false, 0, err
 	}
@@ -133,14 +137,60 @@ func (e *Engine) recordOne(ctx context.Context, tx store.Tx, q intakeReq) (dup b
 	return false, stored.ID, jobs.Enqueue(ctx, tx, itemKey(itemID), syncItem{ItemID: itemID}, e.now())
 }
 
+// intakeTx is what the deliveries recorded in one transaction share: the
+// integrations, listed once, and the webhook health counts, written once
+// per connection and result when the transaction ends (flush), so a batch
+// of a hundred deliveries is one read and one counter write, not a
+// hundred of each.
+type intakeTx struct {
+	ins    []store.Integration
+	listed bool
+	counts map[[2]string]webhookCount
+}
+
+type webhookCount struct {
+	n    int
+	last time.Time
+}
+
+func (b *intakeTx) integrations(ctx context.Context, tx store.Tx) ([]store.Integration, error) {
+	if !b.listed {
+		ins, err := tx.ListIntegrations(ctx)
+		if err != nil {
+			return nil, err
+		}
+		b.ins, b.listed = ins, true
+	}
+	return b.ins, nil
+}
+
+func (b *intakeTx) count(connectionID, result string, at time.Time) {
+	if b.counts == nil {
+		b.counts = map[[2]string]webhookCount{}
+	}
+	k := [2]string{connectionID, result}
+	c := b.counts[k]
+	c.n++
+	if at.After(c.last) {
+		c.last = at
+	}
+	b.counts[k] = c
+}
+
+// flush writes the counts gathered in tx.
+func (b *intakeTx) flush(ctx context.Context, tx store.Tx) error {
+	for k, c := range b.counts {
+		if err := tx.CountWebhookResult(ctx, k[0], k[1], c.n, c.last); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // route finds the item a delivery concerns: the issue must belong to a
 // project integrated through this connection and be linked to an item.
 // Otherwise it returns a note saying why the delivery is ignored.
-func (e *Engine) route(ctx context.Context, tx store.Tx, connID string, ev *jirahook.Event) (string, string, error) {
-	ins, err := tx.ListIntegrations(ctx)
-	if err != nil {
-		return "", "", err
-	}
+func (e *Engine) route(ctx context.Context, tx store.Tx, ins []store.Integration, connID string, ev *jirahook.Event) (string, string, error) {
 	mapped := false
 	for _, in := range ins {
 		if in.ConnectionID != connID || (ev.ProjectKey != "" && !strings.EqualFold(ev.ProjectKey, in.ProjectKey)) {

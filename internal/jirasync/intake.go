@@ -92,14 +92,15 @@ func (in *intake) record(batch []intakeReq) {
 	ctx := context.Background()
 	results := make([]intakeRes, len(batch))
 	err := in.e.st.InTx(ctx, func(tx store.Tx) error {
+		var b intakeTx
 		for i, q := range batch {
-			dup, id, err := in.e.recordOne(ctx, tx, q)
+			dup, id, err := in.e.recordOne(ctx, tx, q, &b)
 			if err != nil {
 				return err
 			}
 			results[i] = intakeRes{dup: dup, id: id}
 		}
-		return nil
+		return b.flush(ctx, tx)
 	})
 	if err != nil && len(batch) > 1 {
 		for i, q := range batch {
@@ -120,9 +121,12 @@ func (in *intake) record(batch []intakeReq) {
 func (in *intake) single(ctx context.Context, q intakeReq) intakeRes {
 	var res intakeRes
 	err := in.e.st.InTx(ctx, func(tx store.Tx) error {
+		var b intakeTx
 		var err error
-		res.dup, res.id, err = in.e.recordOne(ctx, tx, q)
-		return err
+		if res.dup, res.id, err = in.e.recordOne(ctx, tx, q, &b); err != nil {
+			return err
+		}
+		return b.flush(ctx, tx)
 	})
 	res.err = err
 	in.handOver(res, q)

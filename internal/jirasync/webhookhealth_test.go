@@ -2,8 +2,10 @@ package jirasync_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -98,5 +100,57 @@ func TestWebhookHealthCountsAndKeepsRejections(t *testing.T) {
 	}
 	if len(api.Rejected) != 3 || api.Rejected[0].Result != "too_large" {
 		t.Errorf("API rejections: %+v", api.Rejected)
+	}
+}
+
+// Deliveries arriving together are recorded in shared transactions (group
+// commit) and counted once per transaction: the counts still add up to
+// every delivery, each by its result.
+func TestWebhookHealthCountsConcurrentDeliveries(t *testing.T) {
+	e := apptest.New(t, apptest.Options{})
+	s := e.Setup("payments-api")
+	const n = 20 // 2n requests at once, within the receiver's 64 concurrent deliveries
+	statuses := make(chan int, 2*n)
+	var wg sync.WaitGroup
+	for i := range 2 * n {
+		wg.Go(func() {
+			k := i % n // the second n repeat the first n: duplicates
+			body := fmt.Sprintf(`{"timestamp":%d,"webhookEvent":"jira:issue_updated","issue":{"id":"88%d","key":"SEC-88%d","fields":{"project":{"key":"SEC"}}}}`, 1700000000000+k, k, k)
+			req, _ := http.NewRequest("POST", e.API.URL+"/webhooks/jira/"+s.ConnectionID, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-Atlassian-Webhook-Identifier", fmt.Sprint("id-", k))
+			req.Header.Set("X-Hub-Signature", jirasim.Signature(s.WebhookSecret, []byte(body)))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 && resp.StatusCode != 202 {
+				t.Logf("answer %d: %s", resp.StatusCode, b)
+			}
+			statuses <- resp.StatusCode
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	byStatus := map[int]int{}
+	for st := range statuses {
+		byStatus[st]++
+	}
+	if diff := cmp.Diff(map[int]int{202: n, 200: n}, byStatus); diff != "" {
+		t.Fatalf("answers by status (-want +got):\n%s", diff)
+	}
+	h, err := e.Engine.WebhookHealth(t.Context(), s.ConnectionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int64{}
+	for _, c := range h.Counts {
+		counts[c.Result] = c.Count
+	}
+	if diff := cmp.Diff(map[string]int64{"accepted": n, "duplicate": n}, counts); diff != "" {
+		t.Errorf("counts (-want +got):\n%s", diff)
 	}
 }

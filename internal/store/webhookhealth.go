@@ -36,9 +36,10 @@ const MaxRejectionExcerpt = 120
 // by result, the time of the last one, and the last rejected deliveries
 // with their reason. store.Tx embeds it.
 type WebhookHealthTx interface {
-	// CountWebhookResult adds one delivery of the connection with result
-	// at the given time.
-	CountWebhookResult(ctx context.Context, connectionID, result string, at time.Time) error
+	// CountWebhookResult adds n deliveries of the connection with result,
+	// the last of them at the given time (the intake counts a whole batch
+	// at once).
+	CountWebhookResult(ctx context.Context, connectionID, result string, n int, at time.Time) error
 	// RecordWebhookRejection counts a rejected delivery and keeps it with
 	// its reason, dropping the oldest beyond MaxWebhookRejections. The
 	// connection must exist (ENotFound otherwise).

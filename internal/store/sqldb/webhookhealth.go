@@ -16,16 +16,19 @@ import (
 var webhookResults = []string{store.WebhookAccepted, store.WebhookDuplicate, store.WebhookUnauthorized, store.WebhookInvalid,
 	store.WebhookTooLarge, store.WebhookUnavailable, store.WebhookError}
 
-func (t *tx) CountWebhookResult(ctx context.Context, connectionID, result string, at time.Time) error {
+func (t *tx) CountWebhookResult(ctx context.Context, connectionID, result string, n int, at time.Time) error {
 	p := tracker.Problems{}
 	oneOf(p, "result", result, webhookResults...)
+	if n < 1 {
+		p.Add("n", "must be at least 1, not %d", n)
+	}
 	if err := p.Err(tracker.EInvalid, "invalid webhook result"); err != nil {
 		return err
 	}
-	_, err := t.exec(ctx, `INSERT INTO webhook_counts (connection_id, result, count, last_at) VALUES (?, ?, 1, ?)
-ON CONFLICT (connection_id, result) DO UPDATE SET count = webhook_counts.count + 1,
+	_, err := t.exec(ctx, `INSERT INTO webhook_counts (connection_id, result, count, last_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (connection_id, result) DO UPDATE SET count = webhook_counts.count + excluded.count,
 last_at = CASE WHEN excluded.last_at > webhook_counts.last_at THEN excluded.last_at ELSE webhook_counts.last_at END`,
-		connectionID, result, t.d.ts(at))
+		connectionID, result, n, t.d.ts(at))
 	return wrap("count webhook delivery", err)
 }
 
@@ -38,7 +41,7 @@ func (t *tx) RecordWebhookRejection(ctx context.Context, r store.WebhookRejectio
 	if err := t.connectionKnown(ctx, "record webhook rejection", r.ConnectionID); err != nil {
 		return err
 	}
-	if err := t.CountWebhookResult(ctx, r.ConnectionID, r.Result, r.At); err != nil {
+	if err := t.CountWebhookResult(ctx, r.ConnectionID, r.Result, 1, r.At); err != nil {
 		return err
 	}
 	if _, err := t.exec(ctx, `INSERT INTO webhook_rejections (connection_id, at, result, reason, excerpt) VALUES (?, ?, ?, ?, ?)`,

@@ -46,16 +46,19 @@ func testWebhookHealth(t *testing.T, s store.Store) {
 
 	at := tracker.Truncate(base).UTC()
 	inTx(t, s, func(tx store.Tx) error {
-		for i, r := range []string{store.WebhookAccepted, store.WebhookDuplicate, store.WebhookAccepted} {
-			if err := tx.CountWebhookResult(t.Context(), su.conn.ID, r, at.Add(minute*time.Duration(i))); err != nil {
-				return err
-			}
-		}
-		// An older delivery counted late does not move the last time back.
-		if err := tx.CountWebhookResult(t.Context(), su.conn.ID, store.WebhookAccepted, at); err != nil {
+		// A batch counts its deliveries at once: two accepted, the last
+		// at +2 min.
+		if err := tx.CountWebhookResult(t.Context(), su.conn.ID, store.WebhookAccepted, 2, at.Add(2*minute)); err != nil {
 			return err
 		}
-		return tx.CountWebhookResult(t.Context(), other.conn.ID, store.WebhookAccepted, at.Add(time.Hour))
+		if err := tx.CountWebhookResult(t.Context(), su.conn.ID, store.WebhookDuplicate, 1, at.Add(minute)); err != nil {
+			return err
+		}
+		// An older delivery counted late does not move the last time back.
+		if err := tx.CountWebhookResult(t.Context(), su.conn.ID, store.WebhookAccepted, 1, at); err != nil {
+			return err
+		}
+		return tx.CountWebhookResult(t.Context(), other.conn.ID, store.WebhookAccepted, 1, at.Add(time.Hour))
 	})
 	body := "{\"webhookEvent\":\"jira:issue_updated\",\x00\n\"x\":\"" + strings.Repeat("é", 200) + "\xff\"}"
 	inTx(t, s, func(tx store.Tx) error {
@@ -71,7 +74,7 @@ func testWebhookHealth(t *testing.T, s store.Store) {
 		ConnectionID:   su.conn.ID,
 		LastDeliveryAt: at.Add(3 * minute),
 		Counts: []store.WebhookCount{
-			{Result: store.WebhookAccepted, Count: 3, LastAt: at.Add(2 * minute)},
+			{Result: store.WebhookAccepted, Count: 3, LastAt: at.Add(2 * minute)}, // 2 + the late 1
 			{Result: store.WebhookDuplicate, Count: 1, LastAt: at.Add(minute)},
 			{Result: store.WebhookUnauthorized, Count: 1, LastAt: at.Add(3 * minute)},
 		},
@@ -87,9 +90,13 @@ func testWebhookHealth(t *testing.T, s store.Store) {
 
 	// Bad input changes nothing.
 	err = s.InTx(t.Context(), func(tx store.Tx) error {
-		return tx.CountWebhookResult(t.Context(), su.conn.ID, "great", at)
+		return tx.CountWebhookResult(t.Context(), su.conn.ID, "great", 1, at)
 	})
 	wantErr(t, "CountWebhookResult with an unknown result", err, tracker.EInvalid, "result")
+	err = s.InTx(t.Context(), func(tx store.Tx) error {
+		return tx.CountWebhookResult(t.Context(), su.conn.ID, store.WebhookAccepted, 0, at)
+	})
+	wantErr(t, "CountWebhookResult of no delivery", err, tracker.EInvalid, "at least 1")
 	err = s.InTx(t.Context(), func(tx store.Tx) error {
 		return tx.RecordWebhookRejection(t.Context(), store.WebhookRejection{ConnectionID: su.conn.ID, At: at, Result: store.WebhookAccepted})
 	})
