@@ -248,20 +248,8 @@ func TestBrowserWebhookHealthAndRotation(t *testing.T) {
 	}
 	deliver := func(id, signature, body string) int {
 		t.Helper()
-		req, _ := http.NewRequest("POST", in.baseURL+"/webhooks/jira/"+conn.ID, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if id != "" {
-			req.Header.Set("X-Atlassian-Webhook-Identifier", id)
-		}
-		if signature != "" {
-			req.Header.Set("X-Hub-Signature", signature)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		status, _ := jirasim.PostDelivery(t, in.baseURL+"/webhooks/jira/"+conn.ID, id, signature, body)
+		return status
 	}
 	body := func(n int) string {
 		return fmt.Sprintf(`{"timestamp":%d,"webhookEvent":"jira:issue_updated","issue":{"id":"99%d","key":"SEC-99%d","fields":{"project":{"key":"SEC"}}}}`, 1700000000000+n, n, n)

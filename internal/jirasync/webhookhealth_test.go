@@ -2,8 +2,6 @@ package jirasync_test
 
 import (
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -23,20 +21,8 @@ func TestWebhookHealthCountsAndKeepsRejections(t *testing.T) {
 	s := e.Setup("payments-api")
 	send := func(conn, id, sig, body string) int {
 		t.Helper()
-		req, _ := http.NewRequest("POST", e.API.URL+"/webhooks/jira/"+conn, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if id != "" {
-			req.Header.Set("X-Atlassian-Webhook-Identifier", id)
-		}
-		if sig != "" {
-			req.Header.Set("X-Hub-Signature", sig)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		status, _ := jirasim.PostDelivery(t, e.API.URL+"/webhooks/jira/"+conn, id, sig, body)
+		return status
 	}
 	body := func(n int) string {
 		return fmt.Sprintf(`{"timestamp":%d,"webhookEvent":"jira:issue_updated","issue":{"id":"77%d","key":"SEC-77%d","fields":{"project":{"key":"SEC"}}}}`, 1700000000000+n, n, n)
@@ -116,21 +102,11 @@ func TestWebhookHealthCountsConcurrentDeliveries(t *testing.T) {
 		wg.Go(func() {
 			k := i % n // the second n repeat the first n: duplicates
 			body := fmt.Sprintf(`{"timestamp":%d,"webhookEvent":"jira:issue_updated","issue":{"id":"88%d","key":"SEC-88%d","fields":{"project":{"key":"SEC"}}}}`, 1700000000000+k, k, k)
-			req, _ := http.NewRequest("POST", e.API.URL+"/webhooks/jira/"+s.ConnectionID, strings.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("X-Atlassian-Webhook-Identifier", fmt.Sprint("id-", k))
-			req.Header.Set("X-Hub-Signature", jirasim.Signature(s.WebhookSecret, []byte(body)))
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Error(err)
-				return
+			status, answer := jirasim.PostDelivery(t, e.API.URL+"/webhooks/jira/"+s.ConnectionID, fmt.Sprint("id-", k), jirasim.Signature(s.WebhookSecret, []byte(body)), body)
+			if status != 200 && status != 202 {
+				t.Logf("answer %d: %s", status, answer)
 			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 && resp.StatusCode != 202 {
-				t.Logf("answer %d: %s", resp.StatusCode, b)
-			}
-			statuses <- resp.StatusCode
+			statuses <- status
 		})
 	}
 	wg.Wait()
