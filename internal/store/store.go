@@ -147,6 +147,9 @@ type ItemFilter struct {
 	Status   tracker.Status
 	Severity tracker.Severity
 	ParentID string
+	// TopLevel keeps only items without a parent (findings are listed
+	// under their vulnerability instead).
+	TopLevel bool
 	// OverdueOn, a YYYY-MM-DD date, keeps only items still open or in
 	// progress whose due date is before it (tracker.Item.Overdue).
 	OverdueOn string

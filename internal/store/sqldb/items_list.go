@@ -131,6 +131,9 @@ func (t *tx) itemWhere(f store.ItemFilter) (string, []any, error) {
 			args = append(args, c.v)
 		}
 	}
+	if f.TopLevel {
+		q += ` AND parent_id IS NULL`
+	}
 	if f.OverdueOn != "" {
 		q += ` AND due_date IS NOT NULL AND due_date < ? AND status IN (?, ?)`
 		args = append(args, f.OverdueOn, string(tracker.StatusOpen), string(tracker.StatusInProgress))

@@ -216,17 +216,21 @@ func testCountItems(t *testing.T, s store.Store) {
 			n.Title = fmt.Sprintf("openssl %d", i)
 			n.Status = tracker.StatusResolved
 		}
-		createItem(t, s, tg.ID, n, nil, base)
+		v := createItem(t, s, tg.ID, n, nil, base)
+		if i < 2 {
+			createItem(t, s, tg.ID, tracker.NewItem{Kind: tracker.KindFinding, Title: "finding", Severity: "low", ParentID: v.ID}, &v, base)
+		}
 	}
 	for _, c := range []struct {
 		f     store.ItemFilter
 		limit int
 		want  int
 	}{
-		{store.ItemFilter{TargetID: tg.ID}, 1000, 12},
+		{store.ItemFilter{TargetID: tg.ID}, 1000, 14},
+		{store.ItemFilter{TargetID: tg.ID, TopLevel: true}, 1000, 12},
 		{store.ItemFilter{TargetID: tg.ID}, 5, 6},
 		{store.ItemFilter{TargetID: tg.ID, Search: "openssl"}, 1000, 4},
-		{store.ItemFilter{TargetID: tg.ID, Status: tracker.StatusOpen}, 1000, 8},
+		{store.ItemFilter{TargetID: tg.ID, Status: tracker.StatusOpen}, 1000, 10},
 		{store.ItemFilter{TargetID: tg.ID, Status: tracker.StatusOpen, Search: "openssl"}, 1000, 0},
 	} {
 		var n int
