@@ -20,14 +20,19 @@ import (
 // cursor on; the search is answered by a full-text index (FTS5 on SQLite,
 // a GIN tsvector index on PostgreSQL) whose matches the page then orders.
 
-// sevRank orders severities most severe first, the expression of the index
-// items_target_severity_rank.
+// sevRank orders severities most severe first: the expression of the
+// PostgreSQL index items_target_severity_rank; SQLite has it as the
+// generated column severity_rank.
 const sevRank = `(CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END)`
 
-// pgSearchDoc is the expression of the PostgreSQL index items_search.
-const pgSearchDoc = `to_tsvector('simple'::regconfig, title || ' ' || description || ' ' || coalesce(fields ->> 'asset_id', ''))`
-
 // sortExpr is the SQL key of a sort ("" for creation order: the id alone).
+func (t *tx) sortExpr(s store.ItemSort) string {
+	if s == store.SortSeverity && t.d.name == "sqlite" {
+		return "severity_rank"
+	}
+	return sortExpr(s)
+}
+
 func sortExpr(s store.ItemSort) string {
 	switch s {
 	case store.SortTitle:
@@ -98,7 +103,7 @@ func searchTerms(q string) []string {
 }
 
 // itemWhere builds the filter part of the list and count queries.
-func (t *tx) itemWhere(f store.ItemFilter) (string, []any, error) {
+func (t *tx) itemWhere(ctx context.Context, f store.ItemFilter) (string, []any, error) {
 	p := tracker.Problems{}
 	if f.TargetID == "" {
 		return "", nil, invalid("listing items needs a target id")
@@ -143,9 +148,21 @@ func (t *tx) itemWhere(f store.ItemFilter) (string, []any, error) {
 			for i, w := range terms {
 				terms[i] = w + ":*"
 			}
-			q += ` AND ` + pgSearchDoc + ` @@ to_tsquery('simple'::regconfig, ?)`
-			args = append(args, strings.Join(terms, " & "))
+			tsq := strings.Join(terms, " & ")
+			ids, few, err := t.searchMatches(ctx, f.TargetID, tsq)
+			if err != nil {
+				return "", nil, err
+			}
+			if few {
+				q += ` AND id = ANY(?)`
+				args = append(args, ids)
+			} else {
+				q += ` AND search_doc @@ to_tsquery('simple'::regconfig, ?)`
+				args = append(args, tsq)
+			}
 		} else {
+			// The matches are read from the FTS index, then ordered
+			// and paged: a search costs its matches, never a scan.
 			for i, w := range terms {
 				terms[i] = `"` + w + `"*`
 			}
@@ -154,6 +171,31 @@ func (t *tx) itemWhere(f store.ItemFilter) (string, []any, error) {
 		}
 	}
 	return q, args, nil
+}
+
+// maxFewMatches bounds the matches of a search PostgreSQL pages by id.
+const maxFewMatches = 2000
+
+// searchMatches reads, from the GIN index, the ids of a target's items
+// matching a search when there are at most maxFewMatches. PostgreSQL
+// cannot estimate how many rows a prefix query matches, and guessing many
+// it would walk the sort index testing every row, which costs the whole
+// target for a rare word; given the ids it reads just those rows. A
+// common word (more matches) is left to the plain condition, under which
+// walking the sort index finds a page's matches soon.
+func (t *tx) searchMatches(ctx context.Context, targetID, tsq string) ([]string, bool, error) {
+	ids, err := queryAll(ctx, t, "search items", func(s rowScanner) (string, error) {
+		var id string
+		return id, s.Scan(&id)
+	}, `SELECT id FROM items WHERE target_id = ? AND deleted_at IS NULL AND search_doc @@ to_tsquery('simple'::regconfig, ?) LIMIT ?`,
+		targetID, tsq, maxFewMatches+1)
+	if err != nil {
+		return nil, false, err
+	}
+	if ids == nil {
+		ids = []string{}
+	}
+	return ids, len(ids) <= maxFewMatches, nil
 }
 
 // ListItems returns one page of a target's live items in the filter's
@@ -165,7 +207,7 @@ func (t *tx) ListItems(ctx context.Context, f store.ItemFilter) (store.ItemPage,
 	if err != nil {
 		return store.ItemPage{}, err
 	}
-	where, args, err := t.itemWhere(f)
+	where, args, err := t.itemWhere(ctx, f)
 	if err != nil {
 		return store.ItemPage{}, err
 	}
@@ -174,7 +216,7 @@ func (t *tx) ListItems(ctx context.Context, f store.ItemFilter) (store.ItemPage,
 	if f.Desc {
 		dir = "d"
 	}
-	expr := sortExpr(sort)
+	expr := t.sortExpr(sort)
 	back := false
 	if f.Cursor != "" {
 		parts, err := decodeItemCursor(f.Cursor)
@@ -258,7 +300,7 @@ func (t *tx) CountItems(ctx context.Context, f store.ItemFilter, limit int) (int
 	if limit < 0 {
 		return 0, invalid("limit must not be negative")
 	}
-	where, args, err := t.itemWhere(f)
+	where, args, err := t.itemWhere(ctx, f)
 	if err != nil {
 		return 0, err
 	}
@@ -277,6 +319,11 @@ func decodeItemCursor(c string) ([]string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil || len(b) == 0 || len(b) > 4*tracker.MaxTitleLen+2*store.MaxIDLen {
 		return nil, bad
+	}
+	if !strings.Contains(string(b), "|") && len(b) <= store.MaxIDLen {
+		// A cursor of before sorting (the last id, creation order):
+		// still taken, so that clients paging across an upgrade go on.
+		return []string{"n", string(store.SortCreated), "a", "", string(b)}, nil
 	}
 	parts := strings.SplitN(string(b), "|", 5)
 	if len(parts) != 5 || parts[4] == "" {

@@ -50,10 +50,15 @@ END;
 
 CREATE INDEX items_target_title ON items (target_id, title, id) WHERE deleted_at IS NULL;
 CREATE INDEX items_target_updated ON items (target_id, updated_at, id) WHERE deleted_at IS NULL;
-CREATE INDEX items_target_severity_rank ON items (target_id, (CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END), id) WHERE deleted_at IS NULL;
+-- Severity sorts by rank, most severe first: a generated column, so that
+-- the keyset condition (severity_rank, id) > (?, ?) is an index range
+-- (SQLite does not match a row value against an expression index).
+ALTER TABLE items ADD COLUMN severity_rank INTEGER GENERATED ALWAYS AS (CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END) VIRTUAL;
+CREATE INDEX items_target_severity_rank ON items (target_id, severity_rank, id) WHERE deleted_at IS NULL;
 
 -- +goose Down
 DROP INDEX items_target_severity_rank;
+ALTER TABLE items DROP COLUMN severity_rank;
 DROP INDEX items_target_updated;
 DROP INDEX items_target_title;
 DROP TRIGGER items_search_delete;
