@@ -337,6 +337,12 @@ func TestBrowserItemList(t *testing.T) {
 	if loc := b.location(ctx); loc != list+"?sort=title" {
 		t.Errorf("back from the bulk edit: %q", loc)
 	}
+	// By assignee, the other way: the two assigned ones first.
+	b.do(ctx, "sort by assignee", chromedp.Click(chromedp.CSS(`th a.sort[href*="sort=assignee"]`), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.CSS(`th[aria-sort=ascending]`)))
+	b.do(ctx, "sort by assignee descending", chromedp.Click(chromedp.CSS(`th[aria-sort=ascending] a.sort`), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.CSS(`th[aria-sort=descending]`)))
+	if got := b.listTitles(ctx)[:2]; !cmp.Equal(got, []string{picked[1], picked[0]}) { // ties: by id, descending too
+		t.Errorf("by assignee, descending: first %q, want %q", got, picked)
+	}
 
 	// 500 px: no horizontal scroll of the list or the item page.
 	b.do(ctx, "narrow viewport", chromedp.EmulateViewport(500, 900))

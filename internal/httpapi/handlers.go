@@ -139,7 +139,7 @@ func (s *server) handleListItems(w http.ResponseWriter, r *http.Request) {
 		p.Add("order", "must be asc or desc")
 	}
 	if !f.Sort.Valid() {
-		p.Add("sort", "unknown sort %q (allowed: created, title, kind, severity, status, updated)", f.Sort)
+		p.Add("sort", "unknown sort %q (allowed: created, title, kind, severity, status, updated, assignee)", f.Sort)
 	}
 	if f.Status != "" && !f.Status.Valid() {
 		p.Add("status", "unknown status %q", f.Status)

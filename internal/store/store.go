@@ -171,7 +171,8 @@ type ItemFilter struct {
 type ItemSort string
 
 // The item sorts: creation order (ids are UUIDv7), title, kind, severity
-// (most severe first), status and last change.
+// (most severe first), status, last change and assignee (unassigned
+// first).
 const (
 	SortCreated  ItemSort = "created"
 	SortTitle    ItemSort = "title"
@@ -179,10 +180,11 @@ const (
 	SortSeverity ItemSort = "severity"
 	SortStatus   ItemSort = "status"
 	SortUpdated  ItemSort = "updated"
+	SortAssignee ItemSort = "assignee"
 )
 
 // ItemSorts lists every item sort.
-var ItemSorts = []ItemSort{SortCreated, SortTitle, SortKind, SortSeverity, SortStatus, SortUpdated}
+var ItemSorts = []ItemSort{SortCreated, SortTitle, SortKind, SortSeverity, SortStatus, SortUpdated, SortAssignee}
 
 // Valid reports whether s is a known sort ("" is the default).
 func (s ItemSort) Valid() bool { return s == "" || slices.Contains(ItemSorts, s) }

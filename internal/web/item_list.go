@@ -236,7 +236,7 @@ func (u *ui) loadList(r *http.Request, targetID string, q listQuery) (listView, 
 	for _, h := range []struct {
 		label string
 		sort  store.ItemSort
-	}{{"Title", store.SortTitle}, {"Kind", store.SortKind}, {"Severity", store.SortSeverity}, {"Status", store.SortStatus}, {"Updated", store.SortUpdated}} {
+	}{{"Title", store.SortTitle}, {"Kind", store.SortKind}, {"Severity", store.SortSeverity}, {"Status", store.SortStatus}, {"Updated", store.SortUpdated}, {"Assignee", store.SortAssignee}} {
 		hq := q
 		hq.Sort, hq.Desc = string(h.sort), false
 		sh := sortHeader{Label: h.label}

@@ -27,11 +27,20 @@ const sevRank = `(CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN '
 
 // sortExpr is the SQL key of a sort ("" for creation order: the id alone).
 func (t *tx) sortExpr(s store.ItemSort) string {
-	if s == store.SortSeverity && t.d.name == "sqlite" {
+	switch {
+	case s == store.SortSeverity && t.d.name == "sqlite":
 		return "severity_rank"
+	case s == store.SortAssignee && t.d.name == "sqlite":
+		return "assignee"
+	case s == store.SortAssignee:
+		return pgAssignee
 	}
 	return sortExpr(s)
 }
+
+// pgAssignee is the expression of the PostgreSQL index
+// items_target_assignee (SQLite has it as the generated column assignee).
+const pgAssignee = `(coalesce(fields ->> 'assignee_email', ''))`
 
 func sortExpr(s store.ItemSort) string {
 	switch s {
@@ -70,6 +79,9 @@ func sortKey(s store.ItemSort, it tracker.Item) string {
 		return string(it.Status)
 	case store.SortUpdated:
 		return timeKey(it.UpdatedAt)
+	case store.SortAssignee:
+		a, _ := it.Fields["assignee_email"].(string)
+		return a
 	}
 	return ""
 }
@@ -115,7 +127,7 @@ func (t *tx) itemWhere(ctx context.Context, f store.ItemFilter) (string, []any, 
 		p.Add("severity", "unknown severity %q", f.Severity)
 	}
 	if !f.Sort.Valid() {
-		p.Add("sort", "unknown sort %q (allowed: created, title, kind, severity, status, updated)", f.Sort)
+		p.Add("sort", "unknown sort %q (allowed: created, title, kind, severity, status, updated, assignee)", f.Sort)
 	}
 	if len(f.Search) > store.MaxSearchLen {
 		p.Add("q", "the search must be at most %d characters", store.MaxSearchLen)

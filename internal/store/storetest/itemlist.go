@@ -120,6 +120,9 @@ func testItemSorts(t *testing.T, s store.Store) {
 			Severity: tracker.Severities[(i*3)%5],
 			Status:   []tracker.Status{tracker.StatusOpen, tracker.StatusResolved}[(i/3)%2],
 		}
+		if i%4 != 0 {
+			n.Fields = map[string]any{"assignee_email": fmt.Sprintf("%c@example.test", 'a'+(i*5)%7)}
+		}
 		items = append(items, createItem(t, s, tg.ID, n, nil, base.Add(time.Duration((i*7)%5)*time.Second)))
 	}
 	keys := map[store.ItemSort]func(it tracker.Item) string{
@@ -131,6 +134,10 @@ func testItemSorts(t *testing.T, s store.Store) {
 		},
 		store.SortStatus:  func(it tracker.Item) string { return string(it.Status) },
 		store.SortUpdated: func(it tracker.Item) string { return it.UpdatedAt.UTC().Format(time.RFC3339Nano) },
+		store.SortAssignee: func(it tracker.Item) string {
+			a, _ := it.Fields["assignee_email"].(string)
+			return a
+		},
 	}
 	for _, sort := range store.ItemSorts {
 		for _, desc := range []bool{false, true} {

@@ -18,7 +18,10 @@ CREATE INDEX items_target_title ON items (target_id, title, id) WHERE deleted_at
 CREATE INDEX items_target_updated ON items (target_id, updated_at, id) WHERE deleted_at IS NULL;
 CREATE INDEX items_target_severity_rank ON items (target_id, (CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END), id) WHERE deleted_at IS NULL;
 
+CREATE INDEX items_target_assignee ON items (target_id, (coalesce(fields ->> 'assignee_email', '')), id) WHERE deleted_at IS NULL;
+
 -- +goose Down
+DROP INDEX items_target_assignee;
 DROP INDEX items_target_severity_rank;
 DROP INDEX items_target_updated;
 DROP INDEX items_target_title;

@@ -56,7 +56,13 @@ CREATE INDEX items_target_updated ON items (target_id, updated_at, id) WHERE del
 ALTER TABLE items ADD COLUMN severity_rank INTEGER GENERATED ALWAYS AS (CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END) VIRTUAL;
 CREATE INDEX items_target_severity_rank ON items (target_id, severity_rank, id) WHERE deleted_at IS NULL;
 
+-- The assignee's email ('' when unassigned), for the assignee sort.
+ALTER TABLE items ADD COLUMN assignee TEXT GENERATED ALWAYS AS (coalesce(json_extract(fields, '$.assignee_email'), '')) VIRTUAL;
+CREATE INDEX items_target_assignee ON items (target_id, assignee, id) WHERE deleted_at IS NULL;
+
 -- +goose Down
+DROP INDEX items_target_assignee;
+ALTER TABLE items DROP COLUMN assignee;
 DROP INDEX items_target_severity_rank;
 ALTER TABLE items DROP COLUMN severity_rank;
 DROP INDEX items_target_updated;
