@@ -155,19 +155,23 @@ type listView struct {
 	CSVURL   string
 	BackURL  string // this page, for the bulk edit to return to
 	Users    []tracker.User
+	// CanEdit: the person may bulk-edit (analysts and admins); viewers
+	// get no checkboxes.
+	CanEdit bool
 }
 
 // loadList reads a page of the list of a target.
-func (u *ui) loadList(r *http.Request, targetID string, q listQuery) (listView, error) {
+func (u *ui) loadList(r *http.Request, sv *sessionView, targetID string, q listQuery) (listView, error) {
 	ctx := r.Context()
 	base := "/targets/" + url.PathEscape(targetID)
-	lv := listView{Query: q, Nested: q.nested(), PageNo: q.Page}
+	lv := listView{Query: q, Nested: q.nested(), PageNo: q.Page, CanEdit: canWrite(sv)}
 	page, err := u.svc.ListItems(ctx, u.filter(targetID, q))
 	if err != nil {
 		return lv, err
 	}
 	rows := u.rows(r, page.Items)
 	for _, row := range rows {
+		row.Select = lv.CanEdit
 		lr := listRow{Row: row}
 		if lv.Nested && row.Kind == tracker.KindVulnerability {
 			kids, err := u.svc.ListItems(ctx, store.ItemFilter{TargetID: targetID, ParentID: row.ID, Sort: store.ItemSort(q.Sort), Desc: q.Desc, Limit: nestedFindings})
@@ -175,6 +179,9 @@ func (u *ui) loadList(r *http.Request, targetID string, q listQuery) (listView, 
 				return lv, err
 			}
 			lr.Findings, lr.MoreFindings = u.rows(r, kids.Items), kids.NextCursor != ""
+			for i := range lr.Findings {
+				lr.Findings[i].Select = lv.CanEdit
+			}
 		}
 		lv.Rows = append(lv.Rows, lr)
 	}
@@ -254,6 +261,11 @@ func (u *ui) loadList(r *http.Request, targetID string, q listQuery) (listView, 
 		return lv, err
 	}
 	return lv, nil
+}
+
+// canWrite reports whether the session's person may change items.
+func canWrite(sv *sessionView) bool {
+	return sv != nil && sv.Actor != nil && sv.Actor.Role.Allows(tracker.PermWrite)
 }
 
 // thousands writes n with comma separators.

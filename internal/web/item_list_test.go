@@ -133,6 +133,27 @@ func TestBulkEditAndExport(t *testing.T) {
 		}
 	}
 
+	// A viewer reads the list and exports it, without the bulk controls.
+	vu, err := e.people.CreateUser(ctx, service.Actor{Role: tracker.RoleAdmin}, people.NewUser{Email: "v@example.test", Name: "V", Role: tracker.RoleViewer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vt, err := e.people.CreateToken(ctx, service.Actor{Role: tracker.RoleAdmin}, vu.ID, people.NewToken{Name: "ui"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewer := e.browser()
+	viewer.signInWith(vt.Token)
+	if res := viewer.get("/targets/" + web.ID); res.status != http.StatusOK || strings.Contains(res.body, `name="item"`) || strings.Contains(res.body, "bulk-submit") || !strings.Contains(res.body, "alpha") {
+		t.Errorf("viewer's list: %d, bulk controls shown or items missing", res.status)
+	}
+	if res := viewer.get("/items/" + a.ID); res.status != http.StatusOK || strings.Contains(res.body, "edit-form") || strings.Contains(res.body, "delete-link") {
+		t.Errorf("viewer's item page: %d, edit form or delete link shown", res.status)
+	}
+	if res := viewer.get("/targets/" + web.ID + "/items.csv"); res.status != http.StatusOK {
+		t.Errorf("viewer's CSV: %d", res.status)
+	}
+
 	csvOf := func(q string) [][]string {
 		res := b.get("/targets/" + web.ID + "/items.csv" + q)
 		if res.status != http.StatusOK || res.header.Get("Content-Type") != "text/csv; charset=utf-8" || !strings.Contains(res.header.Get("Content-Disposition"), `filename="web-items.csv"`) {

@@ -90,6 +90,8 @@ type itemRow struct {
 	Jira *tracker.JiraRef
 	// Overdue: open or in progress past its due date (today, UTC).
 	Overdue bool
+	// Select shows the row's checkbox of the bulk edit.
+	Select bool
 }
 
 type newItemForm struct {
@@ -162,7 +164,7 @@ func (u *ui) targetPage(w http.ResponseWriter, r *http.Request, sv *sessionView,
 		u.renderError(w, r, sv, err)
 		return
 	}
-	if d.List, err = u.loadList(r, id, lq); err != nil {
+	if d.List, err = u.loadList(r, sv, id, lq); err != nil {
 		u.renderError(w, r, sv, err)
 		return
 	}
@@ -273,6 +275,7 @@ type itemData struct {
 	Errors       map[string]string
 	Message      string
 	ErrorSection string // which form the Errors belong to
+	CanEdit      bool   // the person may edit and delete the item
 }
 
 func (u *ui) itemPage(w http.ResponseWriter, r *http.Request, sv *sessionView, status int, d itemData) {
@@ -362,6 +365,7 @@ func (u *ui) itemPage(w http.ResponseWriter, r *http.Request, sv *sessionView, s
 	}
 	d.Severities, d.Statuses = tracker.Severities, tracker.Statuses
 	d.MaxUpload = u.svc.MaxAttachmentBytes()
+	d.CanEdit = canWrite(sv)
 	u.render(w, r, sv, status, "item", it.Title, "targets", d)
 }
 
