@@ -205,6 +205,29 @@ func TestBrowserItemEditing(t *testing.T) {
 	}
 	in.mustDo(404, "GET", "/api/v1/items/"+fx.vuln, nil, nil)
 	in.mustDo(404, "GET", "/api/v1/items/"+fx.finding, nil, nil)
+
+	// Saving the form untouched changes nothing, whatever a textarea does
+	// to a leading newline and CRLF, and spaces around a field.
+	var odd idOnly
+	in.mustDo(201, "POST", "/api/v1/targets/"+fx.target+"/items", map[string]any{
+		"kind": "risk", "title": "Odd text", "severity": "low", "description": "\nLeading newline\r\nthen CRLF\n",
+		"fields": map[string]any{"remediation": "  spaced  \n", "teams": []string{"blue"}},
+	}, &odd)
+	b.open(ctx, "/items/"+odd.ID)
+	b.do(ctx, "open the edit form", chromedp.Click(chromedp.CSS("#edit > summary")), chromedp.WaitVisible(chromedp.CSS("#edit-submit")))
+	b.submit(ctx, "save untouched", "#edit-submit")
+	if got := b.text(ctx, ".flash-ok"); !strings.Contains(got, "Nothing changed") {
+		t.Errorf("saving an untouched form: flash %q", got)
+	}
+	var hist struct {
+		History []map[string]any `json:"history"`
+	}
+	in.mustDo(200, "GET", "/api/v1/items/"+odd.ID+"/history", nil, &hist)
+	for _, h := range hist.History {
+		if h["old"] != "" && h["old"] != nil {
+			t.Errorf("saving an untouched form recorded a change: %v", h)
+		}
+	}
 }
 
 // TestBrowserItemList searches, sorts, pages, bulk-edits and exports the

@@ -178,20 +178,36 @@ func newEditForm(cat tracker.Catalog, it tracker.Item) editForm {
 func patchFromForm(r *http.Request, cat tracker.Catalog, it tracker.Item, form editForm) (tracker.Patch, editForm) {
 	var p tracker.Patch
 	pf := r.PostForm
+	// Only what differs from the item goes into the patch, so that an
+	// untouched form is "nothing changed".
 	if vs, ok := pf["title"]; ok {
-		p.Title, form.Title = &vs[0], vs[0]
+		form.Title = vs[0]
+		if strings.TrimSpace(vs[0]) != it.Title {
+			p.Title = &vs[0]
+		}
 	}
 	if vs, ok := pf["description"]; ok {
+		// Browsers send a textarea's lines with CRLF: the same text is
+		// no change.
 		d := strings.ReplaceAll(vs[0], "\r\n", "\n")
-		p.Description, form.Description = &d, d
+		form.Description = d
+		if d != strings.ReplaceAll(it.Description, "\r\n", "\n") {
+			p.Description = &d
+		}
 	}
 	if v := pf.Get("severity"); v != "" {
 		s := tracker.Severity(v)
-		p.Severity, form.Severity = &s, v
+		form.Severity = v
+		if s != it.Severity {
+			p.Severity = &s
+		}
 	}
 	if v := pf.Get("status"); v != "" {
 		s := tracker.Status(v)
-		p.Status, form.Status = &s, v
+		form.Status = v
+		if s != it.Status {
+			p.Status = &s
+		}
 	}
 	present := map[string]bool{}
 	for _, n := range pf["field"] {
@@ -217,8 +233,12 @@ func patchFromForm(r *http.Request, cat tracker.Catalog, it tracker.Item, form e
 				v = list
 			}
 		default:
-			raw := strings.TrimSpace(pf.Get("fields." + ef.Name))
-			ef.Value = raw
+			typed := strings.ReplaceAll(pf.Get("fields."+ef.Name), "\r\n", "\n")
+			ef.Value = typed
+			raw := strings.TrimSpace(typed)
+			if old, had := it.Fields[ef.Name]; had && raw == strings.TrimSpace(fieldText(d, old)) {
+				continue // as it was, give or take spaces around it
+			}
 			switch {
 			case raw == "":
 			case d.Type == tracker.TypeNumber:
@@ -269,7 +289,7 @@ func (u *ui) handleUpdateItem(w http.ResponseWriter, r *http.Request, sv *sessio
 	}
 	patch, form := patchFromForm(r, cat, it, newEditForm(cat, it))
 	if patch.Empty() {
-		if len(r.PostForm["field"]) > 0 || r.PostForm.Has("title") {
+		if len(r.PostForm["field"]) > 0 || r.PostForm.Has("title") || r.PostForm.Has("status") || r.PostForm.Has("severity") {
 			u.sessions.addFlash(sv.ID, "ok", "Nothing changed.")
 			seeOther(w, r, "/items/"+url.PathEscape(it.ID))
 			return
