@@ -375,8 +375,10 @@ func (u *ui) handleDeleteItem(w http.ResponseWriter, r *http.Request, sv *sessio
 // line diff, anything else as old → new.
 type historyRow struct {
 	tracker.HistoryEntry
-	Label string
-	Diff  []diffLine
+	Label    string
+	OldShown string
+	NewShown string
+	Diff     []diffLine
 }
 
 // longText is text shown as a diff rather than inline.
@@ -385,7 +387,14 @@ func longText(s string) bool { return strings.Contains(s, "\n") || len(s) > 120 
 func historyRows(hs []tracker.HistoryEntry) []historyRow {
 	out := make([]historyRow, len(hs))
 	for i, h := range hs {
-		out[i] = historyRow{HistoryEntry: h, Label: fieldLabel(h.Field)}
+		out[i] = historyRow{HistoryEntry: h, Label: fieldLabel(h.Field), OldShown: displayValue(h.Old), NewShown: displayValue(h.New)}
+		if h.Field == "status" || h.Field == "severity" || h.Field == "kind" {
+			for _, v := range []*string{&out[i].OldShown, &out[i].NewShown} {
+				if *v != "—" {
+					*v = enumLabel(*v)
+				}
+			}
+		}
 		old, new := textOf(h.Old), textOf(h.New)
 		if longText(old) || longText(new) {
 			out[i].Diff = lineDiff(old, new)
