@@ -288,6 +288,9 @@ func TestBrowserItemList(t *testing.T) {
 	if diff := cmp.Diff([]string{"SQL injection in /search", "Injection confirmed on staging", "Injection confirmed in production"}, b.listTitles(ctx)); diff != "" {
 		t.Errorf("search injec (-want +got):\n%s", diff)
 	}
+	if got := b.text(ctx, `tr[data-item="`+fx.finding+`"] .parent-of`); got != "under SQL injection in /search" {
+		t.Errorf("a finding found by a search names its vulnerability: %q", got)
+	}
 	if got := b.text(ctx, "#list-total"); !strings.Contains(got, "3 items") || !strings.Contains(got, "page 1 of 1") {
 		t.Errorf("search summary: %q", got)
 	}

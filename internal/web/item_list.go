@@ -185,6 +185,23 @@ func (u *ui) loadList(r *http.Request, sv *sessionView, targetID string, q listQ
 		}
 		lv.Rows = append(lv.Rows, lr)
 	}
+	if !lv.Nested {
+		parents := map[string]string{}
+		for i := range lv.Rows {
+			pid := lv.Rows[i].Row.ParentID
+			if pid == "" {
+				continue
+			}
+			if _, ok := parents[pid]; !ok {
+				if p, err := u.svc.GetItem(ctx, pid); err == nil {
+					parents[pid] = p.Title
+				} else {
+					parents[pid] = ""
+				}
+			}
+			lv.Rows[i].Row.ParentTitle = parents[pid]
+		}
+	}
 	// The total: the counters when nothing narrows the list, otherwise a
 	// count that stops past store.MaxItemCount.
 	total, capped := 0, false

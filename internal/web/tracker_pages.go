@@ -92,6 +92,9 @@ type itemRow struct {
 	Overdue bool
 	// Select shows the row's checkbox of the bulk edit.
 	Select bool
+	// ParentTitle names a finding's vulnerability where the list shows
+	// findings as rows of their own (a search or a filter).
+	ParentTitle string
 }
 
 type newItemForm struct {
