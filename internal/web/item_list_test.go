@@ -3,15 +3,19 @@ package web
 import (
 	"context"
 	"encoding/csv"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
 
 	"github.com/vulnsync/vulnsync/internal/people"
 	"github.com/vulnsync/vulnsync/internal/service"
+	"github.com/vulnsync/vulnsync/internal/store"
 	"github.com/vulnsync/vulnsync/internal/tracker"
 )
 
@@ -221,3 +225,44 @@ func TestEditFormKeepsInput(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// A filtered total stops counting past store.MaxItemCount ("+" is
+// escaped as &#43;); an unfiltered
+// one comes from the counters, exact.
+func TestListTotals(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+	b.signIn()
+	tg, err := e.svc.CreateTarget(ctx, tracker.Target{Name: "big"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := e.svc.Catalog(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var items []tracker.Item
+	for i := range store.MaxItemCount + 5 {
+		it, _, err := cat.Build(tg.ID, uuid.Must(uuid.NewV7()).String(), tracker.NewItem{Kind: tracker.KindRisk, Title: fmt.Sprintf("Bulk risk %d", i), Severity: "low"},
+			nil, tracker.Change{Actor: "test", Origin: tracker.OriginVulnsync, At: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, it)
+	}
+	if err := e.svc.Store().(store.BulkLoader).BulkCreateItems(ctx, items, nil); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]string{
+		"":                   `<strong>1,005</strong> top-level items · page <strong id="page-no">1</strong> of <span id="page-count">21</span>`,
+		"?q=bulk":            `<strong>1,000&#43;</strong> items match “bulk” · page <strong id="page-no">1</strong> of <span id="page-count">20&#43;</span>`,
+		"?q=risk+1000":       `<strong>1</strong> items match “risk 1000” · page <strong id="page-no">1</strong> of <span id="page-count">1</span>`,
+		"?severity=low":      `<strong>1,000&#43;</strong> items · page`,
+		"?severity=critical": `No items match these filters.`,
+	} {
+		if res := b.get("/targets/" + tg.ID + q); res.status != http.StatusOK || !strings.Contains(res.body, want) {
+			t.Errorf("list %q: %d, lacks %s\n%s", q, res.status, want, res.body[strings.Index(res.body, "list-total"):][:300])
+		}
+	}
+}
