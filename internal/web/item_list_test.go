@@ -257,7 +257,7 @@ func TestListTotals(t *testing.T) {
 	for q, want := range map[string]string{
 		"":                   `<strong>1,005</strong> top-level items · page <strong id="page-no">1</strong> of <span id="page-count">21</span>`,
 		"?q=bulk":            `<strong>1,000&#43;</strong> items match “bulk” · page <strong id="page-no">1</strong> of <span id="page-count">20&#43;</span>`,
-		"?q=risk+1000":       `<strong>1</strong> items match “risk 1000” · page <strong id="page-no">1</strong> of <span id="page-count">1</span>`,
+		"?q=risk+1000":       `<strong>1</strong> item matches “risk 1000” · page <strong id="page-no">1</strong> of <span id="page-count">1</span>`,
 		"?severity=low":      `<strong>1,000&#43;</strong> items · page`,
 		"?severity=critical": `No items match these filters.`,
 	} {
