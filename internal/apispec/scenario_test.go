@@ -227,6 +227,30 @@ func scenario(t *testing.T, profile jirasim.Profile) {
 	c.call(200, "GET", "/api/v1/targets/"+target.ID+"/items?kind=finding&status=open&severity=high&parent_id="+vuln.ID, nil)
 	c.call(400, "GET", "/api/v1/targets/"+target.ID+"/items?limit=0", nil)
 	c.call(400, "GET", "/api/v1/targets/"+target.ID+"/items?status=closed", nil)
+	sorted := decode[struct {
+		Items []struct {
+			Title string `json:"title"`
+		} `json:"items"`
+		NextCursor string `json:"next_cursor"`
+	}](t, c.call(200, "GET", "/api/v1/targets/"+target.ID+"/items?sort=title&order=desc&limit=2", nil))
+	if len(sorted.Items) != 2 || sorted.Items[0].Title != "no WAF" || sorted.Items[1].Title != "login form" {
+		t.Errorf("items by title, descending: %+v", sorted.Items)
+	}
+	back := decode[struct {
+		PrevCursor string `json:"prev_cursor"`
+	}](t, c.call(200, "GET", "/api/v1/targets/"+target.ID+"/items?sort=title&order=desc&limit=2&cursor="+sorted.NextCursor, nil))
+	c.call(200, "GET", "/api/v1/targets/"+target.ID+"/items?sort=title&order=desc&limit=2&cursor="+back.PrevCursor, nil)
+	c.call(400, "GET", "/api/v1/targets/"+target.ID+"/items?sort=title&cursor="+sorted.NextCursor, nil) // another order
+	found := decode[struct {
+		Items []struct {
+			Title string `json:"title"`
+		} `json:"items"`
+	}](t, c.call(200, "GET", "/api/v1/targets/"+target.ID+"/items?q=injec", nil))
+	if len(found.Items) != 1 || found.Items[0].Title != "SQL injection in /login" {
+		t.Errorf("search injec: %+v", found.Items)
+	}
+	c.call(400, "GET", "/api/v1/targets/"+target.ID+"/items?sort=jira", nil)
+	c.call(400, "GET", "/api/v1/targets/"+target.ID+"/items?order=up", nil)
 	c.call(200, "GET", "/api/v1/items/"+vuln.ID, nil)
 	c.call(200, "PATCH", "/api/v1/items/"+vuln.ID, map[string]any{"status": "in_progress", "fields": map[string]any{"team": nil}})
 	c.call(400, "PATCH", "/api/v1/items/"+vuln.ID, map[string]any{"severity": "urgent"})

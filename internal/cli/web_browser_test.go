@@ -422,9 +422,9 @@ func TestBrowserAdminFlow(t *testing.T) {
 		t.Fatalf("transition in the simulator: status %d", resp.StatusCode)
 	}
 	b.eventually(ctx, "the status from Jira on the item page", "/items/"+nid, `document.getElementById("item-status").textContent`, func(v string) bool {
-		return v == "in_progress"
+		return v == "In progress" // the status's label
 	})
-	if got := b.text(ctx, "#history"); !strings.Contains(got, "in_progress") || !strings.Contains(got, "jira") {
+	if got := b.text(ctx, "#history"); !strings.Contains(got, "In progress") || !strings.Contains(got, "jira") {
 		t.Errorf("history after the Jira transition: got %q", got)
 	}
 	b.shot(ctx, "item-status-from-jira")

@@ -128,8 +128,19 @@ func (s *server) handleListItems(w http.ResponseWriter, r *http.Request) {
 	f := store.ItemFilter{
 		TargetID: r.PathValue("id"), Kind: q.Get("kind"), Status: tracker.Status(q.Get("status")),
 		Severity: tracker.Severity(q.Get("severity")), ParentID: q.Get("parent_id"), Cursor: q.Get("cursor"),
+		Search: q.Get("q"), Sort: store.ItemSort(q.Get("sort")),
 	}
 	p := tracker.Problems{}
+	switch q.Get("order") {
+	case "", "asc":
+	case "desc":
+		f.Desc = true
+	default:
+		p.Add("order", "must be asc or desc")
+	}
+	if !f.Sort.Valid() {
+		p.Add("sort", "unknown sort %q (allowed: created, title, kind, severity, status, updated, assignee)", f.Sort)
+	}
 	if f.Status != "" && !f.Status.Valid() {
 		p.Add("status", "unknown status %q", f.Status)
 	}
@@ -166,7 +177,7 @@ func (s *server) handleListItems(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": views, "next_cursor": page.NextCursor})
+	writeJSON(w, http.StatusOK, map[string]any{"items": views, "next_cursor": page.NextCursor, "prev_cursor": page.PrevCursor})
 }
 
 func (s *server) handleGetItem(w http.ResponseWriter, r *http.Request) {

@@ -12,6 +12,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/vulnsync/vulnsync/internal/tracker"
@@ -85,6 +86,10 @@ type Tx interface {
 	CreateItem(ctx context.Context, it tracker.Item, hist []tracker.HistoryEntry) error
 	GetItem(ctx context.Context, id string) (tracker.Item, error)
 	ListItems(ctx context.Context, f ItemFilter) (ItemPage, error)
+	// CountItems counts the items ListItems would list for f (its
+	// cursor, sort and limit ignored), reading at most limit+1 of them:
+	// a result above limit means "more than limit".
+	CountItems(ctx context.Context, f ItemFilter, limit int) (int, error)
 	UpdateItem(ctx context.Context, it tracker.Item, prevVersion int64, hist []tracker.HistoryEntry) error
 	DeleteItem(ctx context.Context, id string, h tracker.HistoryEntry) error
 	ListHistory(ctx context.Context, itemID string) ([]tracker.HistoryEntry, error)
@@ -146,17 +151,63 @@ type ItemFilter struct {
 	Status   tracker.Status
 	Severity tracker.Severity
 	ParentID string
+	// TopLevel keeps only items without a parent (findings are listed
+	// under their vulnerability instead).
+	TopLevel bool
 	// OverdueOn, a YYYY-MM-DD date, keeps only items still open or in
 	// progress whose due date is before it (tracker.Item.Overdue).
 	OverdueOn string
-	Cursor    string
-	Limit     int
+	// Search keeps the items whose title, description or asset have a
+	// word starting with each word of Search (case-insensitive; words are
+	// runs of letters and digits). It is answered from a full-text index.
+	Search string
+	// Sort orders the items by one column (ItemSorts; "" is SortCreated),
+	// ascending unless Desc. Ties break by id. A cursor carries its sort:
+	// it is refused with another one.
+	Sort ItemSort
+	Desc bool
+	// Cursor is the NextCursor or PrevCursor of a page of the same filter.
+	Cursor string
+	Limit  int
 }
 
-// ItemPage is one page of items; NextCursor is empty on the last page.
+// ItemSort names a column items are sorted by.
+type ItemSort string
+
+// The item sorts: creation order (ids are UUIDv7), title, kind, severity
+// (most severe first), status, last change and assignee (unassigned
+// first).
+const (
+	SortCreated  ItemSort = "created"
+	SortTitle    ItemSort = "title"
+	SortKind     ItemSort = "kind"
+	SortSeverity ItemSort = "severity"
+	SortStatus   ItemSort = "status"
+	SortUpdated  ItemSort = "updated"
+	SortAssignee ItemSort = "assignee"
+)
+
+// ItemSorts lists every item sort.
+var ItemSorts = []ItemSort{SortCreated, SortTitle, SortKind, SortSeverity, SortStatus, SortUpdated, SortAssignee}
+
+// Valid reports whether s is a known sort ("" is the default).
+func (s ItemSort) Valid() bool { return s == "" || slices.Contains(ItemSorts, s) }
+
+// MaxSearchLen bounds ItemFilter.Search; MaxSearchTerms bounds its words.
+const (
+	MaxSearchLen   = 200
+	MaxSearchTerms = 8
+)
+
+// MaxItemCount caps CountItems: beyond it a filtered list says "more than".
+const MaxItemCount = 1000
+
+// ItemPage is one page of items; NextCursor is empty on the last page,
+// PrevCursor on the first.
 type ItemPage struct {
 	Items      []tracker.Item
 	NextCursor string
+	PrevCursor string
 }
 
 // Token is an API token. Only the hash of the secret is stored. A token

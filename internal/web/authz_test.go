@@ -22,6 +22,8 @@ var uiMinRole = map[string]tracker.Role{
 	"POST /tokens/{id}/revoke": tracker.RoleViewer, "GET /integrations/targets/{id}/activity": tracker.RoleViewer,
 	"POST /targets": tracker.RoleAnalyst, "POST /targets/{id}/items": tracker.RoleAnalyst, "POST /targets/{id}/imports": tracker.RoleAnalyst,
 	"POST /items/{id}": tracker.RoleAnalyst, "POST /items/{id}/comments": tracker.RoleAnalyst, "POST /items/{id}/attachments": tracker.RoleAnalyst,
+	"POST /targets/{id}/items/bulk": tracker.RoleAnalyst, "GET /targets/{id}/items.csv": tracker.RoleViewer,
+	"GET /items/{id}/delete": tracker.RoleAnalyst, "POST /items/{id}/delete": tracker.RoleAnalyst,
 	"GET /users": tracker.RoleAdmin, "POST /users": tracker.RoleAdmin, "POST /users/{id}": tracker.RoleAdmin,
 	"POST /users/{id}/tokens": tracker.RoleAdmin, "GET /audit": tracker.RoleAdmin,
 	"GET /integrations": tracker.RoleAdmin, "GET /integrations/jira/connect": tracker.RoleAdmin, "POST /integrations/jira/connect": tracker.RoleAdmin,

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -89,13 +90,11 @@ type itemRow struct {
 	Jira *tracker.JiraRef
 	// Overdue: open or in progress past its due date (today, UTC).
 	Overdue bool
-}
-
-type itemFilter struct {
-	Kind     string
-	Severity string
-	Status   string
-	Overdue  bool
+	// Select shows the row's checkbox of the bulk edit.
+	Select bool
+	// ParentTitle names a finding's vulnerability where the list shows
+	// findings as rows of their own (a search or a filter).
+	ParentTitle string
 }
 
 type newItemForm struct {
@@ -110,10 +109,7 @@ type newItemForm struct {
 type targetData struct {
 	Target      tracker.Target
 	Integration *integration.View
-	Items       []itemRow
-	Filter      itemFilter
-	NextCursor  string
-	NextURL     string
+	List        listView
 	Kinds       []string
 	Severities  []tracker.Severity
 	Statuses    []tracker.Status
@@ -166,44 +162,14 @@ func (u *ui) targetPage(w http.ResponseWriter, r *http.Request, sv *sessionView,
 	}
 	d.Target = t
 	q := r.URL.Query()
-	d.Filter = itemFilter{Kind: q.Get("kind"), Severity: q.Get("severity"), Status: q.Get("status"), Overdue: q.Get("overdue") == "true"}
-	f := store.ItemFilter{TargetID: id, Kind: d.Filter.Kind, Severity: tracker.Severity(d.Filter.Severity),
-		Status: tracker.Status(d.Filter.Status), Cursor: q.Get("cursor"), Limit: 50}
-	if d.Filter.Overdue {
-		f.OverdueOn = u.svc.Now().Format(time.DateOnly)
-	}
-	p := tracker.Problems{}
-	if f.Severity != "" && !f.Severity.Valid() {
-		p.Add("severity", "unknown severity %q", f.Severity)
-	}
-	if f.Status != "" && !f.Status.Valid() {
-		p.Add("status", "unknown status %q", f.Status)
-	}
-	if len(f.Cursor) > 500 {
-		p.Add("cursor", "too long")
-	}
-	if err := p.Err(tracker.EInvalid, "invalid filter"); err != nil {
-		u.renderError(w, r, sv, err)
-		return
-	}
-	page, err := u.svc.ListItems(ctx, f)
+	lq, err := parseListQuery(q)
 	if err != nil {
 		u.renderError(w, r, sv, err)
 		return
 	}
-	d.Items = u.rows(r, page.Items)
-	if page.NextCursor != "" {
-		nq := url.Values{}
-		overdue := ""
-		if d.Filter.Overdue {
-			overdue = "true"
-		}
-		for k, v := range map[string]string{"kind": d.Filter.Kind, "severity": d.Filter.Severity, "status": d.Filter.Status, "overdue": overdue, "cursor": page.NextCursor} {
-			if v != "" {
-				nq.Set(k, v)
-			}
-		}
-		d.NextURL = "/targets/" + url.PathEscape(id) + "?" + nq.Encode()
+	if d.List, err = u.loadList(r, sv, id, lq); err != nil {
+		u.renderError(w, r, sv, err)
+		return
 	}
 	cat, err := u.svc.Catalog(ctx)
 	if err != nil {
@@ -286,6 +252,7 @@ func kindLabel(kind string) string {
 
 type fieldKV struct {
 	Name  string
+	Label string
 	Value string
 }
 
@@ -299,7 +266,8 @@ type itemData struct {
 	Fields       []fieldKV
 	Comments     []tracker.Comment
 	Attachments  []tracker.Attachment
-	History      []tracker.HistoryEntry
+	History      []historyRow
+	Edit         *editForm
 	Events       []logRow
 	EventsShown  bool
 	EventsError  string
@@ -310,6 +278,7 @@ type itemData struct {
 	Errors       map[string]string
 	Message      string
 	ErrorSection string // which form the Errors belong to
+	CanEdit      bool   // the person may edit and delete the item
 }
 
 func (u *ui) itemPage(w http.ResponseWriter, r *http.Request, sv *sessionView, status int, d itemData) {
@@ -346,7 +315,7 @@ func (u *ui) itemPage(w http.ResponseWriter, r *http.Request, sv *sessionView, s
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		d.Fields = append(d.Fields, fieldKV{Name: k, Value: displayValue(it.Fields[k])})
+		d.Fields = append(d.Fields, fieldKV{Name: k, Label: fieldLabel(k), Value: displayValue(it.Fields[k])})
 	}
 	if d.Comments, err = u.svc.Comments(ctx, it.ID); err != nil {
 		u.renderError(w, r, sv, err)
@@ -356,9 +325,34 @@ func (u *ui) itemPage(w http.ResponseWriter, r *http.Request, sv *sessionView, s
 		u.renderError(w, r, sv, err)
 		return
 	}
-	if d.History, err = u.svc.History(ctx, it.ID); err != nil {
+	hist, err := u.svc.History(ctx, it.ID)
+	if err != nil {
 		u.renderError(w, r, sv, err)
 		return
+	}
+	d.History = historyRows(hist)
+	if d.Edit == nil {
+		cat, err := u.svc.Catalog(ctx)
+		if err != nil {
+			u.renderError(w, r, sv, err)
+			return
+		}
+		f := newEditForm(cat, it)
+		d.Edit = &f
+	}
+	if d.Edit.Users, err = u.svc.AssignableUsers(ctx); err != nil {
+		u.renderError(w, r, sv, err)
+		return
+	}
+	for i, f := range d.Edit.Fields {
+		if f.Input == "assignee" && f.Value != "" {
+			d.Edit.Fields[i].Unknown = !slices.ContainsFunc(d.Edit.Users, func(u tracker.User) bool { return u.Email == f.Value })
+		}
+	}
+	if k, ok := u.kindDef(ctx, it.Kind); ok {
+		d.Edit.Statuses = k.Statuses
+	} else {
+		d.Edit.Statuses = tracker.Statuses
 	}
 	if v, ok := u.integrationsByTarget(r)[it.TargetID]; ok {
 		d.Integration = &v
@@ -374,39 +368,12 @@ func (u *ui) itemPage(w http.ResponseWriter, r *http.Request, sv *sessionView, s
 	}
 	d.Severities, d.Statuses = tracker.Severities, tracker.Statuses
 	d.MaxUpload = u.svc.MaxAttachmentBytes()
+	d.CanEdit = canWrite(sv)
 	u.render(w, r, sv, status, "item", it.Title, "targets", d)
 }
 
 func (u *ui) handleItem(w http.ResponseWriter, r *http.Request, sv *sessionView) {
 	u.itemPage(w, r, sv, http.StatusOK, itemData{})
-}
-
-// handleUpdateItem changes an item's status and severity.
-func (u *ui) handleUpdateItem(w http.ResponseWriter, r *http.Request, sv *sessionView) {
-	var patch tracker.Patch
-	if v := r.PostFormValue("status"); v != "" {
-		s := tracker.Status(v)
-		patch.Status = &s
-	}
-	if v := r.PostFormValue("severity"); v != "" {
-		s := tracker.Severity(v)
-		patch.Severity = &s
-	}
-	if patch.Empty() {
-		u.itemPage(w, r, sv, http.StatusBadRequest, itemData{Message: "Choose a status or a severity.", ErrorSection: "update"})
-		return
-	}
-	if _, err := u.svc.UpdateItem(r.Context(), actorOf(sv), r.PathValue("id"), patch); err != nil {
-		p := u.explain(r, err)
-		if p.Status == http.StatusNotFound {
-			u.renderError(w, r, sv, err)
-			return
-		}
-		u.itemPage(w, r, sv, p.Status, itemData{Errors: p.Fields, Message: p.Message, ErrorSection: "update"})
-		return
-	}
-	u.sessions.addFlash(sv.ID, "ok", "Item updated.")
-	seeOther(w, r, "/items/"+url.PathEscape(r.PathValue("id")))
 }
 
 func (u *ui) handleAddComment(w http.ResponseWriter, r *http.Request, sv *sessionView) {

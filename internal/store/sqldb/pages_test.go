@@ -154,12 +154,42 @@ func pageReads(f pageFixture) []pageRead {
 			return err
 		}
 	}
+	// back reads the third page, then the second through its PrevCursor.
+	back := func(filter store.ItemFilter) func(ctx context.Context, tx store.Tx) error {
+		return func(ctx context.Context, tx store.Tx) error {
+			filter.TargetID, filter.Limit = f.targetID, 1
+			for range 2 {
+				p, err := tx.ListItems(ctx, filter)
+				if err != nil || p.NextCursor == "" {
+					return fmt.Errorf("page: %v (cursor %q)", err, p.NextCursor)
+				}
+				filter.Cursor = p.NextCursor
+			}
+			p, err := tx.ListItems(ctx, filter)
+			if err != nil || p.PrevCursor == "" {
+				return fmt.Errorf("third page: %v (prev cursor %q)", err, p.PrevCursor)
+			}
+			filter.Cursor = p.PrevCursor
+			_, err = tx.ListItems(ctx, filter)
+			return err
+		}
+	}
 	return []pageRead{
 		{"items", "items_target_live", items(store.ItemFilter{})},
 		{"items by kind", "items_target_kind", items(store.ItemFilter{Kind: tracker.KindFinding})},
 		{"items by status", "items_target_status", items(store.ItemFilter{Status: tracker.StatusInProgress})},
 		{"items by severity", "items_target_severity", items(store.ItemFilter{Severity: tracker.SeverityHigh})},
 		{"items by kind and status", "items_target_status", items(store.ItemFilter{Kind: tracker.KindFinding, Status: tracker.StatusInProgress})},
+		{"items newest first", "items_target_live", items(store.ItemFilter{Desc: true})},
+		{"items by title", "items_target_title", items(store.ItemFilter{Sort: store.SortTitle})},
+		{"items by title, back", "items_target_title", back(store.ItemFilter{Sort: store.SortTitle})},
+		{"items by kind, descending", "items_target_kind", items(store.ItemFilter{Sort: store.SortKind, Desc: true})},
+		{"items by severity rank", "items_target_severity_rank", items(store.ItemFilter{Sort: store.SortSeverity})},
+		{"items by severity rank, descending, back", "items_target_severity_rank", back(store.ItemFilter{Sort: store.SortSeverity, Desc: true})},
+		{"items by status", "items_target_status", items(store.ItemFilter{Sort: store.SortStatus})},
+		{"items by last change", "items_target_updated", items(store.ItemFilter{Sort: store.SortUpdated, Desc: true})},
+		{"items by assignee", "items_target_assignee", items(store.ItemFilter{Sort: store.SortAssignee})},
+		{"top-level items", "items_target_live", items(store.ItemFilter{TopLevel: true})},
 		{"findings of a vulnerability", "items_parent_live", items(store.ItemFilter{ParentID: f.vulnID})},
 		{"findings of a vulnerability by status", "items_parent_live", items(store.ItemFilter{ParentID: f.vulnID, Status: tracker.StatusInProgress})},
 		{"item", "sqlite_autoindex_items_1", func(ctx context.Context, tx store.Tx) error { _, err := tx.GetItem(ctx, f.vulnID); return err }},

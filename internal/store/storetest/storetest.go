@@ -81,6 +81,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests = append(tests, pageTests...)
 	tests = append(tests, webhookHealthTests...)
 	tests = append(tests, acceptanceTests...)
+	tests = append(tests, itemListTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))
