@@ -33,8 +33,8 @@ func TestBrowserRetest(t *testing.T) {
 	if got := b.text(ctx, ".flash-ok"); !strings.Contains(got, "Retest failed") {
 		t.Errorf("flash after the verdict: %q", got)
 	}
-	if got := b.text(ctx, "#item-status"); got != "open" {
-		t.Errorf("status after a failed retest: %q, want open", got)
+	if got := b.text(ctx, "#item-status"); got != "Open" {
+		t.Errorf("status after a failed retest: %q, want Open", got)
 	}
 	if got := b.text(ctx, "#comments"); !strings.Contains(got, "the payload still fires on reload") {
 		t.Errorf("the evidence is not among the comments: %.300q", got)
