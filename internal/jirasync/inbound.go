@@ -535,12 +535,13 @@ func (r *run) applyIssue(ctx context.Context, s *snapshot, is *jira.Issue, when 
 		// or it re-enters a status several vulnsync statuses share. Only
 		// when our own writes cannot be told apart does equality decide.
 		echo := ours("status") || (same && r.account == "")
+		prev := synced.Status
 		if current || !overtaken(synced, "status", at, ours("status"), same) {
 			synced.Status, synced.Times["status"] = is.Status.Name, at
 		}
 		touched = true
 		if !echo {
-			if err := r.withdrawMovedProposal(ctx, s, is.Status.Name, user); err != nil {
+			if err := r.withdrawMovedProposal(ctx, s, prev, is.Status.Name, user); err != nil {
 				return "", err
 			}
 		}
