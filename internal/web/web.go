@@ -278,6 +278,7 @@ func (u *ui) routes() {
 	m.Handle("POST /acceptances/{id}/approve", ad(u.decideAcceptance(u.svc.ApproveAcceptance, "approved")))
 	m.Handle("POST /acceptances/{id}/reject", ad(u.decideAcceptance(u.svc.RejectAcceptance, "rejected")))
 	m.Handle("POST /acceptances/{id}/revoke", ad(u.decideAcceptance(u.svc.RevokeAcceptance, "revoked")))
+	m.Handle("POST /acceptances", wr(u.handleRequestAcceptance))
 	m.Handle("GET /attachments/{id}", a(u.handleDownload))
 
 	m.Handle("GET /account", a(u.handleAccount))
