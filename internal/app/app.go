@@ -169,6 +169,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 			SyncEvents: func(ctx context.Context, integrationID, itemID string) ([]store.SyncEvent, error) {
 				return a.Engine.Events(ctx, integrationID, itemID, 200)
 			},
+			SyncEventPage: a.Engine.EventPage,
 			RetryJob: func(ctx context.Context, jobID int64) error {
 				_, err := a.Engine.RetryJob(ctx, jobID)
 				return err
