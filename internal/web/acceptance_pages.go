@@ -115,6 +115,10 @@ func (u *ui) acceptancesPage(w http.ResponseWriter, r *http.Request, sv *session
 // the page comes back with what was typed and why.
 func (u *ui) handleRequestAcceptance(w http.ResponseWriter, r *http.Request, sv *sessionView) {
 	itemID := r.PostFormValue("item_id")
+	if itemID == "" {
+		u.renderError(w, r, sv, &tracker.Error{Kind: tracker.EInvalid, Message: "invalid acceptance", Fields: map[string]string{"item_id": "must name the item"}})
+		return
+	}
 	form := requestForm{Status: r.PostFormValue("status"), Reason: r.PostFormValue("reason"), ExpiresOn: strings.TrimSpace(r.PostFormValue("expires_on"))}
 	req := tracker.AcceptanceRequest{Status: tracker.Status(form.Status), Reason: form.Reason}
 	var err error

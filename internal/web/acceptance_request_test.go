@@ -103,6 +103,12 @@ func TestAcceptanceRequestForm(t *testing.T) {
 			t.Errorf("%q until %q: status %d, want 400 saying %q with the reason kept", c.reason, c.date, a.status, c.want)
 		}
 	}
+	if a := post("/acceptances", url.Values{"csrf_token": {tok}, "reason": {"x"}, "expires_on": {"2099-01-01"}}); a.status != http.StatusBadRequest {
+		t.Errorf("a request naming no item: %d, want 400", a.status)
+	}
+	if a := post("/acceptances", url.Values{"csrf_token": {tok}, "item_id": {"no-such-item"}, "reason": {"x"}, "expires_on": {time.Now().UTC().AddDate(0, 0, 9).Format("2006-01-02")}}); a.status != http.StatusNotFound {
+		t.Errorf("a request for an unknown item: %d, want 404", a.status)
+	}
 	if n := count(); n != 0 {
 		t.Fatalf("refused requests stored %d acceptance(s)", n)
 	}
