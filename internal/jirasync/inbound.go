@@ -660,6 +660,10 @@ func (r *run) applyComment(ctx context.Context, s *snapshot, ev *jirahook.Event,
 		return "", err
 	}
 	withheld := known && link.Deleted && link.Hash == withheldHash
+	var replaced *store.ObjectLink // the withheld link a new mirror takes over
+	if withheld {
+		replaced = &link
+	}
 	skip := r.skipsRestricted(c)
 	switch kind {
 	case jirahook.CommentCreated:
@@ -669,10 +673,7 @@ func (r *run) applyComment(ctx context.Context, s *snapshot, ev *jirahook.Event,
 		if skip {
 			return skippedNote(c), nil
 		}
-		if withheld {
-			return r.mirrorComment(ctx, s, c, ev.Time, &link)
-		}
-		return r.mirrorComment(ctx, s, c, ev.Time, nil)
+		return r.mirrorComment(ctx, s, c, ev.Time, replaced)
 	case jirahook.CommentUpdated:
 		if !known || withheld {
 			// Not shown here: a comment left out while restricted (or
@@ -680,10 +681,7 @@ func (r *run) applyComment(ctx context.Context, s *snapshot, ev *jirahook.Event,
 			if skip {
 				return skippedNote(c), nil
 			}
-			if withheld {
-				return r.mirrorComment(ctx, s, c, ev.Time, &link)
-			}
-			return r.mirrorComment(ctx, s, c, ev.Time, nil)
+			return r.mirrorComment(ctx, s, c, ev.Time, replaced)
 		}
 		if link.Deleted {
 			return "edit of a comment that is not mirrored", nil
