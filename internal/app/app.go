@@ -61,6 +61,9 @@ type Config struct {
 	Clock func() time.Time
 	// MaxAttachmentBytes bounds one attachment; default 25 MiB.
 	MaxAttachmentBytes int64
+	// MaxAcceptanceDays bounds how far ahead a risk acceptance may
+	// expire; 0 is vulnsync's ceiling (service.Config).
+	MaxAcceptanceDays int
 	// MaxImportBytes bounds one uploaded scanner report (API); default
 	// httpapi.DefaultMaxImportBytes.
 	MaxImportBytes int64
@@ -136,7 +139,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Runner = jobs.NewRunner(jc)
 	a.People = people.New(people.Config{Store: st, Logger: cfg.Logger, Clock: cfg.Clock})
 	a.Tracker = service.New(service.Config{Store: st, Logger: cfg.Logger, Clock: cfg.Clock, MaxAttachmentBytes: cfg.MaxAttachmentBytes,
-		OnChange: jirasync.EnqueueOnChange(cfg.Clock), OnCommit: a.Runner.Notify, Audit: a.People})
+		OnChange: jirasync.EnqueueOnChange(cfg.Clock), OnCommit: a.Runner.Notify, Audit: a.People, MaxAcceptanceDays: cfg.MaxAcceptanceDays})
 	a.Connections = jiraconn.New(jiraconn.Config{Store: st, Vault: v, Logger: cfg.Logger, HTTPClient: cfg.JiraHTTPClient, JiraConfig: jiraConfig,
 		DenyPrivate: cfg.JiraDenyPrivate})
 	if _, err := a.Connections.CheckSecrets(ctx, cfg.ResetSecrets); err != nil {
@@ -166,6 +169,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 			SyncEvents: func(ctx context.Context, integrationID, itemID string) ([]store.SyncEvent, error) {
 				return a.Engine.Events(ctx, integrationID, itemID, 200)
 			},
+			SyncEventPage: a.Engine.EventPage,
 			RetryJob: func(ctx context.Context, jobID int64) error {
 				_, err := a.Engine.RetryJob(ctx, jobID)
 				return err

@@ -117,3 +117,17 @@ func checkPublicURL(s string) (string, error) {
 	}
 	return strings.TrimRight(s, "/"), nil
 }
+
+// envDays reads a whole number of days from the environment, def when
+// unset.
+func envDays(getenv func(string) string, key string, def int) (int, error) {
+	v := getenv(key)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s %q is not a whole number of days (like 365)", ErrUsage, key, v)
+	}
+	return n, nil
+}

@@ -28,6 +28,7 @@ type serveConfig struct {
 	resetSecrets              bool
 	jiraAllowPrivate          bool
 	oidc                      people.OIDCConfig
+	maxAcceptanceDays         int
 }
 
 // parseServe parses the flags of serve; extra, when given, adds flags of
@@ -63,11 +64,20 @@ func parseServe(name string, args []string, getenv func(string) string, stderr i
 	fs.StringVar(&groupRoles, "oidc-group-roles", groupRoles, "single sign-on: group=role pairs, comma-separated (appsec=analyst,secadmins=admin); the highest applies at each sign-in (env VULNSYNC_OIDC_GROUP_ROLES)")
 	fs.StringVar(&c.oidc.GroupsClaim, "oidc-groups-claim", envOr(getenv, "VULNSYNC_OIDC_GROUPS_CLAIM", "groups"), "single sign-on: the ID token claim listing groups (env VULNSYNC_OIDC_GROUPS_CLAIM)")
 	fs.BoolVar(&c.resetSecrets, "reset-secrets", false, "discard stored Jira credentials and webhook secrets the secret key no longer opens (after secret.key was lost); those connections then need new credentials")
+	ceiling := int(tracker.MaxAcceptance / (24 * time.Hour))
+	maxAcc, err := envDays(getenv, "VULNSYNC_MAX_ACCEPTANCE_DAYS", ceiling)
+	if err != nil {
+		return c, err
+	}
+	fs.IntVar(&c.maxAcceptanceDays, "max-acceptance-days", maxAcc, fmt.Sprintf("how many days ahead a risk acceptance may expire at most, 1 to %d (env VULNSYNC_MAX_ACCEPTANCE_DAYS)", ceiling))
 	for _, add := range extra {
 		add(fs)
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return c, err
+	}
+	if c.maxAcceptanceDays < 1 || c.maxAcceptanceDays > ceiling {
+		return c, fmt.Errorf("%w: --max-acceptance-days %d must be between 1 and %d", ErrUsage, c.maxAcceptanceDays, ceiling)
 	}
 	if maxAtt < 1 {
 		return c, fmt.Errorf("%w: --max-attachment-bytes %s must be at least one byte", ErrUsage, maxAtt.String())
@@ -150,7 +160,7 @@ func assemble(ctx context.Context, cfg serveConfig, getenv func(string) string, 
 		public = p.baseURL
 	}
 	p.App, err = app.New(ctx, app.Config{DB: cfg.db, DataDir: cfg.data, SecretKey: getenv("VULNSYNC_SECRET_KEY"), ResetSecrets: cfg.resetSecrets,
-		JiraDenyPrivate: !cfg.jiraAllowPrivate, PublicURL: public, Logger: log, MaxAttachmentBytes: cfg.maxAttachment,
+		JiraDenyPrivate: !cfg.jiraAllowPrivate, PublicURL: public, Logger: log, MaxAttachmentBytes: cfg.maxAttachment, MaxAcceptanceDays: cfg.maxAcceptanceDays,
 		ReconcileInterval: cfg.reconcileInterval, UI: true, OIDC: cfg.oidc, MetricsToken: getenv("VULNSYNC_METRICS_TOKEN")})
 	if err != nil {
 		ln.Close()

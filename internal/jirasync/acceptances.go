@@ -62,13 +62,22 @@ func (e *Engine) acceptanceInterval() time.Duration {
 // once approved; the approver may revoke it earlier.
 const jiraAcceptanceDays = 90
 
+// defaultExpiry is the expiry of an acceptance proposed from Jira without
+// a date: jiraAcceptanceDays ahead, or the installation's maximum when
+// that is shorter (a proposal must not be refused for a date nobody
+// chose).
+func (r *run) defaultExpiry() time.Time {
+	days := min(jiraAcceptanceDays, r.e.cfg.Tracker.MaxAcceptanceDays())
+	return r.e.now().Add(time.Duration(days) * 24 * time.Hour)
+}
+
 // requestAcceptance turns a person's move in Jira into a status meaning
 // accepted_risk or false_positive into a pending acceptance (issue 16);
 // the item keeps its status and Jira keeps the proposed one until an
 // admin decides. An item with an open acceptance already is left alone.
 func (r *run) requestAcceptance(ctx context.Context, s *snapshot, st tracker.Status, jiraStatus string, user jira.User) error {
 	actor := jiraActor(user)
-	req := tracker.AcceptanceRequest{Status: st, ExpiresAt: r.e.now().Add(jiraAcceptanceDays * 24 * time.Hour),
+	req := tracker.AcceptanceRequest{Status: st, ExpiresAt: r.defaultExpiry(),
 		Reason: fmt.Sprintf("%s moved %s to %s in Jira.", strings.TrimPrefix(actor.Name, "jira:"), s.link.IssueKey, jiraStatus)}
 	_, err := r.e.cfg.Tracker.RequestAcceptance(ctx, actor, s.item.ID, req)
 	if tracker.KindOf(err) == tracker.EConflict {
@@ -89,12 +98,18 @@ func (r *run) heldByPendingAcceptance(ctx context.Context, itemID, jiraStatus st
 }
 
 // withdrawMovedProposal ends the item's pending acceptance proposed from
-// Jira when a person moves the issue out of the proposed status: the
-// proposal no longer stands.
-func (r *run) withdrawMovedProposal(ctx context.Context, s *snapshot, jiraStatus string, user jira.User) error {
+// Jira when a person moves the issue out of the proposed status (from
+// prevStatus, the last one synced): the proposal no longer stands. An
+// issue that was not in the proposed status (a request made by a
+// /vulnsync comment, or a pull that finds the status unchanged) leaves
+// the request alone: nobody took anything back.
+func (r *run) withdrawMovedProposal(ctx context.Context, s *snapshot, prevStatus, jiraStatus string, user jira.User) error {
 	a, pending, err := r.e.cfg.Tracker.PendingAcceptance(ctx, s.item.ID)
-	if err != nil || !pending || a.Origin != tracker.OriginJira || strings.EqualFold(r.doc.JiraStatus(a.Status), jiraStatus) {
+	if err != nil || !pending || a.Origin != tracker.OriginJira {
 		return err
+	}
+	if proposed := r.doc.JiraStatus(a.Status); strings.EqualFold(proposed, jiraStatus) || !strings.EqualFold(proposed, prevStatus) {
+		return nil
 	}
 	who := strings.TrimPrefix(jiraActor(user).Name, "jira:")
 	_, err = r.e.cfg.Tracker.WithdrawAcceptance(ctx, a.ID, fmt.Sprintf("Withdrawn in Jira: %s moved %s to %s.", who, s.link.IssueKey, jiraStatus))

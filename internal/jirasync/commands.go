@@ -14,12 +14,14 @@ import (
 
 // Triage from Jira (issue 16): an engineer's comment
 //
-//	/vulnsync accept <reason>
-//	/vulnsync false-positive <reason>
+//	/vulnsync accept <reason> [until YYYY-MM-DD]
+//	/vulnsync false-positive <reason> [until YYYY-MM-DD]
 //
 // opens the corresponding pending acceptance in vulnsync (an admin still
 // approves it), and vulnsync answers in a comment on the issue: the
-// request's own comment when it is opened, else why not.
+// request's own comment when it is opened, else why not. The expiry is
+// the date given (a malformed, past or too distant one is refused, with
+// why), else jiraAcceptanceDays from now.
 //
 // Once only: the command runs where its comment is first mirrored, in the
 // transaction that records the comment's link (a redelivery, or the same
@@ -38,7 +40,17 @@ type command struct {
 	verb   string
 	status tracker.Status
 	reason string
+	// until is the expiry the first line proposes ("… until 2027-03-31",
+	// the day's start in UTC); zero when none. badUntil is what followed
+	// a final "until" that looked like a date (it starts with a digit)
+	// but is not one written YYYY-MM-DD: the request is refused, saying
+	// so, rather than opened with another expiry than meant.
+	until    time.Time
+	badUntil string
 }
+
+// untilLayout is how a proposed expiry is written.
+const untilLayout = "2006-01-02"
 
 // parseCommand reads a command from a comment's first line (Markdown may
 // escape the slash). ok is false for an ordinary comment.
@@ -58,10 +70,21 @@ func parseCommand(body string) (cmd command, ok bool) {
 	case "false-positive", "fp":
 		cmd.status = tracker.StatusFalsePositive
 	}
-	reason := ""
+	words := []string{}
 	if len(fields) > 2 {
-		reason = strings.Join(fields[2:], " ")
+		words = fields[2:]
 	}
+	// "… until YYYY-MM-DD" at the end of the line proposes the expiry;
+	// "until" before words ("until the migration") stays in the reason.
+	if n := len(words); n >= 2 && strings.EqualFold(words[n-2], "until") && words[n-1][0] >= '0' && words[n-1][0] <= '9' {
+		if d, err := time.Parse(untilLayout, words[n-1]); err == nil {
+			cmd.until = d
+		} else {
+			cmd.badUntil = words[n-1]
+		}
+		words = words[:n-2]
+	}
+	reason := strings.Join(words, " ")
 	cmd.reason = strings.TrimSpace(reason + "\n" + strings.TrimSpace(rest))
 	return cmd, true
 }
@@ -79,8 +102,22 @@ func (r *run) triage(ctx context.Context, s *snapshot, c *jira.Comment) error {
 	case cmd.status == "":
 		answer = fmt.Sprintf("vulnsync: %s, I do not know the command %q. Write `%s accept <reason>` or `%s false-positive <reason>`.",
 			who, strings.TrimSpace(commandPrefix+" "+cmd.verb), commandPrefix, commandPrefix)
+	case cmd.badUntil != "":
+		answer = fmt.Sprintf("vulnsync: %s, your request was not opened: the expiry %s is not a date written YYYY-MM-DD, like %s.",
+			who, cmd.badUntil, r.e.now().UTC().AddDate(0, 0, 90).Format(untilLayout))
+	case !cmd.until.IsZero() && !cmd.until.After(r.e.now()):
+		answer = fmt.Sprintf("vulnsync: %s, your request was not opened: the expiry %s is not in the future; give a date after %s.",
+			who, cmd.until.Format(untilLayout), r.e.now().UTC().Format(untilLayout))
+	case !cmd.until.IsZero() && cmd.until.Sub(r.e.now()) > time.Duration(r.e.cfg.Tracker.MaxAcceptanceDays())*24*time.Hour:
+		days := r.e.cfg.Tracker.MaxAcceptanceDays()
+		answer = fmt.Sprintf("vulnsync: %s, your request was not opened: the expiry %s is more than %d days ahead; give a date up to %s.",
+			who, cmd.until.Format(untilLayout), days, r.e.now().UTC().AddDate(0, 0, days).Format(untilLayout))
 	default:
-		req := tracker.AcceptanceRequest{Status: cmd.status, Reason: cmd.reason, ExpiresAt: r.e.now().Add(jiraAcceptanceDays * 24 * time.Hour)}
+		expires := cmd.until
+		if expires.IsZero() {
+			expires = r.defaultExpiry()
+		}
+		req := tracker.AcceptanceRequest{Status: cmd.status, Reason: cmd.reason, ExpiresAt: expires}
 		_, err := r.e.cfg.Tracker.RequestAcceptance(ctx, jiraActor(c.Author), s.item.ID, req)
 		switch {
 		case err == nil:

@@ -585,12 +585,13 @@ func (r *run) applyIssue(ctx context.Context, s *snapshot, is *jira.Issue, when 
 		// or it re-enters a status several vulnsync statuses share. Only
 		// when our own writes cannot be told apart does equality decide.
 		echo := ours("status") || (same && r.account == "")
+		prev := synced.Status
 		if current || !overtaken(synced, "status", at, ours("status"), same) {
 			synced.Status, synced.Times["status"] = is.Status.Name, at
 		}
 		touched = true
 		if !echo {
-			if err := r.withdrawMovedProposal(ctx, s, is.Status.Name, user); err != nil {
+			if err := r.withdrawMovedProposal(ctx, s, prev, is.Status.Name, user); err != nil {
 				return "", err
 			}
 		}
@@ -686,6 +687,13 @@ func setPatch(p *tracker.Patch, name string, v any) {
 
 // applyComment mirrors a Jira comment: one Jira comment becomes exactly one
 // vulnsync comment, whichever of its deliveries comes first (G4, G6).
+//
+// Under the "skip" policy for restricted comments, a comment restricted in
+// Jira is not shown here: it is not mirrored, or removed if it was, its
+// link then marked withheld. Made public again (an edit without a
+// visibility), it is mirrored then, like a new comment; a Jira deletion
+// turns a withheld link into a plain deleted one, so that a late delivery
+// cannot bring a deleted comment back.
 func (r *run) applyComment(ctx context.Context, s *snapshot, ev *jirahook.Event, kind string) (string, error) {
 	if r.doc.Comments != mapping.CommentsBoth && r.doc.Comments != mapping.CommentsFromJira {
 		return "comments do not flow from Jira under this mapping", nil
@@ -701,36 +709,31 @@ func (r *run) applyComment(ctx context.Context, s *snapshot, ev *jirahook.Event,
 	if err != nil && tracker.KindOf(err) != tracker.ENotFound {
 		return "", err
 	}
+	withheld := known && link.Deleted && link.Hash == withheldHash
+	var replaced *store.ObjectLink // the withheld link a new mirror takes over
+	if withheld {
+		replaced = &link
+	}
 	skip := r.skipsRestricted(c)
 	switch kind {
 	case jirahook.CommentCreated:
-		if known {
+		if known && !withheld {
 			return "comment already mirrored", nil
 		}
 		if skip {
-			return "restricted comment (" + c.Visibility.Type + " " + c.Visibility.Value + ") not mirrored: the mapping skips restricted comments", nil
+			return skippedNote(c), nil
 		}
-		if strings.TrimSpace(c.Body) == "" {
-			return "empty comment", nil
-		}
-		created := c.Created
-		if created.IsZero() {
-			created = ev.Time
-		}
-		vis := visibilityOf(c)
-		mc, err := r.e.cfg.Tracker.MirrorComment(ctx, tracker.Comment{ItemID: s.item.ID, Author: authorOf(c.Author), Body: c.Body,
-			CreatedAt: created, UpdatedAt: c.Updated, Origin: tracker.OriginJira, Visibility: vis, Restricted: vis != nil})
-		if err != nil {
-			return "", err
-		}
-		ol := store.ObjectLink{Kind: store.ObjectComment, LocalID: mc.ID, ItemID: s.item.ID, IntegrationID: r.in.ID, JiraID: c.ID,
-			IssueID: s.link.IssueID, Origin: string(tracker.OriginJira), Hash: commentHash(c), UpdatedAt: r.e.now()}
-		if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertObjectLink(ctx, ol) }); err != nil {
-			return "", err
-		}
-		return "", r.triage(ctx, s, c) // a /vulnsync command, once: the comment's link says it was handled
+		return r.mirrorComment(ctx, s, c, ev.Time, replaced)
 	case jirahook.CommentUpdated:
-		if !known || link.Deleted {
+		if !known || withheld {
+			// Not shown here: a comment left out while restricted (or
+			// whose creation was not seen) is mirrored once it may be.
+			if skip {
+				return skippedNote(c), nil
+			}
+			return r.mirrorComment(ctx, s, c, ev.Time, replaced)
+		}
+		if link.Deleted {
 			return "edit of a comment that is not mirrored", nil
 		}
 		if link.Hash == commentHash(c) || link.Origin != string(tracker.OriginJira) {
@@ -742,7 +745,7 @@ func (r *run) applyComment(ctx context.Context, s *snapshot, ev *jirahook.Event,
 			if err := r.e.cfg.Tracker.RemoveComment(ctx, link.LocalID); err != nil && tracker.KindOf(err) != tracker.ENotFound {
 				return "", err
 			}
-			link.Deleted, link.UpdatedAt = true, r.e.now()
+			link.Deleted, link.Hash, link.UpdatedAt = true, withheldHash, r.e.now()
 			if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertObjectLink(ctx, link) }); err != nil {
 				return "", err
 			}
@@ -754,6 +757,14 @@ func (r *run) applyComment(ctx context.Context, s *snapshot, ev *jirahook.Event,
 		link.Hash, link.UpdatedAt = commentHash(c), r.e.now()
 		return "", r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertObjectLink(ctx, link) })
 	case jirahook.CommentDeleted:
+		if withheld {
+			// Deleted in Jira while withheld here: it may never come back.
+			link.Hash, link.UpdatedAt = "", r.e.now()
+			if err := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertObjectLink(ctx, link) }); err != nil {
+				return "", err
+			}
+			return "deletion of a comment that is not mirrored (withheld while restricted)", nil
+		}
 		if !known || link.Deleted {
 			return "deletion of a comment that is not mirrored", nil
 		}
@@ -766,6 +777,54 @@ func (r *run) applyComment(ctx context.Context, s *snapshot, ev *jirahook.Event,
 		return "", r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.UpsertObjectLink(ctx, link) })
 	}
 	return "comment event not handled: " + kind, nil
+}
+
+// withheldHash is the hash of a deleted comment link whose Jira comment
+// still exists but was removed here because it became restricted under
+// the "skip" policy: it is mirrored again once Jira shows it to everyone.
+// No content hash has this value (they are hex).
+const withheldHash = "withheld:restricted"
+
+// skippedNote says why a restricted comment was not mirrored.
+func skippedNote(c *jira.Comment) string {
+	return "restricted comment (" + c.Visibility.Type + " " + c.Visibility.Value + ") not mirrored: the mapping skips restricted comments"
+}
+
+// mirrorComment stores a Jira comment as a vulnsync comment and links the
+// two. withheld is the link of the same Jira comment removed here while it
+// was restricted: it gives its Jira id up to the new link in the same
+// transaction, and the comment's command, if any, is not run again (it
+// ran, or was refused, when the comment was first mirrored).
+func (r *run) mirrorComment(ctx context.Context, s *snapshot, c *jira.Comment, at time.Time, withheld *store.ObjectLink) (string, error) {
+	if strings.TrimSpace(c.Body) == "" {
+		return "empty comment", nil
+	}
+	created := firstTime(c.Created, at)
+	vis := visibilityOf(c)
+	mc, err := r.e.cfg.Tracker.MirrorComment(ctx, tracker.Comment{ItemID: s.item.ID, Author: authorOf(c.Author), Body: c.Body,
+		CreatedAt: created, UpdatedAt: c.Updated, Origin: tracker.OriginJira, Visibility: vis, Restricted: vis != nil})
+	if err != nil {
+		return "", err
+	}
+	ol := store.ObjectLink{Kind: store.ObjectComment, LocalID: mc.ID, ItemID: s.item.ID, IntegrationID: r.in.ID, JiraID: c.ID,
+		IssueID: s.link.IssueID, Origin: string(tracker.OriginJira), Hash: commentHash(c), UpdatedAt: r.e.now()}
+	err = r.e.st.InTx(ctx, func(tx store.Tx) error {
+		if withheld != nil {
+			old := *withheld
+			old.JiraID, old.Hash, old.UpdatedAt = "", "", r.e.now()
+			if err := tx.UpsertObjectLink(ctx, old); err != nil {
+				return err
+			}
+		}
+		return tx.UpsertObjectLink(ctx, ol)
+	})
+	if err != nil {
+		return "", err
+	}
+	if withheld != nil {
+		return "", nil
+	}
+	return "", r.triage(ctx, s, c) // a /vulnsync command, once: the comment's link says it was handled
 }
 
 // skipsRestricted reports whether a Jira comment is restricted to a role

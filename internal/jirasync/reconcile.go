@@ -10,6 +10,7 @@ import (
 	"github.com/vulnsync/vulnsync/internal/jira"
 	"github.com/vulnsync/vulnsync/internal/jirahook"
 	"github.com/vulnsync/vulnsync/internal/jobs"
+	"github.com/vulnsync/vulnsync/internal/mapping"
 	"github.com/vulnsync/vulnsync/internal/store"
 	"github.com/vulnsync/vulnsync/internal/tracker"
 )
@@ -309,15 +310,20 @@ func (r *run) drifted(ctx context.Context, tx store.Tx, l store.Link, kind strin
 			return true, nil
 		}
 	}
+	fromJira := r.doc.Comments == mapping.CommentsBoth || r.doc.Comments == mapping.CommentsFromJira
 	for i := range is.Comments {
 		c := &is.Comments[i]
-		if r.skipsRestricted(c) {
-			continue // left out by policy: nothing to mirror
-		}
-		if _, err := tx.ObjectLinkByJira(ctx, store.ObjectComment, r.in.ID, c.ID); tracker.KindOf(err) == tracker.ENotFound {
-			return r.doc.Comments == "both" || r.doc.Comments == "from_jira", nil
-		} else if err != nil {
+		ol, err := tx.ObjectLinkByJira(ctx, store.ObjectComment, r.in.ID, c.ID)
+		switch {
+		case tracker.KindOf(err) == tracker.ENotFound:
+			if r.skipsRestricted(c) {
+				continue // left out by policy: nothing to mirror
+			}
+			return fromJira, nil
+		case err != nil:
 			return false, err
+		case fromJira && r.commentDrifted(ol, c):
+			return true, nil
 		}
 	}
 	for _, a := range is.Attachments {
@@ -328,6 +334,23 @@ func (r *run) drifted(ctx context.Context, tx store.Tx, l store.Link, kind strin
 		}
 	}
 	return false, nil
+}
+
+// commentDrifted reports whether a Jira comment vulnsync has a link for
+// shows something else than was mirrored: an edit or a change of
+// visibility whose webhook was missed (a comment restricted since it was
+// mirrored must go, or be marked restricted, as the webhook would have
+// done), or a comment withheld while restricted that Jira now shows to
+// everyone. Comments vulnsync posted are not compared: Jira's rendering of
+// them is not what vulnsync sent.
+func (r *run) commentDrifted(l store.ObjectLink, c *jira.Comment) bool {
+	if l.Origin != string(tracker.OriginJira) {
+		return false
+	}
+	if l.Deleted {
+		return l.Hash == withheldHash && !r.skipsRestricted(c)
+	}
+	return l.Hash != commentHash(c)
 }
 
 // pull reads the issue with its changelog and applies every field with the
@@ -389,7 +412,13 @@ func (r *run) pull(ctx context.Context, s *snapshot) (string, error) {
 	for i := range is.Comments {
 		c := is.Comments[i]
 		ev := &jirahook.Event{Kind: jirahook.CommentCreated, Time: c.Created, IssueID: is.ID, Comment: &c}
-		if _, err := r.applyComment(ctx, s, ev, jirahook.CommentCreated); err != nil {
+		note, err := r.applyComment(ctx, s, ev, jirahook.CommentCreated)
+		if err == nil && note == "comment already mirrored" {
+			// Known: apply what changed since (an edit, a visibility).
+			ev.Kind, ev.Time = jirahook.CommentUpdated, firstTime(c.Updated, c.Created)
+			_, err = r.applyComment(ctx, s, ev, jirahook.CommentUpdated)
+		}
+		if err != nil {
 			if isRetryable(err) || tracker.KindOf(err) == tracker.EInternal {
 				return "", err
 			}

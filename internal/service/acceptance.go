@@ -22,6 +22,10 @@ func (s *Service) RequestAcceptance(ctx context.Context, actor Actor, itemID str
 	if err := req.Validate(s.Now()); err != nil {
 		return tracker.Acceptance{}, err
 	}
+	if req.ExpiresAt.Sub(s.Now()) > s.maxAccept {
+		return tracker.Acceptance{}, &tracker.Error{Kind: tracker.EInvalid, Message: "invalid acceptance",
+			Fields: map[string]string{"expires_at": fmt.Sprintf("must be within %d days", s.MaxAcceptanceDays())}}
+	}
 	var a tracker.Acceptance
 	err := s.write(ctx, func(tx store.Tx) error {
 		it, err := tx.GetItem(ctx, itemID)
@@ -47,6 +51,11 @@ func (s *Service) RequestAcceptance(ctx context.Context, actor Actor, itemID str
 	s.audit.Record(ContextWithActor(ctx, actor), "acceptance.request", "item:"+itemID, fmt.Sprintf("%s until %s: %s", a.Status, day(a.ExpiresAt), a.Reason))
 	return a, nil
 }
+
+// MaxAcceptanceDays is how many days ahead an acceptance may expire at
+// most (the configured bound, else tracker.MaxAcceptance): forms offer no
+// later date, and a request for one is refused.
+func (s *Service) MaxAcceptanceDays() int { return int(s.maxAccept / (24 * time.Hour)) }
 
 // ApproveAcceptance approves a pending acceptance: only an admin, and not
 // the requester (EForbidden). The item takes the accepted status.

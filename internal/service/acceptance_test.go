@@ -168,3 +168,39 @@ func TestExpiryOfADeletedItemsAcceptance(t *testing.T) {
 		t.Errorf("the deleted item's acceptance is %s, want expired", got.State)
 	}
 }
+
+// TestConfiguredAcceptanceMaximum: an installation may bound acceptances
+// tighter than vulnsync's ceiling; a request beyond the bound is refused
+// on expires_at, saying the bound, and nothing is stored; one within it is
+// opened. Without a setting (or with one beyond it) the ceiling applies.
+func TestConfiguredAcceptanceMaximum(t *testing.T) {
+	f := newFixture(t)
+	ceiling := int(tracker.MaxAcceptance / (24 * time.Hour))
+	for _, c := range []struct{ set, want int }{{0, ceiling}, {ceiling + 50, ceiling}, {30, 30}} {
+		svc := service.New(service.Config{Store: f.st, Clock: func() time.Time { return f.now }, MaxAcceptanceDays: c.set})
+		if got := svc.MaxAcceptanceDays(); got != c.want {
+			t.Errorf("MaxAcceptanceDays with %d set: %d, want %d", c.set, got, c.want)
+		}
+	}
+	f.svc = service.New(service.Config{Store: f.st, Clock: func() time.Time { return f.now }, MaxAcceptanceDays: 30})
+	ctx := t.Context()
+	it, err := f.svc.CreateItem(ctx, alice, f.target.ID, tracker.NewItem{Kind: tracker.KindVulnerability, Title: "Old jQuery", Severity: tracker.SeverityLow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.RequestAcceptance(ctx, alice, it.ID, tracker.AcceptanceRequest{Reason: "internal tool", ExpiresAt: f.now.Add(31 * 24 * time.Hour)})
+	var te *tracker.Error
+	if tracker.KindOf(err) != tracker.EInvalid || !asError(err, &te) || te.Fields["expires_at"] != "must be within 30 days" {
+		t.Fatalf("31 days under a 30-day bound: %v, want expires_at must be within 30 days", err)
+	}
+	page, err := f.svc.ListAcceptances(ctx, store.AcceptanceFilter{ItemID: it.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Acceptances) != 0 {
+		t.Fatalf("a refused request stored %d acceptance(s)", len(page.Acceptances))
+	}
+	if _, err := f.svc.RequestAcceptance(ctx, alice, it.ID, tracker.AcceptanceRequest{Reason: "internal tool", ExpiresAt: f.now.Add(30 * 24 * time.Hour)}); err != nil {
+		t.Errorf("30 days under a 30-day bound: %v", err)
+	}
+}

@@ -118,17 +118,23 @@ type Config struct {
 	OnCommit func()
 	// Audit records deletions in the audit log; nil records nothing.
 	Audit Auditor
+	// MaxAcceptanceDays bounds how far ahead an acceptance may expire,
+	// for organisations whose policy is stricter than vulnsync's own
+	// ceiling (tracker.MaxAcceptance); 0 or more than the ceiling is the
+	// ceiling.
+	MaxAcceptanceDays int
 }
 
 // Service implements the tracker's use cases.
 type Service struct {
-	st       store.Store
-	log      *slog.Logger
-	clock    func() time.Time
-	maxBytes int64
-	onChange Hook
-	onCommit func()
-	audit    Auditor
+	st        store.Store
+	log       *slog.Logger
+	clock     func() time.Time
+	maxBytes  int64
+	onChange  Hook
+	onCommit  func()
+	audit     Auditor
+	maxAccept time.Duration
 }
 
 // DefaultMaxAttachmentBytes is the attachment size limit when none is set.
@@ -148,6 +154,10 @@ func New(cfg Config) *Service {
 	}
 	if s.maxBytes <= 0 {
 		s.maxBytes = DefaultMaxAttachmentBytes
+	}
+	s.maxAccept = tracker.MaxAcceptance
+	if d := time.Duration(cfg.MaxAcceptanceDays) * 24 * time.Hour; cfg.MaxAcceptanceDays > 0 && d < s.maxAccept {
+		s.maxAccept = d
 	}
 	return s
 }

@@ -39,6 +39,7 @@ var uiMinRole = map[string]tracker.Role{
 	// Lifecycle (issue 16).
 	"POST /items/{id}/retest": tracker.RoleAnalyst, "GET /acceptances": tracker.RoleViewer,
 	"POST /acceptances/{id}/approve": tracker.RoleAdmin, "POST /acceptances/{id}/reject": tracker.RoleAdmin, "POST /acceptances/{id}/revoke": tracker.RoleAdmin,
+	"POST /acceptances": tracker.RoleAnalyst, "GET /integrations/targets/{id}/log": tracker.RoleViewer,
 }
 
 var uiRank = map[tracker.Role]int{"": 0, tracker.RoleViewer: 1, tracker.RoleAnalyst: 2, tracker.RoleAdmin: 3}

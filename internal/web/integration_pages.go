@@ -492,14 +492,13 @@ func (u *ui) handleRemoveIntegration(w http.ResponseWriter, r *http.Request, sv 
 
 type activityData struct {
 	Integration integration.View
-	Events      []logRow
 	Failures    int // failures that no later attempt got through
 	EventsShown bool
-	EventsError string
-	CanRetry    bool
 	CanBackfill bool
 	// Live is the part that follows the sync without a reload.
 	Live integrationLive
+	// Log is the sync log, which follows it too (synclog_live.go).
+	Log syncLogView
 }
 
 func (u *ui) handleActivity(w http.ResponseWriter, r *http.Request, sv *sessionView) {
@@ -514,23 +513,19 @@ func (u *ui) handleActivity(w http.ResponseWriter, r *http.Request, sv *sessionV
 		u.renderError(w, r, sv, err)
 		return
 	}
-	d := activityData{Integration: v, CanRetry: u.cfg.RetryJob != nil, CanBackfill: u.cfg.Backfill != nil && v.State == tracker.IntegrationActive}
-	if u.cfg.SyncEvents != nil {
-		d.EventsShown = true
-		evs, err := u.cfg.SyncEvents(r.Context(), v.ID, "")
-		if err != nil {
-			u.log.WarnContext(r.Context(), "list sync events", "integration", v.ID, "err", err)
-			d.EventsError = "The sync log could not be read right now."
-		}
-		var rows []logRow
-		rows, d.Failures = readLog(evs)
-		d.Events = failuresFirst(rows)
+	d := activityData{Integration: v, CanBackfill: u.cfg.Backfill != nil && v.State == tracker.IntegrationActive}
+	d.EventsShown = u.cfg.SyncEvents != nil || u.cfg.SyncEventPage != nil
+	if d.Log, err = u.syncLog(r, sv, v); err != nil {
+		u.renderError(w, r, sv, err)
+		return
 	}
-	d.Live = integrationLive{Integration: v, Failures: d.Failures, Every: liveEvery, CSRF: sv.CSRF}
-	if !d.EventsShown {
-		d.Live.Failures = -1
-	}
+	d.Failures = max(d.Log.Failures, 0)
+	d.Live = integrationLive{Integration: v, Failures: d.Log.Failures, Every: liveEvery, CSRF: sv.CSRF}
 	if _, _, err := u.versioned("integration-live", &d.Live, func(v string) { d.Live.Version = v }); err != nil {
+		u.renderError(w, r, sv, err)
+		return
+	}
+	if _, _, err := u.versioned("sync-log", &d.Log, func(v string) { d.Log.Version = v }); err != nil {
 		u.renderError(w, r, sv, err)
 		return
 	}

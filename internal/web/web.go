@@ -61,6 +61,10 @@ type Config struct {
 	Links func(ctx context.Context, itemIDs []string) (map[string]tracker.JiraRef, error)
 	// SyncEvents feeds the sync log of items and integrations; nil hides it.
 	SyncEvents SyncEventsFunc
+	// SyncEventPage reads one page of an integration's sync log, filtered
+	// (the API's events); nil shows the newest events without filters or
+	// pages.
+	SyncEventPage func(ctx context.Context, f store.SyncEventFilter) (store.SyncEventPage, error)
 	// ConnectionHealth reads a Jira connection's health (its last webhook
 	// received) for the dashboard; nil shows the last webhook as unknown.
 	ConnectionHealth func(ctx context.Context, connectionID string) (store.ConnectionHealth, error)
@@ -282,6 +286,7 @@ func (u *ui) routes() {
 	m.Handle("POST /acceptances/{id}/approve", ad(u.decideAcceptance(u.svc.ApproveAcceptance, "approved")))
 	m.Handle("POST /acceptances/{id}/reject", ad(u.decideAcceptance(u.svc.RejectAcceptance, "rejected")))
 	m.Handle("POST /acceptances/{id}/revoke", ad(u.decideAcceptance(u.svc.RevokeAcceptance, "revoked")))
+	m.Handle("POST /acceptances", wr(u.handleRequestAcceptance))
 	m.Handle("GET /attachments/{id}", a(u.handleDownload))
 
 	m.Handle("GET /account", a(u.handleAccount))
@@ -308,6 +313,7 @@ func (u *ui) routes() {
 	m.Handle("POST /integrations/targets/{id}/configure", ad(u.handleSaveMapping))
 	m.Handle("POST /integrations/targets/{id}/remove", ad(u.handleRemoveIntegration))
 	m.Handle("GET /integrations/targets/{id}/activity", a(u.handleActivity))
+	m.Handle("GET /integrations/targets/{id}/log", a(u.handleSyncLogLive))
 	m.Handle("GET /integrations/targets/{id}/people", ad(u.handlePeople))
 	m.Handle("POST /integrations/targets/{id}/jobs/{job}/retry", ad(u.handleRetryJob))
 	m.Handle("POST /integrations/targets/{id}/backfill", ad(u.handleBackfill))
