@@ -110,8 +110,8 @@ func (s *Service) ExpireAcceptances(ctx context.Context) (int, error) {
 // the item, a comment and an audit entry, in one transaction.
 func (s *Service) decide(ctx context.Context, actor Actor, id, note string, from, to tracker.AcceptanceState) (tracker.Acceptance, error) {
 	note = strings.TrimSpace(note)
-	if len(note) > 4000 {
-		return tracker.Acceptance{}, &tracker.Error{Kind: tracker.EInvalid, Message: "invalid decision", Fields: map[string]string{"note": "must be at most 4000 characters"}}
+	if err := tracker.ValidateDecisionNote(note); err != nil {
+		return tracker.Acceptance{}, err
 	}
 	if to != tracker.AcceptanceExpired && actor.Role != RoleAdmin {
 		return tracker.Acceptance{}, tracker.Errorf(tracker.EForbidden, "only an admin decides on acceptances")

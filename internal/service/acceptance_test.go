@@ -168,3 +168,33 @@ func TestExpiryOfADeletedItemsAcceptance(t *testing.T) {
 		t.Errorf("the deleted item's acceptance is %s, want expired", got.State)
 	}
 }
+
+// A decision's note is checked as a note: a control character or one
+// over 4,000 characters (counted as Jira counts them, not in bytes) is a
+// problem on "note", not on the comment body it would have become, and
+// the acceptance stays pending.
+func TestDecisionNoteIsValidatedAsNote(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	it, err := f.svc.CreateItem(ctx, alice, f.target.ID, tracker.NewItem{Kind: tracker.KindVulnerability, Title: "TLS 1.0 on legacy host", Severity: tracker.SeverityMedium})
+	if err != nil {
+		t.Fatal(err)
+	}
+	carol := service.Actor{UserID: "u-carol", Name: "carol", Email: "carol@example.test", Role: tracker.RoleAnalyst, Origin: tracker.OriginVulnsync}
+	bob := service.Actor{UserID: "u-bob", Name: "bob", Email: "bob@example.test", Role: tracker.RoleAdmin, Origin: tracker.OriginVulnsync}
+	a, err := f.svc.RequestAcceptance(ctx, carol, it.ID, tracker.AcceptanceRequest{Reason: "legacy", ExpiresAt: f.now.Add(24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, note := range map[string]string{"bell": "ok\a", "NUL": "ok\x00", "too long": strings.Repeat("a", 4001)} {
+		_, err := f.svc.ApproveAcceptance(ctx, bob, a.ID, note)
+		var te *tracker.Error
+		if !asError(err, &te) || te.Kind != tracker.EInvalid || te.Fields["note"] == "" || te.Fields["body"] != "" {
+			t.Errorf("%s note: %v, want a problem on note", name, err)
+		}
+	}
+	// 4,000 characters of two bytes each are within the limit.
+	if _, err := f.svc.RejectAcceptance(ctx, bob, a.ID, strings.Repeat("é", 4000)); err != nil {
+		t.Errorf("a 4,000-character note: %v", err)
+	}
+}
