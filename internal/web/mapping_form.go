@@ -102,9 +102,9 @@ type mappingForm struct {
 	DoneMeans      selectRow
 	AcceptFromJira selectRow
 	OnRetestFailed selectRow
-	Message            string
-	Problems           []keyedProblem
-	ProblemCount       int
+	Message        string
+	Problems       []keyedProblem
+	ProblemCount   int
 	// The choices every field row offers.
 	DirectionChoices []choice
 	LockChoices      []choice
