@@ -198,3 +198,49 @@ func TestDecisionNoteIsValidatedAsNote(t *testing.T) {
 		t.Errorf("a 4,000-character note: %v", err)
 	}
 }
+
+// An item someone moves out of its accepted status (reopened here, or an
+// engineer's To Do in Jira) is no longer accepted: its approved acceptance
+// ends then (revoked, saying why), so the Acceptances page does not list
+// it as approved and a new request is possible at once instead of being
+// refused until the old expiry. The item keeps the status it was given.
+func TestReopeningAnAcceptedItemEndsItsAcceptance(t *testing.T) {
+	f := newFixture(t)
+	audit := &auditLog{}
+	f.svc = service.New(service.Config{Store: f.st, Clock: func() time.Time { return f.now }, Audit: audit})
+	ctx := t.Context()
+	it, err := f.svc.CreateItem(ctx, alice, f.target.ID, tracker.NewItem{Kind: tracker.KindVulnerability, Title: "TLS 1.0 on legacy host", Severity: tracker.SeverityMedium})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := service.Actor{UserID: "u-bob", Name: "bob", Email: "bob@example.test", Role: tracker.RoleAdmin, Origin: tracker.OriginVulnsync}
+	dev := service.Actor{Name: "jira:Dev", Email: "dev@example.test", Origin: tracker.OriginJira}
+	until := f.now.Add(30 * 24 * time.Hour)
+	a, err := f.svc.RequestAcceptance(ctx, alice, it.ID, tracker.AcceptanceRequest{Reason: "legacy", ExpiresAt: until})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.ApproveAcceptance(ctx, bob, a.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	open := tracker.StatusOpen
+	if _, err := f.svc.UpdateItem(ctx, dev, it.ID, tracker.Patch{Status: &open}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.svc.GetAcceptance(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != tracker.AcceptanceRevoked || !strings.Contains(got.Note, "open") || got.DecidedBy == "" {
+		t.Errorf("after the item was reopened the acceptance is %s (note %q, by %q), want revoked saying why", got.State, got.Note, got.DecidedBy)
+	}
+	if item, _ := f.svc.GetItem(ctx, it.ID); item.Status != tracker.StatusOpen {
+		t.Errorf("item %s, want open", item.Status)
+	}
+	if _, err := f.svc.RequestAcceptance(ctx, alice, it.ID, tracker.AcceptanceRequest{Reason: "still legacy", ExpiresAt: until}); err != nil {
+		t.Errorf("a new request after the reopen: %v", err)
+	}
+	if diff := cmp.Diff([]string{"alice acceptance.request", "bob acceptance.approve", "jira:Dev acceptance.revoke", "alice acceptance.request"}, audit.actions); diff != "" {
+		t.Errorf("audit (-want +got):\n%s", diff)
+	}
+}
