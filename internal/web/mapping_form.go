@@ -122,7 +122,7 @@ var (
 	restrictChoices  = []choice{{"skip", "leave them out"}, {"keep", "keep them, marked restricted"}}
 	movedChoices     = []choice{{"deletion_policy", "as if it were deleted (the policy above)"}, {"follow", "follow it (the item shows its new key)"}}
 	doneMeansChoices = []choice{{string(mapping.DoneMeansFixed), "fixed: awaiting a retest"}, {string(mapping.DoneMeansResolved), "resolved: no retest"}}
-	acceptChoices    = []choice{{mapping.AcceptFromJiraRequest, "a pending acceptance an admin approves"}, {mapping.AcceptFromJiraApply, "the item takes the status at once"}}
+	acceptChoices    = []choice{{mapping.AcceptFromJiraRequest, "opens a request an admin approves"}, {mapping.AcceptFromJiraApply, "changes the item at once"}}
 	retestChoices    = []choice{{mapping.OnRetestFailedReopen, "reopen the issue"}, {mapping.OnRetestFailedNewIssue, "file a new issue linked to the old one"}}
 )
 
@@ -301,9 +301,9 @@ func buildForm(v integration.View, meta mapping.Meta, cat tracker.Catalog, doc m
 	f.OnIssueMoved = selectRow{Key: "on_issue_moved", Label: "When its Jira issue is moved to another project", Value: doc.OnIssueMoved, Options: withValue(movedChoices, doc.OnIssueMoved)}
 	f.RestrictedComments = selectRow{Key: "restricted_comments", Label: "Jira comments restricted to a role or group", Value: doc.RestrictedComments,
 		Hint: "never shown as public", Options: withValue(restrictChoices, doc.RestrictedComments)}
-	f.DoneMeans = selectRow{Key: "done_means", Label: "A person's move to a done status (Done) makes the item", Value: string(doc.DoneMeans),
+	f.DoneMeans = selectRow{Key: "done_means", Label: "A person's move in Jira to a done status (Done) makes the item", Value: string(doc.DoneMeans),
 		Options: withValue(doneMeansChoices, string(doc.DoneMeans))}
-	f.AcceptFromJira = selectRow{Key: "accept_from_jira", Label: "A person's move to a status meaning accepted risk or false positive (Won't Do) opens", Value: doc.AcceptFromJira,
+	f.AcceptFromJira = selectRow{Key: "accept_from_jira", Label: "A person's move in Jira to a status meaning accepted risk or false positive (Won't Do)", Value: doc.AcceptFromJira,
 		Options: withValue(acceptChoices, doc.AcceptFromJira)}
 	f.OnRetestFailed = selectRow{Key: "on_retest_failed", Label: "When a retest fails", Value: doc.OnRetestFailed, Options: withValue(retestChoices, doc.OnRetestFailed)}
 	levelChoices := []choice{{"", "— no level —"}}
