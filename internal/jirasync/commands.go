@@ -138,8 +138,11 @@ func explainRefusal(err error) string {
 	if !errors.As(err, &te) {
 		return err.Error()
 	}
-	if te.Fields["reason"] != "" {
-		return "give a reason after the command"
+	if msg := te.Fields["reason"]; msg != "" {
+		if strings.HasPrefix(msg, "must not be empty") {
+			return "give a reason after the command"
+		}
+		return "the reason " + msg // too long, or a control character
 	}
 	parts := []string{te.Message}
 	for k, v := range te.Fields {

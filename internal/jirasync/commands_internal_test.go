@@ -1,6 +1,7 @@
 package jirasync
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +47,22 @@ func TestParseCommand(t *testing.T) {
 		cmd, ok := parseCommand(c.body)
 		if diff := cmp.Diff(c.want, out{cmd, ok}, cmp.AllowUnexported(command{})); diff != "" {
 			t.Errorf("parseCommand(%q) (-want +got):\n%s", c.body, diff)
+		}
+	}
+}
+
+// A refused request is answered with its real reason: only an empty
+// reason asks for one; a reason too long (or with a control character)
+// says so, instead of asking for the reason the person gave.
+func TestExplainRefusalSaysWhatIsWrongWithTheReason(t *testing.T) {
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	for reason, want := range map[string]string{
+		"":                        "give a reason after the command",
+		strings.Repeat("x", 5000): "the reason must be at most 4000 characters; it has 5000",
+	} {
+		req := tracker.AcceptanceRequest{Reason: reason, ExpiresAt: now.Add(time.Hour)}
+		if got := explainRefusal(req.Validate(now)); got != want {
+			t.Errorf("reason of %d characters: answer %q, want %q", len(reason), got, want)
 		}
 	}
 }

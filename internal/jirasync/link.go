@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/vulnsync/vulnsync/internal/jira"
@@ -24,7 +25,8 @@ import (
 // in flight) or the issue is linked to another item (G1: one issue per
 // item, one item per issue); EUnprocessable when the issue does not exist,
 // is in another project or is not of the type the mapping gives the
-// item's kind, or the target has no active integration.
+// item's kind, or the target has no active integration; EInvalid when the
+// key cannot be an issue key or id (no Jira call then).
 func (e *Engine) LinkIssue(ctx context.Context, itemID, issueKey string) (tracker.JiraRef, error) {
 	return e.linkIssue(ctx, itemID, issueKey, false)
 }
@@ -38,10 +40,19 @@ func (e *Engine) RelinkIssue(ctx context.Context, itemID, issueKey string) (trac
 	return e.linkIssue(ctx, itemID, issueKey, true)
 }
 
+// issueKeyShape is what an issue key (project key, dash, number) or an
+// issue id looks like; anything else is the caller's mistake, refused
+// before it reaches Jira (and the sync log).
+var issueKeyShape = regexp.MustCompile(`^(?:[A-Z][A-Z0-9_]{0,254}-[0-9]{1,18}|[0-9]{1,18})$`)
+
 func (e *Engine) linkIssue(ctx context.Context, itemID, issueKey string, relink bool) (tracker.JiraRef, error) {
 	issueKey = strings.ToUpper(strings.TrimSpace(issueKey))
 	if issueKey == "" {
 		return tracker.JiraRef{}, &tracker.Error{Kind: tracker.EInvalid, Message: "invalid link", Fields: map[string]string{"issue_key": "required"}}
+	}
+	if !issueKeyShape.MatchString(issueKey) {
+		return tracker.JiraRef{}, &tracker.Error{Kind: tracker.EInvalid, Message: "invalid link",
+			Fields: map[string]string{"issue_key": "must be an issue key like SEC-12 (or an issue id)"}}
 	}
 	it, in, err := e.linkTarget(ctx, itemID)
 	if err == nil {

@@ -665,8 +665,8 @@ func (r *run) pushStatus(ctx context.Context, s *snapshot) error {
 }
 
 // retestEvent reports a finding's retest on its vulnerability's issue: a
-// finding moved to resolved passed its retest; one moved back from a done
-// status to open or in progress failed it.
+// finding moved to resolved passed its retest; one moved back from a status
+// meaning fixed or resolved (claimedFixed) to open or in progress failed it.
 func (r *run) retestEvent(ctx context.Context, s *snapshot, from string) error {
 	if s.item.Kind != tracker.KindFinding || s.parent.State != tracker.LinkLinked {
 		return nil
@@ -675,12 +675,21 @@ func (r *run) retestEvent(ctx context.Context, s *snapshot, from string) error {
 	switch {
 	case s.item.Status == tracker.StatusResolved:
 		body = fmt.Sprintf("Retest of finding **%s** (%s): **passed** — resolved.", s.item.Title, s.link.IssueKey)
-	case r.category(s.item.Kind, from) == "done" && (s.item.Status == tracker.StatusOpen || s.item.Status == tracker.StatusInProgress):
+	case r.claimedFixed(s.item.Kind, from) && (s.item.Status == tracker.StatusOpen || s.item.Status == tracker.StatusInProgress):
 		body = fmt.Sprintf("Retest of finding **%s** (%s): **failed** — reopened as %s.", s.item.Title, s.link.IssueKey, s.item.Status)
 	default:
 		return nil
 	}
 	return r.keyEvent(ctx, s.parent, body)
+}
+
+// claimedFixed reports whether a Jira status means fixed or resolved: a
+// reopen from it is a failed retest. A done status the mapping gives to
+// accepted_risk or false_positive (Won't Do) is not: leaving it (a revoked
+// or expired acceptance) involves no retest.
+func (r *run) claimedFixed(kind, status string) bool {
+	st, ok := r.doc.StatusFromJiraName(status, r.category(kind, status))
+	return ok && (st == tracker.StatusFixed || st == tracker.StatusResolved)
 }
 
 // statuses of a kind's issue type; all the project's statuses when the

@@ -103,3 +103,38 @@ func TestRelinkEnforcesOneIssueOneItem(t *testing.T) {
 		})
 	}
 }
+
+// An issue key that cannot be one (a path, a query, spaces) is refused as
+// the caller's mistake, 400 naming issue_key, before any Jira call: it
+// used to reach the Jira client, answer 500 and leave a failed row in the
+// sync log.
+func TestLinkRefusesMalformedIssueKey(t *testing.T) {
+	e := apptest.New(t, apptest.Options{Profile: deployments[0]})
+	s := e.Setup("payments-api")
+	a := createItem(t, e, s.TargetID, map[string]any{"kind": "vulnerability", "title": "Open redirect", "severity": "high"})
+	e.Sync()
+	key := jiraKey(t, e, a.ID)
+	before := e.Sim.Counters().Total.Requests
+	for _, bad := range []string{"../../rest/api/2/myself", "SEC-1?fields=x", "SEC 1", "SEC-", "-1", "SEC-1/comment", strings.Repeat("A", 300) + "-1"} {
+		var got struct {
+			Fields map[string]string `json:"fields"`
+		}
+		e.Must(400, "POST", "/api/v1/items/"+a.ID+"/jira-link", map[string]any{"issue_key": bad, "relink": true}, &got)
+		if got.Fields["issue_key"] == "" {
+			t.Errorf("link to %q: no issue_key field error: %+v", bad, got)
+		}
+	}
+	if n := e.Sim.Counters().Total.Requests - before; n != 0 {
+		t.Errorf("malformed keys made %d Jira calls, want 0", n)
+	}
+	var events struct {
+		Events []map[string]any `json:"events"`
+	}
+	e.Must(200, "GET", "/api/v1/items/"+a.ID+"/events?action=link", nil, &events)
+	if len(events.Events) != 0 {
+		t.Errorf("malformed keys left sync log rows: %v", events.Events)
+	}
+	if got := jiraKey(t, e, a.ID); got != key {
+		t.Errorf("link changed to %s, want %s", got, key)
+	}
+}

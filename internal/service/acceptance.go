@@ -119,8 +119,8 @@ func (s *Service) ExpireAcceptances(ctx context.Context) (int, error) {
 // the item, a comment and an audit entry, in one transaction.
 func (s *Service) decide(ctx context.Context, actor Actor, id, note string, from, to tracker.AcceptanceState) (tracker.Acceptance, error) {
 	note = strings.TrimSpace(note)
-	if len(note) > 4000 {
-		return tracker.Acceptance{}, &tracker.Error{Kind: tracker.EInvalid, Message: "invalid decision", Fields: map[string]string{"note": "must be at most 4000 characters"}}
+	if err := tracker.ValidateDecisionNote(note); err != nil {
+		return tracker.Acceptance{}, err
 	}
 	if to != tracker.AcceptanceExpired && actor.Role != RoleAdmin {
 		return tracker.Acceptance{}, tracker.Errorf(tracker.EForbidden, "only an admin decides on acceptances")
@@ -187,6 +187,38 @@ func (s *Service) decide(ctx context.Context, actor Actor, id, note string, from
 	}
 	s.audit.Record(ContextWithActor(ctx, actor), "acceptance."+verbOf(to), "acceptance:"+id, fmt.Sprintf("item %s: %s", a.ItemID, note))
 	return a, nil
+}
+
+// endLapsedAcceptance ends the item's approved acceptance when a change
+// moved the item out of the accepted status it gave (a person reopened it
+// here, or moved its issue on in Jira): the acceptance no longer holds.
+// Left approved, it would show the item as accepted on the Acceptances
+// page and refuse every new request until its expiry. It is recorded as
+// revoked by whoever made the change, with a note saying so; the status
+// change itself is the item's (and the issue's) record, so no comment is
+// added. It returns the acceptance it ended, if any, for the audit log.
+func (s *Service) endLapsedAcceptance(ctx context.Context, tx store.Tx, actor Actor, was tracker.Status, it tracker.Item) (*tracker.Acceptance, error) {
+	if was == it.Status || (was != tracker.StatusAcceptedRisk && was != tracker.StatusFalsePositive) {
+		return nil, nil
+	}
+	a, err := tx.OpenAcceptance(ctx, it.ID)
+	if tracker.KindOf(err) == tracker.ENotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if a.State != tracker.AcceptanceApproved || a.Status != was {
+		return nil, nil
+	}
+	now := s.Now()
+	a.State, a.UpdatedAt = tracker.AcceptanceRevoked, now
+	a.DecidedByID, a.DecidedBy, a.DecidedAt = actor.UserID, actor.label(), now
+	a.Note = fmt.Sprintf("Ended: %s changed the item from %s to %s.", actor.label(), was, it.Status)
+	if err := tx.UpdateAcceptance(ctx, a, tracker.AcceptanceApproved); err != nil {
+		return nil, err
+	}
+	return &a, nil
 }
 
 // ListAcceptances returns a page of acceptances, newest first.

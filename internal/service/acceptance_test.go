@@ -204,3 +204,79 @@ func TestConfiguredAcceptanceMaximum(t *testing.T) {
 		t.Errorf("30 days under a 30-day bound: %v", err)
 	}
 }
+
+// A decision's note is checked as a note: a control character or one
+// over 4,000 characters (counted as Jira counts them, not in bytes) is a
+// problem on "note", not on the comment body it would have become, and
+// the acceptance stays pending.
+func TestDecisionNoteIsValidatedAsNote(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	it, err := f.svc.CreateItem(ctx, alice, f.target.ID, tracker.NewItem{Kind: tracker.KindVulnerability, Title: "TLS 1.0 on legacy host", Severity: tracker.SeverityMedium})
+	if err != nil {
+		t.Fatal(err)
+	}
+	carol := service.Actor{UserID: "u-carol", Name: "carol", Email: "carol@example.test", Role: tracker.RoleAnalyst, Origin: tracker.OriginVulnsync}
+	bob := service.Actor{UserID: "u-bob", Name: "bob", Email: "bob@example.test", Role: tracker.RoleAdmin, Origin: tracker.OriginVulnsync}
+	a, err := f.svc.RequestAcceptance(ctx, carol, it.ID, tracker.AcceptanceRequest{Reason: "legacy", ExpiresAt: f.now.Add(24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, note := range map[string]string{"bell": "ok\a", "NUL": "ok\x00", "too long": strings.Repeat("a", 4001)} {
+		_, err := f.svc.ApproveAcceptance(ctx, bob, a.ID, note)
+		var te *tracker.Error
+		if !asError(err, &te) || te.Kind != tracker.EInvalid || te.Fields["note"] == "" || te.Fields["body"] != "" {
+			t.Errorf("%s note: %v, want a problem on note", name, err)
+		}
+	}
+	// 4,000 characters of two bytes each are within the limit.
+	if _, err := f.svc.RejectAcceptance(ctx, bob, a.ID, strings.Repeat("é", 4000)); err != nil {
+		t.Errorf("a 4,000-character note: %v", err)
+	}
+}
+
+// An item someone moves out of its accepted status (reopened here, or an
+// engineer's To Do in Jira) is no longer accepted: its approved acceptance
+// ends then (revoked, saying why), so the Acceptances page does not list
+// it as approved and a new request is possible at once instead of being
+// refused until the old expiry. The item keeps the status it was given.
+func TestReopeningAnAcceptedItemEndsItsAcceptance(t *testing.T) {
+	f := newFixture(t)
+	audit := &auditLog{}
+	f.svc = service.New(service.Config{Store: f.st, Clock: func() time.Time { return f.now }, Audit: audit})
+	ctx := t.Context()
+	it, err := f.svc.CreateItem(ctx, alice, f.target.ID, tracker.NewItem{Kind: tracker.KindVulnerability, Title: "TLS 1.0 on legacy host", Severity: tracker.SeverityMedium})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := service.Actor{UserID: "u-bob", Name: "bob", Email: "bob@example.test", Role: tracker.RoleAdmin, Origin: tracker.OriginVulnsync}
+	dev := service.Actor{Name: "jira:Dev", Email: "dev@example.test", Origin: tracker.OriginJira}
+	until := f.now.Add(30 * 24 * time.Hour)
+	a, err := f.svc.RequestAcceptance(ctx, alice, it.ID, tracker.AcceptanceRequest{Reason: "legacy", ExpiresAt: until})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.ApproveAcceptance(ctx, bob, a.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	open := tracker.StatusOpen
+	if _, err := f.svc.UpdateItem(ctx, dev, it.ID, tracker.Patch{Status: &open}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.svc.GetAcceptance(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != tracker.AcceptanceRevoked || !strings.Contains(got.Note, "open") || got.DecidedBy == "" {
+		t.Errorf("after the item was reopened the acceptance is %s (note %q, by %q), want revoked saying why", got.State, got.Note, got.DecidedBy)
+	}
+	if item, _ := f.svc.GetItem(ctx, it.ID); item.Status != tracker.StatusOpen {
+		t.Errorf("item %s, want open", item.Status)
+	}
+	if _, err := f.svc.RequestAcceptance(ctx, alice, it.ID, tracker.AcceptanceRequest{Reason: "still legacy", ExpiresAt: until}); err != nil {
+		t.Errorf("a new request after the reopen: %v", err)
+	}
+	if diff := cmp.Diff([]string{"alice acceptance.request", "bob acceptance.approve", "jira:Dev acceptance.revoke", "alice acceptance.request"}, audit.actions); diff != "" {
+		t.Errorf("audit (-want +got):\n%s", diff)
+	}
+}

@@ -402,12 +402,14 @@ func (s *Service) UpdateItemAt(ctx context.Context, actor Actor, id string, patc
 		return tracker.Item{}, err
 	}
 	for attempt := 0; ; attempt++ {
+		var ended *tracker.Acceptance
 		err := s.write(ctx, func(tx store.Tx) error {
 			var err error
 			it, err = tx.GetItem(ctx, id)
 			if err != nil {
 				return err
 			}
+			was := it.Status
 			if err := checkAssignee(ctx, tx, actor, patch.Fields); err != nil {
 				return err
 			}
@@ -427,9 +429,15 @@ func (s *Service) UpdateItemAt(ctx context.Context, actor Actor, id string, patc
 			if err := tx.UpdateItem(ctx, it, prev, hist); err != nil {
 				return err
 			}
+			if ended, err = s.endLapsedAcceptance(ctx, tx, actor, was, it); err != nil {
+				return err
+			}
 			return s.emit(ctx, tx, Event{Type: ItemUpdated, Item: it, History: hist, Origin: actor.Origin})
 		})
 		if err == nil {
+			if ended != nil {
+				s.audit.Record(ContextWithActor(ctx, actor), "acceptance.revoke", "acceptance:"+ended.ID, fmt.Sprintf("item %s: %s", ended.ItemID, ended.Note))
+			}
 			return it, nil
 		}
 		if tracker.KindOf(err) != tracker.EConflict || attempt >= 5 || ctx.Err() != nil {

@@ -97,3 +97,14 @@ func (r *AcceptanceRequest) Validate(now time.Time) error {
 	}
 	return p.Err(EInvalid, "invalid acceptance")
 }
+
+// ValidateDecisionNote checks the optional note of an approval, rejection
+// or revocation, which becomes part of an item comment: at most 4,000
+// characters as Jira counts them, no control characters. It is checked
+// here, as a note, so the caller is told about "note" rather than the
+// comment body it would have made.
+func ValidateDecisionNote(note string) error {
+	p := Problems{}
+	checkText(p, "note", note, 4000, true, "")
+	return p.Err(EInvalid, "invalid decision")
+}

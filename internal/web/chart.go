@@ -29,6 +29,9 @@ const (
 	chartBarW   = 340 // the longest bar
 	chartRowH   = 30
 	chartBarH   = 18
+	// chartCharW bounds the width of one character of a value at the
+	// page's 13px: the bars leave room for the longest value's text.
+	chartCharW = 8
 )
 
 // barChart draws bars as a horizontal bar chart in SVG, on the server: no
@@ -49,14 +52,18 @@ func barChart(id, title string, bars []bar) template.HTML {
 // table (e.g. "Mean time").
 func barChartOf(id, title, valueName string, bars []bar) template.HTML {
 	esc := template.HTMLEscapeString
-	max := 0
+	max, longest := 0, 0
 	parts := make([]string, 0, len(bars))
 	for _, b := range bars {
 		if b.Value > max {
 			max = b.Value
 		}
+		longest = maxInt(longest, len([]rune(b.shown())))
 		parts = append(parts, b.Label+": "+b.shown())
 	}
+	// The longest bar is chartBarW, shorter when a value reads as words
+	// ("10 min (12 resolved)") that would otherwise run past the edge.
+	full := min(chartBarW, maxInt(chartWidth-chartLabelW-6-longest*chartCharW, chartBarW/4))
 	desc := "No data."
 	if len(parts) > 0 {
 		desc = strings.Join(parts, ", ") + "."
@@ -70,6 +77,9 @@ func barChartOf(id, title, valueName string, bars []bar) template.HTML {
 	for i, b := range bars {
 		y := 5 + i*chartRowH
 		w := barLength(b.Value, max)
+		if w > 0 {
+			w = maxInt(w*full/chartBarW, 1)
+		}
 		fmt.Fprintf(&sb, `<g class="chart-row"><text class="chart-label" x="%d" y="%d" text-anchor="end" dominant-baseline="middle" fill="#1c2430">%s</text>`,
 			chartLabelW-8, y+chartBarH/2, esc(b.Label))
 		fmt.Fprintf(&sb, `<rect class="chart-bar" x="%d" y="%d" width="%d" height="%d" rx="3" fill="#2457c5" data-value="%d"></rect>`,
@@ -84,6 +94,13 @@ func barChartOf(id, title, valueName string, bars []bar) template.HTML {
 	}
 	sb.WriteString(`</tbody></table></div></figure>`)
 	return template.HTML(sb.String())
+}
+
+func maxInt(a, b int) int {
+	if a > b {
+		return a
+	}
+	return b
 }
 
 // barLength scales v to the longest bar: max fills chartBarW, 0 (or a max

@@ -87,3 +87,31 @@ func TestEnumLabel(t *testing.T) {
 		}
 	}
 }
+
+var valueRE = regexp.MustCompile(`<text class="chart-value" x="(\d+)"[^>]*>([^<]*)</text>`)
+
+// A value that reads as words ("10 min (12 resolved)", the mean time to
+// resolve) fits inside the chart: the bars leave it room. It used to be
+// drawn after a full-length bar and cut off at the SVG's edge. At the
+// page's 13px, no character of these texts is wider than 8 units.
+func TestBarChartLeavesRoomForLongValues(t *testing.T) {
+	const charW = 8
+	svg := string(barChartOf("m", "Mean time to resolve", "Mean time", []bar{
+		{Label: "Nov 2026", Text: "none resolved"},
+		{Label: "Dec 2026", Value: 10, Text: "10 min (12 resolved)"},
+		{Label: "Jan 2027", Value: 3, Text: "3 min (1 resolved)"},
+	}))
+	ms := valueRE.FindAllStringSubmatch(svg, -1)
+	if len(ms) != 3 {
+		t.Fatalf("found %d value texts, want 3: %s", len(ms), svg)
+	}
+	for _, m := range ms {
+		x, _ := strconv.Atoi(m[1])
+		if end := x + charW*len([]rune(m[2])); end > chartWidth {
+			t.Errorf("value %q runs to %d, past the chart's width %d", m[2], end, chartWidth)
+		}
+	}
+	if w := barWidths(t, svg); w[10] <= w[3] || w[3] == 0 {
+		t.Errorf("bars no longer proportional: %v", w)
+	}
+}

@@ -97,9 +97,14 @@ type mappingForm struct {
 	ProjectLevels      []string
 	RestrictedComments selectRow
 	OnIssueMoved       selectRow
-	Message            string
-	Problems           []keyedProblem
-	ProblemCount       int
+	// The lifecycle policies (issue 16): what Jira's Done means, what a
+	// person's Won't Do in Jira does, and what a failed retest does.
+	DoneMeans      selectRow
+	AcceptFromJira selectRow
+	OnRetestFailed selectRow
+	Message        string
+	Problems       []keyedProblem
+	ProblemCount   int
 	// The choices every field row offers.
 	DirectionChoices []choice
 	LockChoices      []choice
@@ -116,6 +121,9 @@ var (
 	issueDelChoices  = []choice{{"unlink", "unlink the item (and record why)"}, {"recreate", "create a new issue"}}
 	restrictChoices  = []choice{{"skip", "leave them out"}, {"keep", "keep them, marked restricted"}}
 	movedChoices     = []choice{{"deletion_policy", "as if it were deleted (the policy above)"}, {"follow", "follow it (the item shows its new key)"}}
+	doneMeansChoices = []choice{{string(mapping.DoneMeansFixed), "fixed: awaiting a retest"}, {string(mapping.DoneMeansResolved), "resolved: no retest"}}
+	acceptChoices    = []choice{{mapping.AcceptFromJiraRequest, "opens a request an admin approves"}, {mapping.AcceptFromJiraApply, "changes the item at once"}}
+	retestChoices    = []choice{{mapping.OnRetestFailedReopen, "reopen the issue"}, {mapping.OnRetestFailedNewIssue, "file a new issue linked to the old one"}}
 )
 
 // buildForm lays out doc over the project's metadata. rawDefaults keeps
@@ -293,6 +301,11 @@ func buildForm(v integration.View, meta mapping.Meta, cat tracker.Catalog, doc m
 	f.OnIssueMoved = selectRow{Key: "on_issue_moved", Label: "When its Jira issue is moved to another project", Value: doc.OnIssueMoved, Options: withValue(movedChoices, doc.OnIssueMoved)}
 	f.RestrictedComments = selectRow{Key: "restricted_comments", Label: "Jira comments restricted to a role or group", Value: doc.RestrictedComments,
 		Hint: "never shown as public", Options: withValue(restrictChoices, doc.RestrictedComments)}
+	f.DoneMeans = selectRow{Key: "done_means", Label: "A person's move in Jira to a done status (Done) makes the item", Value: string(doc.DoneMeans),
+		Options: withValue(doneMeansChoices, string(doc.DoneMeans))}
+	f.AcceptFromJira = selectRow{Key: "accept_from_jira", Label: "A person's move in Jira to a status meaning accepted risk or false positive (Won't Do)", Value: doc.AcceptFromJira,
+		Options: withValue(acceptChoices, doc.AcceptFromJira)}
+	f.OnRetestFailed = selectRow{Key: "on_retest_failed", Label: "When a retest fails", Value: doc.OnRetestFailed, Options: withValue(retestChoices, doc.OnRetestFailed)}
 	levelChoices := []choice{{"", "— no level —"}}
 	for _, l := range meta.SecurityLevels {
 		f.ProjectLevels = append(f.ProjectLevels, l.Name)
@@ -467,6 +480,12 @@ func parseMappingForm(form url.Values, meta mapping.Meta) (mapping.Document, map
 			d.OnIssueMoved = val
 		case key == "restricted_comments":
 			d.RestrictedComments = val
+		case key == "done_means":
+			d.DoneMeans = tracker.Status(val)
+		case key == "accept_from_jira":
+			d.AcceptFromJira = val
+		case key == "on_retest_failed":
+			d.OnRetestFailed = val
 		case strings.HasPrefix(key, "security_levels."):
 			if val != "" {
 				if d.SecurityLevels == nil {
@@ -509,7 +528,7 @@ func (f *mappingForm) applyProblems(message string, problems map[string]string, 
 			rows[list[i].Key] = &list[i].Err
 		}
 	}
-	for _, s := range []*selectRow{&f.DefaultPriority, &f.Comments, &f.MaxBytes, &f.OnItemDeleted, &f.OnIssueDeleted, &f.OnIssueMoved, &f.RestrictedComments} {
+	for _, s := range []*selectRow{&f.DefaultPriority, &f.Comments, &f.MaxBytes, &f.OnItemDeleted, &f.OnIssueDeleted, &f.OnIssueMoved, &f.RestrictedComments, &f.DoneMeans, &f.AcceptFromJira, &f.OnRetestFailed} {
 		rows[s.Key] = &s.Err
 	}
 	for i := range f.Defaults {

@@ -33,7 +33,11 @@ func (t *tx) CreateAcceptance(ctx context.Context, a tracker.Acceptance) error {
 		return err
 	}
 	if open, err := t.OpenAcceptance(ctx, a.ItemID); err == nil {
-		return conflict("item %s already has a %s acceptance (%s)", a.ItemID, open.State, open.ID)
+		article := "a"
+		if open.State == tracker.AcceptanceApproved {
+			article = "an"
+		}
+		return conflict("item %s already has %s %s acceptance (%s)", a.ItemID, article, open.State, open.ID)
 	} else if tracker.KindOf(err) != tracker.ENotFound {
 		return err
 	}

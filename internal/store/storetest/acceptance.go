@@ -61,6 +61,8 @@ func testAcceptanceRoundTrip(t *testing.T, s store.Store) {
 	approved.State, approved.DecidedByID, approved.DecidedBy, approved.DecidedAt = tracker.AcceptanceApproved, "u-bob", "bob@example.test", tracker.Truncate(base.Add(time.Minute))
 	approved.UpdatedAt = approved.DecidedAt
 	inTx(t, s, func(tx store.Tx) error { return tx.UpdateAcceptance(t.Context(), approved, tracker.AcceptancePending) })
+	err = s.InTx(t.Context(), func(tx store.Tx) error { return tx.CreateAcceptance(t.Context(), second) })
+	wantErr(t, "a request while one is approved (the message reaches Jira)", err, tracker.EConflict, "already has an approved acceptance")
 	rejected := a
 	rejected.State = tracker.AcceptanceRejected
 	err = s.InTx(t.Context(), func(tx store.Tx) error { return tx.UpdateAcceptance(t.Context(), rejected, tracker.AcceptancePending) })
