@@ -189,6 +189,33 @@ func (s *Service) decide(ctx context.Context, actor Actor, id, note string, from
 	return a, nil
 }
 
+// checkAcceptedByRole refuses a person below admin setting an item to
+// accepted_risk or false_positive directly (an edit, a bulk edit, a new
+// item): for them that status is the outcome of a request an admin other
+// than the requester approves (issue 16: a reason, an approver, an
+// expiry), and a plain edit would skip all three. Admins may still set it
+// (and are audited as the item's editor); Jira's changes follow the
+// mapping's accept_from_jira, and vulnsync's own changes (approvals,
+// expiries) run as System.
+func checkAcceptedByRole(actor Actor, from, to tracker.Status) error {
+	if from == to || (to != tracker.StatusAcceptedRisk && to != tracker.StatusFalsePositive) {
+		return nil
+	}
+	if actor.Origin != tracker.OriginVulnsync || actor.Role == tracker.RoleAdmin {
+		return nil
+	}
+	return tracker.Errorf(tracker.EForbidden, "an %s cannot set status %s directly: request an acceptance "+
+		"(POST /api/v1/items/{id}/acceptances, or the item's Risk acceptances page) for an admin to approve", roleName(actor.Role), to)
+}
+
+// roleName names a role for a message ("analyst"; "person" when unknown).
+func roleName(r tracker.Role) string {
+	if r == "" {
+		return "person"
+	}
+	return string(r)
+}
+
 // endLapsedAcceptance ends the item's approved acceptance when a change
 // moved the item out of the accepted status it gave (a person reopened it
 // here, or moved its issue on in Jira): the acceptance no longer holds.

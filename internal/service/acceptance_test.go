@@ -280,3 +280,48 @@ func TestReopeningAnAcceptedItemEndsItsAcceptance(t *testing.T) {
 		t.Errorf("audit (-want +got):\n%s", diff)
 	}
 }
+
+// An analyst cannot make an item accepted_risk or false_positive by an
+// edit, a bulk edit or a new item: that status is the outcome of a request
+// an admin approves. Nothing changes on refusal; an admin may still set it,
+// and Jira's changes follow the mapping.
+func TestAnalystCannotSkipTheApproval(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	carol := service.Actor{UserID: "u-carol", Name: "carol", Email: "carol@example.test", Role: tracker.RoleAnalyst, Origin: tracker.OriginVulnsync}
+	bob := service.Actor{UserID: "u-bob", Name: "bob", Email: "bob@example.test", Role: tracker.RoleAdmin, Origin: tracker.OriginVulnsync}
+	it, err := f.svc.CreateItem(ctx, carol, f.target.ID, tracker.NewItem{Kind: tracker.KindVulnerability, Title: "Old jQuery", Severity: tracker.SeverityLow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []tracker.Status{tracker.StatusAcceptedRisk, tracker.StatusFalsePositive} {
+		_, err := f.svc.UpdateItem(ctx, carol, it.ID, tracker.Patch{Status: &st})
+		if tracker.KindOf(err) != tracker.EForbidden || !strings.Contains(err.Error(), "request an acceptance") {
+			t.Errorf("analyst sets %s: %v, want forbidden, pointing to an acceptance request", st, err)
+		}
+		_, err = f.svc.CreateItem(ctx, carol, f.target.ID, tracker.NewItem{Kind: tracker.KindVulnerability, Title: "x", Severity: tracker.SeverityLow, Status: st})
+		if tracker.KindOf(err) != tracker.EForbidden {
+			t.Errorf("analyst creates an item in %s: %v, want forbidden", st, err)
+		}
+	}
+	if got, _ := f.svc.GetItem(ctx, it.ID); got.Status != tracker.StatusOpen || got.Version != it.Version {
+		t.Errorf("after the refusals the item is %s at version %d, want open at %d", got.Status, got.Version, it.Version)
+	}
+	title := "Old jQuery 1.8"
+	if _, err := f.svc.UpdateItem(ctx, carol, it.ID, tracker.Patch{Title: &title}); err != nil {
+		t.Errorf("analyst edits the title: %v", err)
+	}
+	st := tracker.StatusFalsePositive
+	if _, err := f.svc.UpdateItem(ctx, bob, it.ID, tracker.Patch{Status: &st}); err != nil {
+		t.Errorf("admin sets false_positive: %v", err)
+	}
+	dev := service.Actor{Name: "jira:Dev", Origin: tracker.OriginJira}
+	open := tracker.StatusOpen
+	if _, err := f.svc.UpdateItem(ctx, dev, it.ID, tracker.Patch{Status: &open}); err != nil {
+		t.Fatal(err)
+	}
+	accepted := tracker.StatusAcceptedRisk
+	if _, err := f.svc.UpdateItem(ctx, dev, it.ID, tracker.Patch{Status: &accepted}); err != nil {
+		t.Errorf("a change from Jira (accept_from_jira: apply) to accepted_risk: %v", err)
+	}
+}

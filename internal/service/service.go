@@ -357,6 +357,9 @@ func (s *Service) CreateItem(ctx context.Context, actor Actor, targetID string, 
 		if err != nil {
 			return err
 		}
+		if err := checkAcceptedByRole(actor, tracker.StatusOpen, it.Status); err != nil {
+			return err
+		}
 		if err := tx.CreateItem(ctx, it, hist); err != nil {
 			return err
 		}
@@ -424,6 +427,9 @@ func (s *Service) UpdateItemAt(ctx context.Context, actor Actor, id string, patc
 			prev := it.Version
 			hist, err := c.Apply(&it, patch, tracker.Change{Actor: actor.label(), Origin: actor.Origin, At: when})
 			if err != nil || len(hist) == 0 {
+				return err
+			}
+			if err := checkAcceptedByRole(actor, was, it.Status); err != nil {
 				return err
 			}
 			if err := tx.UpdateItem(ctx, it, prev, hist); err != nil {

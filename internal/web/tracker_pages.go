@@ -15,6 +15,7 @@ import (
 
 	"github.com/vulnsync/vulnsync/internal/integration"
 	"github.com/vulnsync/vulnsync/internal/scanreport"
+	"github.com/vulnsync/vulnsync/internal/service"
 	"github.com/vulnsync/vulnsync/internal/store"
 	"github.com/vulnsync/vulnsync/internal/tracker"
 )
@@ -113,10 +114,14 @@ type targetData struct {
 	Kinds       []string
 	Severities  []tracker.Severity
 	Statuses    []tracker.Status
-	Parents     []tracker.Item
-	Form        newItemForm
-	Errors      map[string]string
-	Message     string
+	// Settable are the statuses the signed-in person may give an item
+	// (the bulk edit and the new item form): accepted risk and false
+	// positive only for admins, others request an acceptance.
+	Settable []tracker.Status
+	Parents  []tracker.Item
+	Form     newItemForm
+	Errors   map[string]string
+	Message  string
 	// The scanner import form and the target's latest imports.
 	Imports       []tracker.Import
 	ImportFormats []string
@@ -178,6 +183,7 @@ func (u *ui) targetPage(w http.ResponseWriter, r *http.Request, sv *sessionView,
 	}
 	d.Kinds = kindNames(cat)
 	d.Severities, d.Statuses = tracker.Severities, tracker.Statuses
+	d.Settable = settableStatuses(sv.Actor, tracker.Statuses, "")
 	parents, err := u.svc.ListItems(ctx, store.ItemFilter{TargetID: id, Kind: tracker.KindVulnerability, Limit: 500})
 	if err == nil {
 		d.Parents = parents.Items
@@ -350,9 +356,9 @@ func (u *ui) itemPage(w http.ResponseWriter, r *http.Request, sv *sessionView, s
 		}
 	}
 	if k, ok := u.kindDef(ctx, it.Kind); ok {
-		d.Edit.Statuses = k.Statuses
+		d.Edit.Statuses = settableStatuses(sv.Actor, k.Statuses, it.Status)
 	} else {
-		d.Edit.Statuses = tracker.Statuses
+		d.Edit.Statuses = settableStatuses(sv.Actor, tracker.Statuses, it.Status)
 	}
 	if v, ok := u.integrationsByTarget(r)[it.TargetID]; ok {
 		d.Integration = &v
@@ -488,4 +494,21 @@ func displayValue(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(b)
+}
+
+// settableStatuses is all without accepted_risk and false_positive for a
+// person below admin (the service refuses them: for such a person they are
+// the outcome of an approved acceptance request), keeping current so that
+// an item already there shows where it is.
+func settableStatuses(actor *service.Actor, all []tracker.Status, current tracker.Status) []tracker.Status {
+	if actor != nil && actor.Role == tracker.RoleAdmin {
+		return all
+	}
+	out := make([]tracker.Status, 0, len(all))
+	for _, st := range all {
+		if st == current || (st != tracker.StatusAcceptedRisk && st != tracker.StatusFalsePositive) {
+			out = append(out, st)
+		}
+	}
+	return out
 }
