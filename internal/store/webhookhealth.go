@@ -76,7 +76,11 @@ type WebhookCount struct {
 // WebhookHealth is a connection's webhook deliveries at a glance.
 type WebhookHealth struct {
 	ConnectionID string
-	// LastDeliveryAt is the newest delivery of any result (zero if none).
+	// LastDeliveryAt is the newest delivery Jira's signature (or token)
+	// vouched for: accepted or a duplicate (zero if none). A refused post
+	// does not count: anyone can send one, and "Jira delivered a minute
+	// ago" must not be an attacker's minute. The refused ones have their
+	// own times in Counts and Rejections.
 	LastDeliveryAt time.Time
 	// Counts are by result, in result order.
 	Counts []WebhookCount

@@ -72,7 +72,8 @@ func (t *tx) WebhookHealth(ctx context.Context, connectionID string) (store.Webh
 				continue
 			}
 			h.Counts = append(h.Counts, c)
-			if c.LastAt.After(h.LastDeliveryAt) {
+			authentic := res == store.WebhookAccepted || res == store.WebhookDuplicate
+			if authentic && c.LastAt.After(h.LastDeliveryAt) {
 				h.LastDeliveryAt = c.LastAt
 			}
 		}
