@@ -216,6 +216,30 @@ func roleName(r tracker.Role) string {
 	return string(r)
 }
 
+// endAcceptanceOfDeleted ends the open acceptance of an item being
+// deleted, in the deleting transaction: a pending request is rejected and
+// an approved one revoked, by whoever deleted the item, with a note saying
+// so. Left open, a pending request of a deleted item would wait on the
+// Acceptances page for an admin who can no longer approve it.
+func (s *Service) endAcceptanceOfDeleted(ctx context.Context, tx store.Tx, actor Actor, itemID string) error {
+	a, err := tx.OpenAcceptance(ctx, itemID)
+	if tracker.KindOf(err) == tracker.ENotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	from := a.State
+	to := tracker.AcceptanceRejected
+	if from == tracker.AcceptanceApproved {
+		to = tracker.AcceptanceRevoked
+	}
+	now := s.Now()
+	a.State, a.UpdatedAt = to, now
+	a.DecidedByID, a.DecidedBy, a.DecidedAt, a.Note = actor.UserID, actor.label(), now, "the item was deleted"
+	return tx.UpdateAcceptance(ctx, a, from)
+}
+
 // endLapsedAcceptance ends the item's approved acceptance when a change
 // moved the item out of the accepted status it gave (a person reopened it
 // here, or moved its issue on in Jira): the acceptance no longer holds.

@@ -140,32 +140,48 @@ func TestRevokeReopens(t *testing.T) {
 
 func asError(err error, target **tracker.Error) bool { return errors.As(err, target) }
 
-// TestExpiryOfADeletedItemsAcceptance: an approved acceptance of an item
-// deleted since still expires (the job is not stuck on it).
-func TestExpiryOfADeletedItemsAcceptance(t *testing.T) {
+// Deleting an item ends its open acceptance in the same transaction: an
+// approved one is revoked and a pending one rejected, by whoever deleted
+// it, saying why; the expiry job then has nothing left to do, and no
+// request waits on the Acceptances page for an item that is gone.
+func TestDeletingAnItemEndsItsAcceptance(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	it, err := f.svc.CreateItem(ctx, alice, f.target.ID, tracker.NewItem{Kind: tracker.KindRisk, Title: "Old vendor", Severity: tracker.SeverityLow})
-	if err != nil {
-		t.Fatal(err)
-	}
 	bob := service.Actor{UserID: "u-bob", Name: "bob", Role: tracker.RoleAdmin, Origin: tracker.OriginVulnsync}
-	a, err := f.svc.RequestAcceptance(ctx, alice, it.ID, tracker.AcceptanceRequest{Reason: "leaving", ExpiresAt: f.now.Add(time.Hour)})
-	if err != nil {
+	request := func(title string) (tracker.Item, tracker.Acceptance) {
+		t.Helper()
+		it, err := f.svc.CreateItem(ctx, alice, f.target.ID, tracker.NewItem{Kind: tracker.KindRisk, Title: title, Severity: tracker.SeverityLow})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := f.svc.RequestAcceptance(ctx, alice, it.ID, tracker.AcceptanceRequest{Reason: "leaving", ExpiresAt: f.now.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return it, a
+	}
+	approvedItem, approved := request("Old vendor")
+	if _, err := f.svc.ApproveAcceptance(ctx, bob, approved.ID, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.ApproveAcceptance(ctx, bob, a.ID, ""); err != nil {
-		t.Fatal(err)
+	pendingItem, pending := request("Old partner")
+	for _, id := range []string{approvedItem.ID, pendingItem.ID} {
+		if err := f.svc.DeleteItem(ctx, bob, id); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := f.svc.DeleteItem(ctx, alice, it.ID); err != nil {
-		t.Fatal(err)
+	for a, want := range map[string]tracker.AcceptanceState{approved.ID: tracker.AcceptanceRevoked, pending.ID: tracker.AcceptanceRejected} {
+		got, err := f.svc.GetAcceptance(ctx, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State != want || got.Note != "the item was deleted" || got.DecidedBy == "" {
+			t.Errorf("acceptance of a deleted item: %s (note %q, by %q), want %s saying the item was deleted", got.State, got.Note, got.DecidedBy, want)
+		}
 	}
 	f.now = f.now.Add(2 * time.Hour)
-	if n, err := f.svc.ExpireAcceptances(ctx); err != nil || n != 1 {
-		t.Fatalf("expiry: %d, %v; want 1", n, err)
-	}
-	if got, _ := f.svc.GetAcceptance(ctx, a.ID); got.State != tracker.AcceptanceExpired {
-		t.Errorf("the deleted item's acceptance is %s, want expired", got.State)
+	if n, err := f.svc.ExpireAcceptances(ctx); err != nil || n != 0 {
+		t.Fatalf("expiry: %d, %v; want nothing left to expire", n, err)
 	}
 }
 

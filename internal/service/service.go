@@ -494,6 +494,9 @@ func (s *Service) deleteTree(ctx context.Context, tx store.Tx, actor Actor, it t
 	if err := tx.DeleteItem(ctx, it.ID, h); err != nil {
 		return err
 	}
+	if err := s.endAcceptanceOfDeleted(ctx, tx, actor, it.ID); err != nil {
+		return err
+	}
 	return s.emit(ctx, tx, Event{Type: ItemDeleted, Item: it, History: []tracker.HistoryEntry{h}, Origin: actor.Origin})
 }
 
