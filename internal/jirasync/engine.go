@@ -208,6 +208,17 @@ func (r *run) record(ctx context.Context, action, call, issueKey string, start t
 	}
 }
 
+// recordSkipped writes a sync log entry for a call that did not happen as
+// asked for a reason that is no sync failure (a person's mistake, told to
+// them in the answer).
+func (r *run) recordSkipped(ctx context.Context, action, call, issueKey string, start time.Time, note string) {
+	ev := store.SyncEvent{IntegrationID: r.in.ID, ItemID: r.itemID, IssueKey: issueKey, Direction: "to_jira", Action: action,
+		JiraCall: call, Result: "skipped", Error: note, Duration: time.Since(start), JobID: r.jobID, At: r.e.now()}
+	if werr := r.e.st.InTx(ctx, func(tx store.Tx) error { return tx.AddSyncEvent(ctx, ev) }); werr != nil {
+		r.e.log.Error("record sync event", "err", werr)
+	}
+}
+
 // explainJira is the sync log's text for a Jira failure: Jira's own
 // words, and for the failures an admin must fix in Jira, what to do.
 func explainJira(err error, projectKey string) string {

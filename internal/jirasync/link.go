@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/vulnsync/vulnsync/internal/jira"
 	"github.com/vulnsync/vulnsync/internal/jobs"
@@ -70,15 +71,17 @@ func (e *Engine) linkIssue(ctx context.Context, itemID, issueKey string, relink 
 	if wantType == "" {
 		return tracker.JiraRef{}, tracker.Errorf(tracker.EUnprocessable, "the mapping does not sync %s items", it.Kind)
 	}
-	var issue *jira.Issue
-	err = r.call(ctx, "link", "GET /issue/{key}", issueKey, func() error {
-		var err error
-		issue, err = r.client.GetIssue(ctx, issueKey, jira.GetIssueOptions{})
-		return err
-	})
+	start := time.Now()
+	issue, err := r.client.GetIssue(ctx, issueKey, jira.GetIssueOptions{})
 	if jira.IsNotFound(err) {
-		return tracker.JiraRef{}, tracker.Errorf(tracker.EUnprocessable, "Jira has no issue %s (or the service account cannot see it)", issueKey)
+		// A key Jira does not know is the person's mistake, answered 422:
+		// logged as skipped, it is no sync failure (the connection's
+		// health and the dashboard count those).
+		msg := fmt.Sprintf("Jira has no issue %s (or the service account cannot see it)", issueKey)
+		r.recordSkipped(ctx, "link", "GET /issue/{key}", issueKey, start, msg+": not linked")
+		return tracker.JiraRef{}, tracker.Errorf(tracker.EUnprocessable, "%s", msg)
 	}
+	r.record(ctx, "link", "GET /issue/{key}", issueKey, start, err)
 	if err != nil {
 		return tracker.JiraRef{}, fmt.Errorf("link item %s: read %s: %w", itemID, issueKey, err)
 	}

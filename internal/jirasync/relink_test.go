@@ -1,6 +1,7 @@
 package jirasync_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -136,5 +137,28 @@ func TestLinkRefusesMalformedIssueKey(t *testing.T) {
 	}
 	if got := jiraKey(t, e, a.ID); got != key {
 		t.Errorf("link changed to %s, want %s", got, key)
+	}
+}
+
+// Linking to an issue Jira does not have is the caller's mistake (422):
+// the sync log says it was skipped, and the connection's health shows no
+// error for it.
+func TestLinkToAMissingIssueIsNoSyncFailure(t *testing.T) {
+	e := apptest.New(t, apptest.Options{Profile: deployments[0]})
+	s := e.Setup("payments-api")
+	a := createItem(t, e, s.TargetID, map[string]any{"kind": "vulnerability", "title": "Open redirect", "severity": "high"})
+	e.Sync()
+	e.Must(422, "POST", "/api/v1/items/"+a.ID+"/jira-link", map[string]any{"issue_key": "SEC-999", "relink": true}, nil)
+	var events struct {
+		Events []map[string]any `json:"events"`
+	}
+	e.Must(200, "GET", "/api/v1/items/"+a.ID+"/events?action=link", nil, &events)
+	if len(events.Events) != 1 || events.Events[0]["result"] != "skipped" || !strings.Contains(fmt.Sprint(events.Events[0]["error"]), "SEC-999") {
+		t.Errorf("sync log of the refused link: %v, want one skipped row naming SEC-999", events.Events)
+	}
+	var health map[string]any
+	e.Must(200, "GET", "/api/v1/jira/connections/"+s.ConnectionID+"/health", nil, &health)
+	if le, _ := health["last_error"].(string); le != "" {
+		t.Errorf("connection health after a refused link: last_error %q, want none", le)
 	}
 }
