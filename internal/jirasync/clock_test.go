@@ -70,3 +70,34 @@ func deref[T any](p *T) any {
 	}
 	return *p
 }
+
+// A person's edit in Jira that Jira timed a moment before our own write of
+// the same field was recorded (Jira's clock a little behind ours, or our
+// write timed when its answer came back) looked older than our write, by
+// the webhook: the sides differ until a reconciliation, which reads what
+// Jira holds now and brings the newest change (here vulnsync's, by the
+// clocks) to both sides.
+func TestAJiraValueTimedBeforeOurWriteStillConverges(t *testing.T) {
+	clock := apptest.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	var skew atomic.Int64
+	sim, url := jirasim.StartTest(t, jirasim.Config{Deployment: "cloud", ManualWebhooks: true, Seed: 1,
+		Clock: func() time.Time { return clock.Now().Add(time.Duration(skew.Load())) }})
+	e := apptest.New(t, apptest.Options{Clock: clock, Sim: sim, SimURL: url})
+	_, it, key := setup(t, e)
+
+	clock.Advance(time.Minute)
+	e.Must(200, "PATCH", "/api/v1/items/"+it.ID, map[string]any{"fields": map[string]any{"cvss_score": 5.0}}, nil)
+	e.Sync()
+	skew.Store(int64(-3 * time.Second)) // Jira's clock 3 s behind
+	jiraEdit(t, e, key, map[string]any{"customfield_10050": 7.0})
+	e.Deliver()
+	e.Sync()
+	skew.Store(0)
+	clock.Advance(10 * time.Minute) // reconciliation is due
+	e.Sync()
+	got := getItem(t, e, it.ID).Fields["cvss_score"]
+	is := readIssue(t, e, key)
+	if is.Fields.CVSS == nil || got != *is.Fields.CVSS {
+		t.Fatalf("after reconciliation: vulnsync cvss %v, Jira %v, want the same on both sides", got, deref(is.Fields.CVSS))
+	}
+}
