@@ -728,6 +728,7 @@ func waitSettled(t *testing.T, db *sql.DB, sim *jirasim.Simulator, w *workload, 
 			return time.Since(begin)
 		}
 		if time.Now().After(deadline) {
+			w.explain(t, problems)
 			t.Fatalf("not settled %s after the storm:\n%s", within, strings.Join(problems, "\n"))
 		}
 		time.Sleep(250 * time.Millisecond) // polling the database and both APIs, not waiting for an event
@@ -865,4 +866,32 @@ func plainLabels(v any) string {
 	}
 	sort.Strings(keep)
 	return strings.Join(keep, ",")
+}
+
+// explain logs, for each issue a problem names, Jira's changelog and the
+// item's history and sync log: what a person needs to tell which side
+// missed which change.
+func (w *workload) explain(t *testing.T, problems []string) {
+	t.Helper()
+	done := map[string]bool{}
+	for _, p := range problems {
+		key, _, ok := strings.Cut(p, ":")
+		if !ok || done[key] || !strings.HasPrefix(key, "SEC-") {
+			continue
+		}
+		done[key] = true
+		var itemID string
+		for _, it := range w.snapshot() {
+			if it.key == key {
+				itemID = it.id
+			}
+		}
+		var changelog, history, events json.RawMessage
+		w.jira.do("GET", "/rest/api/3/issue/"+key+"/changelog?maxResults=100", nil, &changelog)
+		if itemID != "" {
+			w.api.do("GET", "/api/v1/items/"+itemID+"/history?limit=200", nil, &history)
+			w.api.do("GET", "/api/v1/items/"+itemID+"/events?limit=200", nil, &events)
+		}
+		t.Logf("%s (item %s)\nJira changelog: %s\nvulnsync history: %s\nsync log: %s", key, itemID, changelog, history, events)
+	}
 }
