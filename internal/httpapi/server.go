@@ -12,7 +12,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"reflect"
 	"strings"
 	"time"
 
@@ -248,40 +247,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // decode reads one JSON object into v, refusing unknown fields, trailing
 // data and bodies over the limit, with a message that says what is wrong.
-// jsonKind names what JSON value decodes into t, in JSON's words: the Go
-// type ("tracker.RetestResult") means nothing to a caller.
-func jsonKind(t reflect.Type) string {
-	for t != nil && t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t == nil {
-		return "a JSON value"
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "string"
-	case reflect.Bool:
-		return "boolean"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
-		return "number"
-	case reflect.Slice, reflect.Array:
-		return "array"
-	case reflect.Map, reflect.Struct:
-		return "object"
-	}
-	return "a JSON value"
-}
-
-// jsonValueKind is encoding/json's description of the value it found,
-// with its "bool" said as JSON says it.
-func jsonValueKind(v string) string {
-	if v == "bool" {
-		return "boolean"
-	}
-	return v
-}
-
 func (s *server) decode(w http.ResponseWriter, r *http.Request, v any) error {
 	// The body is read as JSON whatever its Content-Type says (curl -d
 	// sends form encoding by default); a body that is not JSON is refused
@@ -302,9 +267,9 @@ func (s *server) decode(w http.ResponseWriter, r *http.Request, v any) error {
 		case errors.As(err, &typ):
 			e := &tracker.Error{Kind: tracker.EInvalid, Message: "invalid JSON body"}
 			if typ.Field != "" {
-				e.Fields = map[string]string{typ.Field: fmt.Sprintf("must be %s, not %s", jsonKind(typ.Type), jsonValueKind(typ.Value))}
+				e.Fields = map[string]string{typ.Field: tracker.JSONTypeMismatch(typ)}
 			} else {
-				e.Message = fmt.Sprintf("JSON body must be %s, not %s", jsonKind(typ.Type), jsonValueKind(typ.Value))
+				e.Message = "JSON body " + tracker.JSONTypeMismatch(typ)
 			}
 			return e
 		case strings.HasPrefix(err.Error(), "json: unknown field "):

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -749,37 +748,12 @@ func decodeMapping(raw json.RawMessage) (mapping.Document, error) {
 		var typ *json.UnmarshalTypeError
 		if errors.As(err, &typ) && typ.Field != "" {
 			return d, &tracker.Error{Kind: tracker.EInvalid, Message: "malformed mapping document",
-				Fields: map[string]string{typ.Field: fmt.Sprintf("must be %s, not %s", jsonKind(typ.Type), strings.Replace(typ.Value, "bool", "boolean", 1))}}
+				Fields: map[string]string{typ.Field: tracker.JSONTypeMismatch(typ)}}
 		}
 		return d, tracker.Errorf(tracker.EInvalid, "malformed mapping document: %v", err)
 	}
 	d.Normalize()
 	return d, nil
-}
-
-// jsonKind names what JSON value decodes into t, in JSON's words: Go's
-// type names mean nothing to whoever wrote the document.
-func jsonKind(t reflect.Type) string {
-	for t != nil && t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t == nil {
-		return "a JSON value"
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "string"
-	case reflect.Bool:
-		return "boolean"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
-		return "number"
-	case reflect.Slice, reflect.Array:
-		return "array"
-	case reflect.Map, reflect.Struct:
-		return "object"
-	}
-	return "a JSON value"
 }
 
 type noAudit struct{}
