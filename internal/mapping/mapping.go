@@ -12,6 +12,7 @@ package mapping
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -825,49 +826,31 @@ func (d *Document) validateSecurityLevels(p tracker.Problems, m Meta) {
 }
 
 func (d *Document) validatePolicies(p tracker.Problems) {
-	switch d.Comments {
-	case CommentsBoth, CommentsToJira, CommentsFromJira, CommentsNone:
-	default:
-		p.Add("comments", "must be both, to_jira, from_jira or none")
-	}
+	oneOf(p, "comments", d.Comments, CommentsBoth, CommentsToJira, CommentsFromJira, CommentsNone)
 	if d.Attachments.MaxBytes < 0 || d.Attachments.MaxBytes > MaxAttachmentBytes {
 		p.Add("attachments.max_bytes", "must be between 0 and %d", MaxAttachmentBytes)
 	}
-	switch d.OnItemDeleted {
-	case OnItemDeletedClose, OnItemDeletedDelete, OnItemDeletedLeave:
-	default:
-		p.Add("on_item_deleted", "must be close, delete or leave")
+	oneOf(p, "on_item_deleted", d.OnItemDeleted, OnItemDeletedClose, OnItemDeletedDelete, OnItemDeletedLeave)
+	oneOf(p, "on_issue_deleted", d.OnIssueDeleted, OnIssueDeletedUnlink, OnIssueDeletedRecreate)
+	oneOf(p, "restricted_comments", d.RestrictedComments, RestrictedSkip, RestrictedKeep)
+	oneOf(p, "on_issue_moved", d.OnIssueMoved, OnIssueMovedDeletion, OnIssueMovedFollow)
+	oneOf(p, "done_means", string(d.DoneMeans), string(DoneMeansFixed), string(DoneMeansResolved))
+	oneOf(p, "accept_from_jira", d.AcceptFromJira, AcceptFromJiraRequest, AcceptFromJiraApply)
+	oneOf(p, "on_retest_failed", d.OnRetestFailed, OnRetestFailedReopen, OnRetestFailedNewIssue)
+}
+
+// oneOf adds a problem on field unless v is one of the allowed policy
+// values (the document is normalized first: an absent policy has its
+// default by then), naming them as "must be a, b or c".
+func oneOf(p tracker.Problems, field, v string, allowed ...string) {
+	if slices.Contains(allowed, v) {
+		return
 	}
-	switch d.OnIssueDeleted {
-	case OnIssueDeletedUnlink, OnIssueDeletedRecreate:
-	default:
-		p.Add("on_issue_deleted", "must be unlink or recreate")
+	list := allowed[0]
+	if n := len(allowed); n > 1 {
+		list = strings.Join(allowed[:n-1], ", ") + " or " + allowed[n-1]
 	}
-	switch d.RestrictedComments {
-	case RestrictedSkip, RestrictedKeep:
-	default:
-		p.Add("restricted_comments", "must be skip or keep")
-	}
-	switch d.OnIssueMoved {
-	case OnIssueMovedDeletion, OnIssueMovedFollow:
-	default:
-		p.Add("on_issue_moved", "must be deletion_policy or follow")
-	}
-	switch d.DoneMeans {
-	case "", DoneMeansFixed, DoneMeansResolved:
-	default:
-		p.Add("done_means", "must be fixed or resolved")
-	}
-	switch d.AcceptFromJira {
-	case "", AcceptFromJiraRequest, AcceptFromJiraApply:
-	default:
-		p.Add("accept_from_jira", "must be request or apply")
-	}
-	switch d.OnRetestFailed {
-	case "", OnRetestFailedReopen, OnRetestFailedNewIssue:
-	default:
-		p.Add("on_retest_failed", "must be reopen or new_issue")
-	}
+	p.Add(field, "must be %s", list)
 }
 
 func sortedKeys[K ~string, V any](m map[K]V) []K {
