@@ -947,15 +947,7 @@ func testCommentVisibility(t *testing.T, s store.Store) {
 		}
 		return tx.CreateComment(t.Context(), restricted)
 	})
-	list := func() []tracker.Comment {
-		var out []tracker.Comment
-		view(t, s, func(tx store.Tx) error {
-			var err error
-			out, err = tx.ListComments(t.Context(), it.ID)
-			return err
-		})
-		return out
-	}
+	list := func() []tracker.Comment { return listComments(t, s, it.ID) }
 	if diff := cmp.Diff([]tracker.Comment{note, restricted}, list()); diff != "" {
 		t.Errorf("ListComments (-want +got):\n%s", diff)
 	}
@@ -1009,15 +1001,7 @@ func testComments(t *testing.T, s store.Store) {
 		}
 		return tx.CreateComment(t.Context(), earlier)
 	})
-	list := func() []tracker.Comment {
-		var out []tracker.Comment
-		view(t, s, func(tx store.Tx) error {
-			var err error
-			out, err = tx.ListComments(t.Context(), it.ID)
-			return err
-		})
-		return out
-	}
+	list := func() []tracker.Comment { return listComments(t, s, it.ID) }
 	if diff := cmp.Diff([]tracker.Comment{earlier, later}, list()); diff != "" {
 		t.Errorf("ListComments (-want +got):\n%s", diff)
 	}
@@ -1852,4 +1836,16 @@ func testView(t *testing.T, s store.Store) {
 	if err := s.View(ctx, func(store.Tx) error { return nil }); err == nil {
 		t.Errorf("View with a cancelled context: got no error, want one")
 	}
+}
+
+// listComments reads an item's comments in one read transaction.
+func listComments(t *testing.T, s store.Store, itemID string) []tracker.Comment {
+	t.Helper()
+	var out []tracker.Comment
+	view(t, s, func(tx store.Tx) error {
+		var err error
+		out, err = tx.ListComments(t.Context(), itemID)
+		return err
+	})
+	return out
 }
